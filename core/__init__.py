@@ -1,0 +1,1 @@
+"""The library: params, render, metrics (and later inverse, refine, judge, explore, store)."""

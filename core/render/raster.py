@@ -1,0 +1,140 @@
+"""Triangle rasteriser with the original's GPU semantics (renderer-spec §6.6, §6.8).
+
+What WebGL does and this reproduces: 4× MSAA with the standard sample pattern, back-face culling, colour
+evaluated per sample from the interpolated local position, additive blending into an 8-bit target with
+rounding per fragment (saturating at 255), then a resolve that averages the 4 samples.
+
+Why hand-written: no 2-D library offers per-sample coverage with per-fragment 8-bit additive rounding, and
+drawing thousands of instances one call at a time from Python is the bottleneck (skia-python measured
+30–100 µs per shaded instance here). One numba kernel draws a whole scene per call.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# Standard 4× pattern in image coordinates (origin top-left, y down), from the pixel's top-left corner.
+MSAA4 = np.array([(0.375, 0.875), (0.875, 0.625), (0.125, 0.375), (0.625, 0.125)], dtype=np.float64)
+CENTRE = np.array([(0.5, 0.5)], dtype=np.float64)
+
+
+@njit(cache=True, nogil=True, fastmath=False)
+def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, lut, lut_scale):  # noqa: PLR0913
+    """Add one front-facing triangle (cross < 0 in y-down pixel space) into the sample buffer."""
+    n_s, h, w, _ = buf.shape
+    cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+    # d(x, y) = d0 + gx·(x − x0) + gy·(y − y0)
+    e1x, e1y, e2x, e2y = x1 - x0, y1 - y0, x2 - x0, y2 - y0
+    gx = ((d1 - d0) * e2y - (d2 - d0) * e1y) / cross
+    gy = (e1x * (d2 - d0) - e2x * (d1 - d0)) / cross
+    ymin = min(y0, y1, y2)
+    ymax = max(y0, y1, y2)
+    j0 = max(0, int(math.floor(ymin - 1.0)))
+    j1 = min(h - 1, int(math.ceil(ymax)))
+    xs = (x0, x1, x2)
+    ys = (y0, y1, y2)
+    n_lut = lut.shape[0] - 1
+    for j in range(j0, j1 + 1):
+        for s in range(n_s):
+            ox = offsets[s, 0]
+            y = j + offsets[s, 1]
+            if y < ymin or y > ymax:
+                continue
+            lo = -1e30
+            hi = 1e30
+            empty = False
+            for e in range(3):
+                ax = xs[e]
+                ay = ys[e]
+                bx = xs[(e + 1) % 3]
+                by = ys[(e + 1) % 3]
+                # inside ⇔ F = A(x − ax) + B(y − ay) ≥ 0 with A = by − ay, B = −(bx − ax)
+                a_c = by - ay
+                b_c = ax - bx
+                if a_c > 0.0:
+                    lo = max(lo, ax - b_c * (y - ay) / a_c)
+                elif a_c < 0.0:
+                    hi = min(hi, ax - b_c * (y - ay) / a_c)
+                else:
+                    f = b_c * (y - ay)
+                    if f < 0.0 or (f == 0.0 and b_c < 0.0):
+                        empty = True
+            if empty or lo >= hi:
+                continue
+            i0 = max(0, int(math.ceil(lo - ox)))
+            i1 = min(w, int(math.ceil(hi - ox)))
+            if i0 >= i1:
+                continue
+            dy = y - y0
+            for i in range(i0, i1):
+                d = d0 + gx * (i + ox - x0) + gy * dy
+                t = abs(d) * lut_scale
+                k = int(t)
+                if k >= n_lut:
+                    k = n_lut - 1
+                    frac = 1.0
+                else:
+                    frac = t - k
+                for c in range(3):
+                    col = lut[k, c] + (lut[k + 1, c] - lut[k, c]) * frac
+                    add = int(alpha255 * col + 0.5)
+                    v = buf[s, j, i, c] + add
+                    buf[s, j, i, c] = 255 if v > 255 else v
+
+
+@njit(cache=True, nogil=True)
+def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_scale):  # noqa: PLR0913
+    """Draw every instance of one mesh: `mats` (n, 2, 4) map local (x, y, z, 1) to pixel (x, y)."""
+    n_s, h, w, _ = buf.shape
+    nv = verts.shape[0]
+    px = np.empty(nv)
+    py = np.empty(nv)
+    for k in range(mats.shape[0]):
+        m = mats[k]
+        xmin = 1e30
+        xmax = -1e30
+        ymin = 1e30
+        ymax = -1e30
+        for v in range(nv):
+            x = m[0, 0] * verts[v, 0] + m[0, 1] * verts[v, 1] + m[0, 2] * verts[v, 2] + m[0, 3]
+            y = m[1, 0] * verts[v, 0] + m[1, 1] * verts[v, 1] + m[1, 2] * verts[v, 2] + m[1, 3]
+            px[v] = x
+            py[v] = y
+            xmin = min(xmin, x)
+            xmax = max(xmax, x)
+            ymin = min(ymin, y)
+            ymax = max(ymax, y)
+        if xmax < -1.0 or ymax < -1.0 or xmin > w + 1.0 or ymin > h + 1.0:
+            continue
+        alpha255 = 255.0 * alphas[k]
+        for t in range(tris.shape[0]):
+            a = tris[t, 0]
+            b = tris[t, 1]
+            c = tris[t, 2]
+            x0, y0, x1, y1, x2, y2 = px[a], py[a], px[b], py[b], px[c], py[c]
+            cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
+            if not cross < 0.0:  # back face, degenerate or NaN: culled
+                continue
+            if max(x0, x1, x2) < 0.0 or min(x0, x1, x2) > w or max(y0, y1, y2) < 0.0 or min(y0, y1, y2) > h:
+                continue
+            _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d_local[a], d_local[b], d_local[c],
+                           alpha255, lut, lut_scale)
+
+
+@njit(cache=True, nogil=True)
+def resolve_samples(buf):
+    """Mean of the samples of each pixel, rounded to 8 bit (the MSAA resolve)."""
+    n_s, h, w, ch = buf.shape
+    out = np.empty((h, w, ch), dtype=np.uint8)
+    half = n_s // 2
+    for j in range(h):
+        for i in range(w):
+            for c in range(ch):
+                acc = 0
+                for s in range(n_s):
+                    acc += buf[s, j, i, c]
+                out[j, i, c] = (acc + half) // n_s
+    return out

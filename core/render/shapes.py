@@ -1,0 +1,206 @@
+"""The ten geometries as tube meshes (renderer-spec §5).
+
+The original sweeps each centreline into a three.js TubeGeometry with 4 radial segments. Seen from the
+orthographic camera, its front faces form a flat band of half-width r about the centreline; we build the
+same 4-face mesh (not an idealised band) so that culling, folds on tight curves, the square's corner bevels and
+the doubled coverage where a shape crosses itself all come out as the original draws them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+# Dense samples of each analytic centreline; stations are then placed uniformly in arc length.
+_DENSE = 8192
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    closed: bool
+    segments: int
+
+
+SHAPES: dict[str, Shape] = {
+    "ring": Shape("ring", True, 128),
+    "bar": Shape("bar", False, 16),
+    "line": Shape("line", False, 16),
+    "arch": Shape("arch", False, 64),
+    "u": Shape("u", False, 96),
+    "spiral": Shape("spiral", False, 128),
+    "wave": Shape("wave", False, 96),
+    "infinity": Shape("infinity", True, 128),
+    "square": Shape("square", False, 64),
+    "roundedRect": Shape("roundedRect", False, 96),
+}
+
+
+def _polyline(points: list[tuple[float, float]], per_edge: int) -> np.ndarray:
+    """Straight edges through `points`, densely sampled (corners kept exactly)."""
+    out = []
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        t = np.linspace(0.0, 1.0, per_edge, endpoint=False)[:, None]
+        out.append(np.asarray(a) * (1 - t) + np.asarray(b) * t)
+    out.append(np.asarray([points[-1]], dtype=float))
+    return np.concatenate(out)
+
+
+def _arc(cx: float, cy: float, radius: float, a0: float, a1: float, n: int) -> np.ndarray:
+    t = np.linspace(a0, a1, n)
+    return np.stack([cx + radius * np.cos(t), cy + radius * np.sin(t)], axis=1)
+
+
+def _dense_curve(name: str) -> np.ndarray:
+    """(M, 3) points along the centreline, start to end, in local units before startAngle."""
+    n = _DENSE
+    if name == "ring":
+        t = np.linspace(0.0, 2 * np.pi, n)
+        xy = 0.9 * np.stack([np.cos(t), np.sin(t)], axis=1)
+    elif name == "bar":
+        xy = np.stack([np.zeros(n), np.linspace(-0.9, 0.9, n)], axis=1)
+    elif name == "line":
+        xy = np.stack([np.zeros(n), np.linspace(-0.6, 0.6, n)], axis=1)
+    elif name == "arch":
+        xy = _arc(0.0, 0.0, 0.8, 0.0, np.pi, n)
+    elif name == "u":
+        leg = np.linspace(0.9, -0.4, n // 4)
+        left = np.stack([np.full_like(leg, -0.4), leg], axis=1)
+        bottom = _arc(0.0, -0.4, 0.4, np.pi, 2 * np.pi, n // 2)
+        right = np.stack([np.full_like(leg, 0.4), leg[::-1]], axis=1)
+        xy = np.concatenate([left, bottom[1:], right[1:]])
+    elif name == "spiral":
+        t = np.linspace(0.0, 1.0, n)
+        r = 0.2 + 0.6 * t
+        a = 6 * np.pi * t
+        return np.stack([r * np.cos(a), r * np.sin(a), 0.5 * t - 0.25], axis=1)
+    elif name == "wave":
+        t = np.linspace(-1.0, 1.0, n)
+        xy = np.stack([0.9 * t, 0.3 * np.sin(2 * np.pi * t)], axis=1)
+    elif name == "infinity":
+        t = np.linspace(0.0, 2 * np.pi, n)
+        xy = np.stack([0.6 * np.sin(t), 0.6 * np.sin(t) * np.cos(t)], axis=1)
+    elif name == "square":
+        c = 0.7
+        xy = _polyline([(-c, -c), (c, -c), (c, c), (-c, c), (-c, -c)], n // 4)
+    elif name == "roundedRect":
+        h, r, k = 0.65, 0.35, 0.3
+        corners = [(-k, -k, np.pi), (k, -k, 1.5 * np.pi), (k, k, 0.0), (-k, k, 0.5 * np.pi)]
+        arcs = np.concatenate([_arc(cx, cy, r, a0, a0 + 0.5 * np.pi, 25) for cx, cy, a0 in corners])
+        xy = _densify(np.concatenate([arcs, [[-h, -k]]]), n)  # straight edges between arcs, back to start
+    else:  # unknown names fall back to ring (spec §5.2)
+        return _dense_curve("ring")
+    return np.concatenate([xy, np.zeros((len(xy), 1))], axis=1)
+
+
+def _densify(xy: np.ndarray, n: int) -> np.ndarray:
+    """Resample a polyline to about n points, keeping its vertices."""
+    seg = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+    total = seg.sum()
+    out = [xy[:1]]
+    for a, b, length in zip(xy[:-1], xy[1:], seg, strict=True):
+        k = max(1, int(np.ceil(n * length / total)))
+        t = np.linspace(0, 1, k + 1)[1:, None]
+        out.append(a * (1 - t) + b * t)
+    return np.concatenate(out)
+
+
+@lru_cache(maxsize=None)
+def stations(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Arc-length-uniform stations (seg+1, 3) and unit tangents (seg+1, 3), as TubeGeometry samples them.
+
+    Tangents are finite differences about each station, as three.js `getTangentAt` computes them: at the
+    square's corners this gives the diagonal bisector, which is what bevels its corners.
+    """
+    shape = SHAPES.get(name, SHAPES["ring"])
+    dense = _dense_curve(shape.name)
+    seglen = np.linalg.norm(np.diff(dense, axis=0), axis=1)
+    keep = np.concatenate([[True], seglen > 0])
+    dense = dense[keep]
+    arclen = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(dense, axis=0), axis=1))])
+    total = arclen[-1]
+    u = np.linspace(0.0, 1.0, shape.segments + 1) * total
+
+    def at(s: np.ndarray) -> np.ndarray:
+        return np.stack([np.interp(s, arclen, dense[:, k]) for k in range(3)], axis=1)
+
+    points = at(u)
+    delta = 1e-4 * total
+    lo = np.clip(u - delta, 0.0, total)
+    hi = np.clip(u + delta, 0.0, total)
+    tangents = at(hi) - at(lo)
+    tangents /= np.linalg.norm(tangents, axis=1, keepdims=True)
+    if shape.closed:
+        points[-1] = points[0]
+        tangents[-1] = tangents[0]
+    return points, tangents
+
+
+def _rotate_about(v: np.ndarray, axis: np.ndarray, theta: float) -> np.ndarray:
+    """Rodrigues rotation of v about a unit axis (three.js Matrix4.makeRotationAxis)."""
+    c, s = np.cos(theta), np.sin(theta)
+    return v * c + np.cross(axis, v) * s + axis * np.dot(axis, v) * (1 - c)
+
+
+def frenet_frames(tangents: np.ndarray, closed: bool) -> tuple[np.ndarray, np.ndarray]:
+    """three.js Curve.computeFrenetFrames: an initial normal from the smallest tangent component, then
+    parallel transport. It matters for the spiral, whose frame twists about the tangent and so narrows the
+    projected band; for planar curves it gives N = −z."""
+    n = len(tangents)
+    normals = np.zeros((n, 3))
+    binormals = np.zeros((n, 3))
+    t0 = tangents[0]
+    smallest = np.abs(t0)
+    axis = np.eye(3)[max(k for k in range(3) if smallest[k] <= smallest.min())]  # three.js keeps the last tie
+    vec = np.cross(t0, axis)
+    vec /= np.linalg.norm(vec)
+    normals[0] = np.cross(t0, vec)
+    binormals[0] = np.cross(t0, normals[0])
+    for i in range(1, n):
+        normals[i] = normals[i - 1]
+        vec = np.cross(tangents[i - 1], tangents[i])
+        length = np.linalg.norm(vec)
+        if length > np.finfo(float).eps:
+            theta = np.arccos(np.clip(np.dot(tangents[i - 1], tangents[i]), -1.0, 1.0))
+            normals[i] = _rotate_about(normals[i], vec / length, theta)
+        binormals[i] = np.cross(tangents[i], normals[i])
+    if closed:
+        theta = np.arccos(np.clip(np.dot(normals[0], normals[-1]), -1.0, 1.0)) / (n - 1)
+        if np.dot(tangents[0], np.cross(normals[0], normals[-1])) > 0:
+            theta = -theta
+        for i in range(1, n):
+            normals[i] = _rotate_about(normals[i], tangents[i], theta * i)
+            binormals[i] = np.cross(tangents[i], normals[i])
+    return normals, binormals
+
+
+@lru_cache(maxsize=256)
+def tube_mesh(name: str, radius: float, start_angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices (V, 3) and triangles (T, 3) of the 4-radial-segment tube, in local units.
+
+    Radial vertex j sits at c + r·normalize(−cos(v_j)·N + sin(v_j)·B), v_j = jπ/2, with three.js's frames
+    (for planar curves N = −z and B = T×N, the in-plane left normal). Triangles keep three.js's index order,
+    so their winding tells front from back faces after projection.
+    """
+    points, tangents = stations(name)
+    c, s = np.cos(start_angle), np.sin(start_angle)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    points = points @ rot.T
+    tangents = tangents @ rot.T
+    normals, binormals = frenet_frames(tangents, SHAPES.get(name, SHAPES["ring"]).closed)
+    v = np.arange(4) * (np.pi / 2)
+    offsets = -np.cos(v)[:, None, None] * normals[None] + np.sin(v)[:, None, None] * binormals[None]
+    offsets /= np.linalg.norm(offsets, axis=2, keepdims=True)
+    verts = points[None] + radius * offsets  # (4, S, 3): radial j, station i
+    verts = verts.transpose(1, 0, 2).reshape(-1, 3)  # index i*4 + j
+    n_st = len(points)
+    i = np.arange(1, n_st)[:, None]
+    j = np.arange(1, 5)[None, :]
+    a = (i - 1) * 4 + (j - 1)
+    b = i * 4 + (j - 1)
+    cc = i * 4 + (j % 4)
+    d = (i - 1) * 4 + (j % 4)
+    tris = np.stack([np.stack([a, b, d], -1), np.stack([b, cc, d], -1)], axis=2).reshape(-1, 3)
+    return np.ascontiguousarray(verts), np.ascontiguousarray(tris.astype(np.int32))
