@@ -1,0 +1,305 @@
+"""Image input and output: every image entering the library becomes one thing, an (H, W, 3) float32 RGB
+array in [0, 1], so metrics, models and optimisers never branch on file formats, modes or dtypes.
+
+Transparency is composited over BLACK because the renderer's background is black: a transparent pixel of a
+design is a pixel where no light falls.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+MIN_SIDE = 8
+"""Smallest accepted side in pixels: below this SSIM's 7-px window and the CNNs have nothing to see."""
+
+MAX_SIDE = 10_000
+"""Largest accepted side in pixels; checked from the header before decoding (decompression-bomb guard)."""
+
+FLOAT_TOLERANCE = 1e-3
+"""Float inputs may stray this far outside [0, 1] (float16 rounding); they are clipped, beyond is an error."""
+
+_CHANNEL_COUNTS = (1, 2, 3, 4)
+
+
+class ImageInputError(ValueError):
+    """An input is not an image this library can use; the message names the source and the problem."""
+
+
+def to_rgb_float(image: Any, *, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> np.ndarray:
+    """Convert any common image input to an (H, W, 3) float32 array in [0, 1].
+
+    Accepts a path (str or os.PathLike), encoded file bytes, a PIL image, or a numpy array.
+
+    PIL modes: RGB, RGBA and LA (composited over black), L, P (palette, with or without transparency),
+    1 (bilevel), I;16 (16-bit PNG, scaled by 1/65535), I (assumed 16-bit range, scaled by 1/65535),
+    F (assumed [0, 1]); other modes go through Pillow's own RGB conversion.
+
+    Arrays: (H, W), (H, W, 1), (H, W, 2) grey+alpha, (H, W, 3) RGB, (H, W, 4) RGBA; dtype uint8
+    (scaled by 1/255), uint16 (by 1/65535), bool, or float in [0, 1]. Alpha is straight (not
+    premultiplied) and composited over black: out = rgb * alpha.
+
+    Raises ImageInputError for unreadable files, non-images, unsupported shapes or dtypes, and sides
+    outside [min_side, max_side] pixels.
+    """
+    if isinstance(image, np.ndarray):
+        rgb = _array_to_rgb_float(image, "array")
+        _check_size(rgb.shape[1], rgb.shape[0], "array", min_side, max_side)
+        return rgb
+    if isinstance(image, Image.Image):
+        _check_size(image.width, image.height, "PIL image", min_side, max_side)
+        return _pil_to_rgb_float(image, "PIL image")
+    if isinstance(image, bytes | bytearray | memoryview):
+        return _decode(io.BytesIO(bytes(image)), "<bytes>", min_side, max_side)
+    if isinstance(image, str | os.PathLike):
+        path = Path(image)
+        if not path.exists():
+            raise ImageInputError(f"{path}: no such file")
+        if path.is_dir():
+            raise ImageInputError(f"{path}: is a directory, not an image file")
+        return _decode(path, str(path), min_side, max_side)
+    raise ImageInputError(
+        f"cannot read an image from {type(image).__name__}; "
+        "expected a path, bytes, a PIL image or a numpy array"
+    )
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file as an (H, W, 3) float32 RGB array in [0, 1] (see `to_rgb_float`)."""
+    if not isinstance(path, str | os.PathLike):
+        raise ImageInputError(f"load_image expects a file path, got {type(path).__name__}")
+    return to_rgb_float(path)
+
+
+def to_uint8(image: Any) -> np.ndarray:
+    """Convert any input `to_rgb_float` accepts to an (H, W, 3) uint8 array (0-255, rounded to nearest).
+
+    Unlike `to_rgb_float` no minimum size is enforced, so small thumbnails can be written.
+    """
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        _check_size(image.shape[1], image.shape[0], "array", 1, MAX_SIDE)
+        return np.ascontiguousarray(image)
+    rgb = to_rgb_float(image, min_side=1)
+    return np.rint(rgb * 255.0).astype(np.uint8)
+
+
+def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
+    """Write `image` (anything `to_uint8` accepts) as an 8-bit RGB PNG, atomically.
+
+    The PNG is written to a temporary file in the destination folder and moved into place with
+    os.replace, so readers (the UI, a watcher) never see a half-written file. Missing parent folders are
+    created. Returns the destination path.
+    """
+    pixels = to_uint8(image)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            Image.fromarray(pixels).save(handle, format="PNG")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def crop_box_for_aspect(width: int, height: int, aspect: float) -> tuple[int, int, int, int]:
+    """The centred (left, top, right, bottom) box of a width x height image with width/height = `aspect`.
+
+    Only one axis is cut; the kept side is rounded to the nearest pixel and is at least 1 px.
+    """
+    if not np.isfinite(aspect) or aspect <= 0:
+        raise ValueError(f"aspect must be a positive finite width/height ratio, got {aspect!r}")
+    if width / height > aspect:
+        new_width = min(width, max(1, round(height * aspect)))
+        left = (width - new_width) // 2
+        return left, 0, left + new_width, height
+    new_height = min(height, max(1, round(width / aspect)))
+    top = (height - new_height) // 2
+    return 0, top, width, top + new_height
+
+
+def fit_to_aspect(image: np.ndarray, aspect: float) -> np.ndarray:
+    """Centre-crop an (H, W) or (H, W, C) array to the width/height ratio `aspect`.
+
+    Returns a view (no copy, dtype unchanged). A centre crop is the right map between renders at
+    different aspects because the renderer's camera always shows the same width of the world around the
+    same centre.
+    """
+    image = np.asarray(image)
+    if image.ndim not in (2, 3):
+        raise ImageInputError(f"fit_to_aspect expects an (H, W) or (H, W, C) array, got shape {image.shape}")
+    left, top, right, bottom = crop_box_for_aspect(image.shape[1], image.shape[0], aspect)
+    return image[top:bottom, left:right]
+
+
+def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize an (H, W) or (H, W, C) array to width x height px: float in, float32 out; uint8 in, uint8 out.
+
+    Filter: BOX (an exact area average) when no axis grows, BILINEAR otherwise. BOX was chosen over
+    LANCZOS(reducing_gap) because these images are thin bright strokes on black: LANCZOS's negative lobes
+    ring around such strokes and overshoot [0, 1], which biases SSIM and correlation, while an area average
+    keeps every pixel's light (mean brightness is preserved) and cannot leave the input range. Pillow
+    scales the filter support when shrinking, so BILINEAR also anti-aliases an axis that shrinks.
+    Channels are resampled independently (float channels in Pillow's 32-bit "F" mode).
+    """
+    image = np.asarray(image)
+    if image.ndim not in (2, 3):
+        raise ImageInputError(f"resize expects an (H, W) or (H, W, C) array, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        out_dtype: type[np.generic] = np.uint8
+    elif np.issubdtype(image.dtype, np.floating):
+        out_dtype = np.float32
+    else:
+        raise ImageInputError(f"resize expects a float or uint8 array, got dtype {image.dtype}")
+    width, height = int(width), int(height)
+    if width < 1 or height < 1:
+        raise ValueError(f"target size must be at least 1x1 px, got {width}x{height}")
+    if image.shape[1] == width and image.shape[0] == height:
+        return image.astype(out_dtype, copy=False)
+
+    grows = width > image.shape[1] or height > image.shape[0]
+    resample = Image.Resampling.BILINEAR if grows else Image.Resampling.BOX
+    planes = image[..., None] if image.ndim == 2 else image
+    resized = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(planes[..., c], dtype=out_dtype)).resize(
+                (width, height), resample
+            )
+        )
+        for c in range(planes.shape[2])
+    ]
+    out = np.stack(resized, axis=2).astype(out_dtype, copy=False)
+    return out[..., 0] if image.ndim == 2 else out
+
+
+# -- decoding -----------------------------------------------------------------------------------------------
+
+
+def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
+    """Open an encoded image, check its header size before decoding any pixels, and convert it."""
+    with warnings.catch_warnings():
+        # Our own MAX_SIDE check runs before decoding; Pillow's pixel-count warning would only be noise.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(source) as img:
+                _check_size(img.width, img.height, label, min_side, max_side)
+                try:
+                    img.load()
+                except (OSError, ValueError, SyntaxError) as exc:
+                    raise ImageInputError(
+                        f"{label}: {img.format} image could not be decoded ({exc})"
+                    ) from exc
+                return _pil_to_rgb_float(img, label)
+        except UnidentifiedImageError as exc:
+            raise ImageInputError(f"{label}: not an image Pillow can read (found {_sniff(source)})") from exc
+        except Image.DecompressionBombError as exc:
+            raise ImageInputError(f"{label}: refused, image too large to decode safely ({exc})") from exc
+        except OSError as exc:
+            raise ImageInputError(f"{label}: could not be read ({exc})") from exc
+
+
+def _sniff(source: io.BytesIO | Path) -> str:
+    """Describe what a non-image file holds, for error messages: its length and first bytes."""
+    try:
+        if isinstance(source, Path):
+            size = source.stat().st_size
+            with source.open("rb") as handle:
+                head = handle.read(16)
+        else:
+            size = len(source.getbuffer())
+            head = bytes(source.getbuffer()[:16])
+    except OSError as exc:
+        return f"unreadable content: {exc}"
+    if size == 0:
+        return "an empty file"
+    return f"{size} bytes starting {head!r}"
+
+
+def _pil_to_rgb_float(img: Image.Image, label: str) -> np.ndarray:
+    """Convert a PIL image of any mode through a numpy array (so alpha and scaling live in one place)."""
+    mode = img.mode
+    if mode in ("RGB", "RGBA", "L", "LA", "F") or mode.startswith("I;16"):
+        array = np.asarray(img)
+    elif mode == "I":
+        # 32-bit integer images come from 16-bit PNGs in older Pillows: take the 16-bit range.
+        array = np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
+    elif mode == "1":
+        array = np.asarray(img.convert("L"))
+    elif mode in ("P", "PA"):
+        has_alpha = mode == "PA" or "transparency" in img.info
+        array = np.asarray(img.convert("RGBA" if has_alpha else "RGB"))
+    else:
+        target = "RGBA" if "A" in img.getbands() or "a" in img.getbands() else "RGB"
+        try:
+            array = np.asarray(img.convert(target))
+        except ValueError as exc:
+            raise ImageInputError(f"{label}: unsupported image mode {mode!r} ({exc})") from exc
+    return _array_to_rgb_float(array, f"{label} (mode {mode})")
+
+
+def _array_to_rgb_float(array: np.ndarray, label: str) -> np.ndarray:
+    """Validate an array's shape and dtype, scale it to [0, 1] and composite any alpha over black."""
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in _CHANNEL_COUNTS:
+        hint = ""
+        if array.ndim == 3 and array.shape[0] in _CHANNEL_COUNTS:
+            hint = " (it looks channel-first; transpose it to (H, W, C))"
+        raise ImageInputError(
+            f"{label}: shape {array.shape} is not an image; expected (H, W) or (H, W, C) with C in 1-4{hint}"
+        )
+    values = _scaled_float(array, label)
+    if values.shape[2] in (2, 4):  # grey+alpha or RGBA: straight alpha over a black background
+        values = values[..., :-1] * values[..., -1:]
+    if values.shape[2] == 1:
+        values = np.repeat(values, 3, axis=2)
+    return np.ascontiguousarray(values, dtype=np.float32)
+
+
+def _scaled_float(array: np.ndarray, label: str) -> np.ndarray:
+    """The array as float32 in [0, 1], scaled by its dtype's full range."""
+    kind, size = array.dtype.kind, array.dtype.itemsize
+    if kind == "u" and size == 1:
+        return array.astype(np.float32) / np.float32(255.0)
+    if kind == "u" and size == 2:  # either byte order (Pillow's I;16B arrives big-endian)
+        return array.astype(np.float32) / np.float32(65535.0)
+    if array.dtype == np.bool_:
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.floating):
+        values = array.astype(np.float32)
+        if not np.isfinite(values).all():
+            raise ImageInputError(f"{label}: float array contains NaN or infinity")
+        low, high = float(values.min()), float(values.max())
+        if low < -FLOAT_TOLERANCE or high > 1.0 + FLOAT_TOLERANCE:
+            hint = " (divide by 255?)" if high > 1.0 + FLOAT_TOLERANCE else ""
+            raise ImageInputError(
+                f"{label}: float values span [{low:.4g}, {high:.4g}]; expected [0, 1]{hint}"
+            )
+        return np.clip(values, 0.0, 1.0)
+    raise ImageInputError(
+        f"{label}: unsupported dtype {array.dtype}; expected uint8, uint16, bool or float in [0, 1]"
+    )
+
+
+def _check_size(width: int, height: int, label: str, min_side: int, max_side: int) -> None:
+    """Refuse images too small to measure or too large to decode safely."""
+    if width < min_side or height < min_side:
+        raise ImageInputError(
+            f"{label}: image is {width}x{height} px; each side must be at least {min_side} px"
+        )
+    if width > max_side or height > max_side:
+        raise ImageInputError(
+            f"{label}: image is {width}x{height} px; each side must be at most {max_side} px "
+            "(larger images are refused before decoding, as a decompression-bomb guard)"
+        )

@@ -1,0 +1,33 @@
+"""Image similarity: the match report and the pure functions it is built from.
+
+torch is imported only when LPIPS is actually computed.
+"""
+
+from core.metrics.lpips_metric import (
+    LpipsUnavailable,
+    alexnet_checkpoint_path,
+    clear_lpips_cache,
+    load_lpips,
+    lpips_distance,
+    lpips_or_reason,
+)
+from core.metrics.report import WORKING_WIDTH, match_report, prepare_pair, working_size
+from core.metrics.similarity import lum_corr, luminance, ssim, ssim_black, ssim_skill
+
+__all__ = [
+    "WORKING_WIDTH",
+    "LpipsUnavailable",
+    "alexnet_checkpoint_path",
+    "clear_lpips_cache",
+    "load_lpips",
+    "lpips_distance",
+    "lpips_or_reason",
+    "lum_corr",
+    "luminance",
+    "match_report",
+    "prepare_pair",
+    "ssim",
+    "ssim_black",
+    "ssim_skill",
+    "working_size",
+]
