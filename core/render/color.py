@@ -25,8 +25,9 @@ def srgb_to_linear(c: np.ndarray) -> np.ndarray:
 
 
 def linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    """three.js LinearTosRGB, with its literal exponent 0.41666."""
     x = np.asarray(x, dtype=np.float64)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0.0), 1 / 2.4) - 0.055)
+    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(np.maximum(x, 0.0), 0.41666) - 0.055)
 
 
 def aces_filmic(rgb: np.ndarray) -> np.ndarray:
@@ -44,10 +45,7 @@ def display(rgb_linear: np.ndarray) -> np.ndarray:
 def gradient_factor(q: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """g = 1 − smoothstep(lo, hi, q), applied literally even when lo ≥ hi (spec §11.3)."""
     q = np.asarray(q, dtype=np.float64)
-    if hi == lo:
-        t = (q >= hi).astype(np.float64)
-    else:
-        t = np.clip((q - lo) / (hi - lo), 0.0, 1.0)
+    t = (q >= hi).astype(np.float64) if hi == lo else np.clip((q - lo) / (hi - lo), 0.0, 1.0)
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 

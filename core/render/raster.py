@@ -22,7 +22,7 @@ CENTRE = np.array([(0.5, 0.5)], dtype=np.float64)
 
 
 @njit(cache=True, nogil=True, fastmath=False)
-def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, lut, lut_scale):  # noqa: PLR0913
+def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, lut, lut_scale):
     """Add one front-facing triangle (cross < 0 in y-down pixel space) into the sample buffer."""
     n_s, h, w, _ = buf.shape
     cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
@@ -32,10 +32,12 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
     gy = (e1x * (d2 - d0) - e2x * (d1 - d0)) / cross
     ymin = min(y0, y1, y2)
     ymax = max(y0, y1, y2)
-    j0 = max(0, int(math.floor(ymin - 1.0)))
-    j1 = min(h - 1, int(math.ceil(ymax)))
-    xs = (x0, x1, x2)
-    ys = (y0, y1, y2)
+    j0 = max(0, math.floor(ymin - 1.0))
+    j1 = min(h - 1, math.ceil(ymax))
+    # Edge e: inside ⇔ A_e·(x − ax_e) + B_e·(y − ay_e) ≥ 0, A_e = by − ay, B_e = ax − bx.
+    ax0, ay0, a0, b0 = x0, y0, y1 - y0, x0 - x1
+    ax1, ay1, a1, b1 = x1, y1, y2 - y1, x1 - x2
+    ax2, ay2, a2, b2 = x2, y2, y0 - y2, x2 - x0
     n_lut = lut.shape[0] - 1
     for j in range(j0, j1 + 1):
         for s in range(n_s):
@@ -47,13 +49,12 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
             hi = 1e30
             empty = False
             for e in range(3):
-                ax = xs[e]
-                ay = ys[e]
-                bx = xs[(e + 1) % 3]
-                by = ys[(e + 1) % 3]
-                # inside ⇔ F = A(x − ax) + B(y − ay) ≥ 0 with A = by − ay, B = −(bx − ax)
-                a_c = by - ay
-                b_c = ax - bx
+                if e == 0:
+                    ax, ay, a_c, b_c = ax0, ay0, a0, b0
+                elif e == 1:
+                    ax, ay, a_c, b_c = ax1, ay1, a1, b1
+                else:
+                    ax, ay, a_c, b_c = ax2, ay2, a2, b2
                 if a_c > 0.0:
                     lo = max(lo, ax - b_c * (y - ay) / a_c)
                 elif a_c < 0.0:
@@ -64,8 +65,8 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
                         empty = True
             if empty or lo >= hi:
                 continue
-            i0 = max(0, int(math.ceil(lo - ox)))
-            i1 = min(w, int(math.ceil(hi - ox)))
+            i0 = max(0, math.ceil(lo - ox))
+            i1 = min(w, math.ceil(hi - ox))
             if i0 >= i1:
                 continue
             dy = y - y0
@@ -86,9 +87,9 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
 
 
 @njit(cache=True, nogil=True)
-def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_scale):  # noqa: PLR0913
+def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_scale):
     """Draw every instance of one mesh: `mats` (n, 2, 4) map local (x, y, z, 1) to pixel (x, y)."""
-    n_s, h, w, _ = buf.shape
+    _, h, w, _ = buf.shape
     nv = verts.shape[0]
     px = np.empty(nv)
     py = np.empty(nv)
@@ -120,8 +121,22 @@ def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_sc
                 continue
             if max(x0, x1, x2) < 0.0 or min(x0, x1, x2) > w or max(y0, y1, y2) < 0.0 or min(y0, y1, y2) > h:
                 continue
-            _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d_local[a], d_local[b], d_local[c],
-                           alpha255, lut, lut_scale)
+            _draw_triangle(
+                buf,
+                offsets,
+                x0,
+                y0,
+                x1,
+                y1,
+                x2,
+                y2,
+                d_local[a],
+                d_local[b],
+                d_local[c],
+                alpha255,
+                lut,
+                lut_scale,
+            )
 
 
 @njit(cache=True, nogil=True)

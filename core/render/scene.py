@@ -17,8 +17,16 @@ import numpy as np
 from core.render.color import layer_base_color
 
 _FIBONACCI = np.array([0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89], dtype=np.float64)
-OVERRIDABLE = ("stepFactor", "alphaFactor", "scaleFactor", "rotationFactor", "color", "geoWidth", "geometry",
-               "startAngle")
+OVERRIDABLE = (
+    "stepFactor",
+    "alphaFactor",
+    "scaleFactor",
+    "rotationFactor",
+    "color",
+    "geoWidth",
+    "geometry",
+    "startAngle",
+)
 
 
 @dataclass
@@ -220,7 +228,16 @@ def build_scene(p: dict[str, Any]) -> list[LayerDraw]:
     """All draws of a resolved parameter set: the main layer, then each layer (order does not matter)."""
     if p.get("debug"):
         world = parent_matrix(p, None)[None]
-        return [LayerDraw(p["geometry"], float(p["geoWidth"]), float(p["startAngle"]), np.ones(3),
-                          world[:, :3, :], np.ones(1), gradient=False)]
+        return [
+            LayerDraw(
+                p["geometry"],
+                float(p["geoWidth"]),
+                float(p["startAngle"]),
+                np.ones(3),
+                world[:, :3, :],
+                np.ones(1),
+                gradient=False,
+            )
+        ]
     draws = [build_layer(p, None)] + [build_layer(p, layer) for layer in p["layers"]]
     return [d for d in draws if d is not None and len(d.alphas)]

@@ -2,14 +2,15 @@
 
 The original sweeps each centreline into a three.js TubeGeometry with 4 radial segments. Seen from the
 orthographic camera, its front faces form a flat band of half-width r about the centreline; we build the
-same 4-face mesh (not an idealised band) so that culling, folds on tight curves, the square's corner bevels and
-the doubled coverage where a shape crosses itself all come out as the original draws them.
+same 4-face mesh (not an idealised band) so that culling, folds on tight curves, the square's corner bevels
+and the doubled coverage where a shape crosses itself all come out as the original draws them.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -41,7 +42,7 @@ SHAPES: dict[str, Shape] = {
 def _polyline(points: list[tuple[float, float]], per_edge: int) -> np.ndarray:
     """Straight edges through `points`, densely sampled (corners kept exactly)."""
     out = []
-    for a, b in zip(points[:-1], points[1:], strict=True):
+    for a, b in itertools.pairwise(points):
         t = np.linspace(0.0, 1.0, per_edge, endpoint=False)[:, None]
         out.append(np.asarray(a) * (1 - t) + np.asarray(b) * t)
     out.append(np.asarray([points[-1]], dtype=float))
@@ -107,7 +108,7 @@ def _densify(xy: np.ndarray, n: int) -> np.ndarray:
     return np.concatenate(out)
 
 
-@lru_cache(maxsize=None)
+@cache
 def stations(name: str) -> tuple[np.ndarray, np.ndarray]:
     """Arc-length-uniform stations (seg+1, 3) and unit tangents (seg+1, 3), as TubeGeometry samples them.
 
@@ -176,13 +177,22 @@ def frenet_frames(tangents: np.ndarray, closed: bool) -> tuple[np.ndarray, np.nd
     return normals, binormals
 
 
-@lru_cache(maxsize=256)
-def tube_mesh(name: str, radius: float, start_angle: float) -> tuple[np.ndarray, np.ndarray]:
+ALL_FACES = (0, 1, 2, 3)
+# Faces that can face the camera for a non-mirrored (0, 3) or mirrored (1, 2) transform of a planar band.
+FRONT_FACES = {1: (0, 3), -1: (1, 2)}
+LOD_STEPS = (1, 2, 4, 8, 16)
+
+
+@lru_cache(maxsize=512)
+def tube_mesh(
+    name: str, radius: float, start_angle: float, step: int = 1, faces: tuple[int, ...] = ALL_FACES
+) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) and triangles (T, 3) of the 4-radial-segment tube, in local units.
 
     Radial vertex j sits at c + r·normalize(−cos(v_j)·N + sin(v_j)·B), v_j = jπ/2, with three.js's frames
     (for planar curves N = −z and B = T×N, the in-plane left normal). Triangles keep three.js's index order,
-    so their winding tells front from back faces after projection.
+    so their winding tells front from back faces after projection. `step` keeps every step-th station
+    (a coarser level of detail for small instances); `faces` keeps only those radial faces.
     """
     points, tangents = stations(name)
     c, s = np.cos(start_angle), np.sin(start_angle)
@@ -190,6 +200,8 @@ def tube_mesh(name: str, radius: float, start_angle: float) -> tuple[np.ndarray,
     points = points @ rot.T
     tangents = tangents @ rot.T
     normals, binormals = frenet_frames(tangents, SHAPES.get(name, SHAPES["ring"]).closed)
+    keep = slice(None, None, step)
+    points, normals, binormals = points[keep], normals[keep], binormals[keep]
     v = np.arange(4) * (np.pi / 2)
     offsets = -np.cos(v)[:, None, None] * normals[None] + np.sin(v)[:, None, None] * binormals[None]
     offsets /= np.linalg.norm(offsets, axis=2, keepdims=True)
@@ -197,10 +209,34 @@ def tube_mesh(name: str, radius: float, start_angle: float) -> tuple[np.ndarray,
     verts = verts.transpose(1, 0, 2).reshape(-1, 3)  # index i*4 + j
     n_st = len(points)
     i = np.arange(1, n_st)[:, None]
-    j = np.arange(1, 5)[None, :]
+    j = np.asarray(faces)[None, :] + 1
     a = (i - 1) * 4 + (j - 1)
     b = i * 4 + (j - 1)
     cc = i * 4 + (j % 4)
     d = (i - 1) * 4 + (j % 4)
     tris = np.stack([np.stack([a, b, d], -1), np.stack([b, cc, d], -1)], axis=2).reshape(-1, 3)
     return np.ascontiguousarray(verts), np.ascontiguousarray(tris.astype(np.int32))
+
+
+@cache
+def lod_error(name: str, step: int) -> float:
+    """Largest distance (local units) between the full-detail centreline and its chords at this LOD step."""
+    points = stations(name)[0][:, :2]
+    worst = 0.0
+    for k in range(0, len(points) - 1, step):
+        a, b = points[k], points[min(k + step, len(points) - 1)]
+        between = points[k : k + step + 1]
+        ab = b - a
+        length = np.linalg.norm(ab)
+        if length == 0:
+            dist = np.linalg.norm(between - a, axis=1)
+        else:
+            dist = np.abs(ab[0] * (between[:, 1] - a[1]) - ab[1] * (between[:, 0] - a[0])) / length
+        worst = max(worst, float(dist.max()))
+    return worst
+
+
+def valid_steps(name: str) -> tuple[int, ...]:
+    """LOD steps that divide the segment count, so corners (square) and ends stay stations."""
+    segments = SHAPES.get(name, SHAPES["ring"]).segments
+    return tuple(k for k in LOD_STEPS if segments % k == 0)
