@@ -3,6 +3,8 @@ map per fragment, sRGB encode. Pure functions over float arrays in [0, 1] (linea
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 _ACES_IN = np.array([[0.59719, 0.35458, 0.04823], [0.07600, 0.90834, 0.01566], [0.02840, 0.13383, 0.83777]])
@@ -56,15 +58,22 @@ def layer_base_color(main_color: str, layer_color: str | None) -> np.ndarray:
     return main * other
 
 
-LUT_SIZE = 4096
+LUT_SIZE = 8192
 LUT_MAX_D = 1.5  # |d| = |p·(sin γ, cos γ)| stays below ~1.05 for every shape; margin for safety
 
 
 def gradient_lut(base: np.ndarray, gradient_range: tuple[float, float]) -> np.ndarray:
+    return _gradient_lut(tuple(float(c) for c in base), (float(gradient_range[0]), float(gradient_range[1])))
+
+
+@lru_cache(maxsize=256)
+def _gradient_lut(base: tuple[float, ...], gradient_range: tuple[float, float]) -> np.ndarray:
     """Display colour (LUT_SIZE+1, 3) as a function of |d| on [0, LUT_MAX_D], where d = p·(sin γ, cos γ).
 
     The gradient only depends on |d| (q = 0.5 + 0.5·|d|), so one table per layer colour serves every fragment.
     """
     d = np.linspace(0.0, LUT_MAX_D, LUT_SIZE + 1)
     g = gradient_factor(0.5 + 0.5 * d, *gradient_range)
-    return display(base[None, :] * g[:, None])
+    lut = display(np.asarray(base)[None, :] * g[:, None])
+    lut.setflags(write=False)
+    return lut

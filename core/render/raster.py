@@ -69,21 +69,18 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
             i1 = min(w, math.ceil(hi - ox))
             if i0 >= i1:
                 continue
-            dy = y - y0
+            d_row = d0 + gx * (ox - x0) + gy * (y - y0)
+            row = buf[s, j]
             for i in range(i0, i1):
-                d = d0 + gx * (i + ox - x0) + gy * dy
-                t = abs(d) * lut_scale
-                k = int(t)
-                if k >= n_lut:
-                    k = n_lut - 1
-                    frac = 1.0
-                else:
-                    frac = t - k
+                px = row[i]
+                if px[0] == 255 and px[1] == 255 and px[2] == 255:
+                    continue  # saturated: further light cannot change it
+                k = int(abs(d_row + gx * i) * lut_scale + 0.5)  # nearest LUT entry
+                if k > n_lut:
+                    k = n_lut
                 for c in range(3):
-                    col = lut[k, c] + (lut[k + 1, c] - lut[k, c]) * frac
-                    add = int(alpha255 * col + 0.5)
-                    v = buf[s, j, i, c] + add
-                    buf[s, j, i, c] = 255 if v > 255 else v
+                    v = px[c] + int(alpha255 * lut[k, c] + 0.5)
+                    px[c] = 255 if v > 255 else v
 
 
 @njit(cache=True, nogil=True)

@@ -9,6 +9,7 @@ and the doubled coverage where a shape crosses itself all come out as the origin
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
@@ -139,42 +140,60 @@ def stations(name: str) -> tuple[np.ndarray, np.ndarray]:
     return points, tangents
 
 
-def _rotate_about(v: np.ndarray, axis: np.ndarray, theta: float) -> np.ndarray:
-    """Rodrigues rotation of v about a unit axis (three.js Matrix4.makeRotationAxis)."""
-    c, s = np.cos(theta), np.sin(theta)
-    return v * c + np.cross(axis, v) * s + axis * np.dot(axis, v) * (1 - c)
+def _rotate_about(v: tuple[float, float, float], k: tuple[float, float, float], theta: float) -> tuple:
+    """Rodrigues rotation of v about the unit axis k (three.js Matrix4.makeRotationAxis)."""
+    c, s = math.cos(theta), math.sin(theta)
+    kv = k[0] * v[0] + k[1] * v[1] + k[2] * v[2]
+    cross = (k[1] * v[2] - k[2] * v[1], k[2] * v[0] - k[0] * v[2], k[0] * v[1] - k[1] * v[0])
+    return tuple(v[m] * c + cross[m] * s + k[m] * kv * (1 - c) for m in range(3))
+
+
+def _cross(a: tuple, b: tuple) -> tuple[float, float, float]:
+    return (a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0])
 
 
 def frenet_frames(tangents: np.ndarray, closed: bool) -> tuple[np.ndarray, np.ndarray]:
     """three.js Curve.computeFrenetFrames: an initial normal from the smallest tangent component, then
     parallel transport. It matters for the spiral, whose frame twists about the tangent and so narrows the
-    projected band; for planar curves it gives N = −z."""
-    n = len(tangents)
-    normals = np.zeros((n, 3))
-    binormals = np.zeros((n, 3))
-    t0 = tangents[0]
-    smallest = np.abs(t0)
-    axis = np.eye(3)[max(k for k in range(3) if smallest[k] <= smallest.min())]  # three.js keeps the last tie
-    vec = np.cross(t0, axis)
+    projected band; for planar curves it gives N = −z and B = T × N, which is taken as a shortcut."""
+    if np.all(tangents[:, 2] == 0.0):
+        normals = np.tile([0.0, 0.0, -1.0], (len(tangents), 1))
+        return normals, np.cross(tangents, normals)
+    t = [tuple(map(float, row)) for row in tangents]
+    smallest = np.abs(tangents[0])
+    axis = tuple(np.eye(3)[max(k for k in range(3) if smallest[k] <= smallest.min())])  # last tie wins
+    vec = np.cross(t[0], axis)
     vec /= np.linalg.norm(vec)
-    normals[0] = np.cross(t0, vec)
-    binormals[0] = np.cross(t0, normals[0])
-    for i in range(1, n):
-        normals[i] = normals[i - 1]
-        vec = np.cross(tangents[i - 1], tangents[i])
-        length = np.linalg.norm(vec)
+    normals = [tuple(np.cross(t[0], vec))]
+    for i in range(1, len(t)):
+        n = normals[-1]
+        vec = _cross(t[i - 1], t[i])
+        length = math.sqrt(vec[0] ** 2 + vec[1] ** 2 + vec[2] ** 2)
         if length > np.finfo(float).eps:
-            theta = np.arccos(np.clip(np.dot(tangents[i - 1], tangents[i]), -1.0, 1.0))
-            normals[i] = _rotate_about(normals[i], vec / length, theta)
-        binormals[i] = np.cross(tangents[i], normals[i])
+            dot = t[i - 1][0] * t[i][0] + t[i - 1][1] * t[i][1] + t[i - 1][2] * t[i][2]
+            n = _rotate_about(n, (vec[0] / length, vec[1] / length, vec[2] / length),
+                              math.acos(min(1.0, max(-1.0, dot))))
+        normals.append(n)
     if closed:
-        theta = np.arccos(np.clip(np.dot(normals[0], normals[-1]), -1.0, 1.0)) / (n - 1)
-        if np.dot(tangents[0], np.cross(normals[0], normals[-1])) > 0:
+        first, last = np.array(normals[0]), np.array(normals[-1])
+        theta = math.acos(min(1.0, max(-1.0, float(first @ last)))) / (len(t) - 1)
+        if np.dot(t[0], np.cross(first, last)) > 0:
             theta = -theta
-        for i in range(1, n):
-            normals[i] = _rotate_about(normals[i], tangents[i], theta * i)
-            binormals[i] = np.cross(tangents[i], normals[i])
-    return normals, binormals
+        normals = [normals[0]] + [_rotate_about(normals[i], t[i], theta * i) for i in range(1, len(t))]
+    normals_arr = np.array(normals)
+    return normals_arr, np.cross(tangents, normals_arr)
+
+
+@lru_cache(maxsize=1024)
+def rotated_frames(name: str, start_angle: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stations and three.js frames after startAngle (frames are not rotation-equivariant for the spiral:
+    the initial normal depends on the rotated tangent's components)."""
+    points, tangents = stations(name)
+    c, s = np.cos(start_angle), np.sin(start_angle)
+    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+    tangents = tangents @ rot.T
+    normals, binormals = frenet_frames(tangents, SHAPES.get(name, SHAPES["ring"]).closed)
+    return points @ rot.T, normals, binormals
 
 
 ALL_FACES = (0, 1, 2, 3)
@@ -194,12 +213,7 @@ def tube_mesh(
     so their winding tells front from back faces after projection. `step` keeps every step-th station
     (a coarser level of detail for small instances); `faces` keeps only those radial faces.
     """
-    points, tangents = stations(name)
-    c, s = np.cos(start_angle), np.sin(start_angle)
-    rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
-    points = points @ rot.T
-    tangents = tangents @ rot.T
-    normals, binormals = frenet_frames(tangents, SHAPES.get(name, SHAPES["ring"]).closed)
+    points, normals, binormals = rotated_frames(name, start_angle)
     keep = slice(None, None, step)
     points, normals, binormals = points[keep], normals[keep], binormals[keep]
     v = np.arange(4) * (np.pi / 2)
@@ -236,6 +250,7 @@ def lod_error(name: str, step: int) -> float:
     return worst
 
 
+@cache
 def valid_steps(name: str) -> tuple[int, ...]:
     """LOD steps that divide the segment count, so corners (square) and ends stay stations."""
     segments = SHAPES.get(name, SHAPES["ring"]).segments

@@ -34,8 +34,8 @@ def _lut(draw: LayerDraw, gradient_range: tuple[float, float]) -> np.ndarray:
     return gradient_lut(draw.base_color, gradient_range)
 
 
-# Largest chord error (px) the "fast" level of detail accepts: far below what 8-bit output can show.
-LOD_TOLERANCE_PX = 0.05
+# Largest chord error (px) the "fast" level of detail accepts (a quarter pixel: an MSAA sample spacing).
+LOD_TOLERANCE_PX = 0.25
 
 
 def instance_groups(
