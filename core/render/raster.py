@@ -32,12 +32,19 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
     gy = (e1x * (d2 - d0) - e2x * (d1 - d0)) / cross
     ymin = min(y0, y1, y2)
     ymax = max(y0, y1, y2)
-    j0 = max(0, math.floor(ymin - 1.0))
-    j1 = min(h - 1, math.ceil(ymax))
-    # Edge e: inside ⇔ A_e·(x − ax_e) + B_e·(y − ay_e) ≥ 0, A_e = by − ay, B_e = ax − bx.
+    # only rows whose sample rows (y offsets) can fall inside [ymin, ymax]
+    oy_min = offsets[:, 1].min()
+    oy_max = offsets[:, 1].max()
+    j0 = max(0, math.ceil(ymin - oy_max))
+    j1 = min(h - 1, math.floor(ymax - oy_min))
+    # Edge e: inside ⇔ A_e·(x − ax_e) + B_e·(y − ay_e) ≥ 0, A_e = by − ay, B_e = ax − bx; where A_e ≠ 0 the
+    # boundary is x = ax_e + k_e·(y − ay_e), a lower bound for A_e > 0 and an upper bound for A_e < 0.
     ax0, ay0, a0, b0 = x0, y0, y1 - y0, x0 - x1
     ax1, ay1, a1, b1 = x1, y1, y2 - y1, x1 - x2
     ax2, ay2, a2, b2 = x2, y2, y0 - y2, x2 - x0
+    k0 = -b0 / a0 if a0 != 0.0 else 0.0
+    k1 = -b1 / a1 if a1 != 0.0 else 0.0
+    k2 = -b2 / a2 if a2 != 0.0 else 0.0
     n_lut = lut.shape[0] - 1
     for j in range(j0, j1 + 1):
         for s in range(n_s):
@@ -50,15 +57,15 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
             empty = False
             for e in range(3):
                 if e == 0:
-                    ax, ay, a_c, b_c = ax0, ay0, a0, b0
+                    ax, ay, a_c, b_c, k = ax0, ay0, a0, b0, k0
                 elif e == 1:
-                    ax, ay, a_c, b_c = ax1, ay1, a1, b1
+                    ax, ay, a_c, b_c, k = ax1, ay1, a1, b1, k1
                 else:
-                    ax, ay, a_c, b_c = ax2, ay2, a2, b2
+                    ax, ay, a_c, b_c, k = ax2, ay2, a2, b2, k2
                 if a_c > 0.0:
-                    lo = max(lo, ax - b_c * (y - ay) / a_c)
+                    lo = max(lo, ax + k * (y - ay))
                 elif a_c < 0.0:
-                    hi = min(hi, ax - b_c * (y - ay) / a_c)
+                    hi = min(hi, ax + k * (y - ay))
                 else:
                     f = b_c * (y - ay)
                     if f < 0.0 or (f == 0.0 and b_c < 0.0):
