@@ -171,8 +171,9 @@ def frenet_frames(tangents: np.ndarray, closed: bool) -> tuple[np.ndarray, np.nd
         length = math.sqrt(vec[0] ** 2 + vec[1] ** 2 + vec[2] ** 2)
         if length > np.finfo(float).eps:
             dot = t[i - 1][0] * t[i][0] + t[i - 1][1] * t[i][1] + t[i - 1][2] * t[i][2]
-            n = _rotate_about(n, (vec[0] / length, vec[1] / length, vec[2] / length),
-                              math.acos(min(1.0, max(-1.0, dot))))
+            n = _rotate_about(
+                n, (vec[0] / length, vec[1] / length, vec[2] / length), math.acos(min(1.0, max(-1.0, dot)))
+            )
         normals.append(n)
     if closed:
         first, last = np.array(normals[0]), np.array(normals[-1])
