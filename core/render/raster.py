@@ -157,3 +157,147 @@ def resolve_samples(buf):
                     acc += buf[s, j, i, c]
                 out[j, i, c] = (acc + half) // n_s
     return out
+
+
+@njit(cache=True, nogil=True)
+def _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale):
+    """Add a convex polygon (n ≤ 4 vertices, wound like a front triangle: negative area in y-down pixels).
+
+    The gradient coordinate is affine over the whole instance: d(x, y) = gx·(x − tx) + gy·(y − ty).
+    """
+    _, h, w, _ = buf.shape
+    ymin = 1e30
+    ymax = -1e30
+    for v in range(n):
+        ymin = min(ymin, ys[v])
+        ymax = max(ymax, ys[v])
+    j0 = max(0, math.ceil(ymin - offsets[:, 1].max()))
+    j1 = min(h - 1, math.floor(ymax - offsets[:, 1].min()))
+    n_lut = lut.shape[0] - 1
+    for j in range(j0, j1 + 1):
+        for s in range(offsets.shape[0]):
+            ox = offsets[s, 0]
+            y = j + offsets[s, 1]
+            if y < ymin or y > ymax:
+                continue
+            lo = -1e30
+            hi = 1e30
+            empty = False
+            for e in range(n):
+                ax = xs[e]
+                ay = ys[e]
+                bx = xs[(e + 1) % n]
+                by = ys[(e + 1) % n]
+                a_c = by - ay
+                if a_c > 0.0:
+                    lo = max(lo, ax + (bx - ax) * (y - ay) / a_c)
+                elif a_c < 0.0:
+                    hi = min(hi, ax + (bx - ax) * (y - ay) / a_c)
+                else:
+                    f = (ax - bx) * (y - ay)
+                    if f < 0.0 or (f == 0.0 and ax < bx):
+                        empty = True
+            if empty or lo >= hi:
+                continue
+            i0 = max(0, math.ceil(lo - ox))
+            i1 = min(w, math.ceil(hi - ox))
+            d_row = gx * (ox - tx) + gy * (y - ty)
+            row = buf[s, j]
+            for i in range(i0, i1):
+                px = row[i]
+                if px[0] == 255 and px[1] == 255 and px[2] == 255:
+                    continue
+                k = int(abs(d_row + gx * i) * lut_scale + 0.5)
+                if k > n_lut:
+                    k = n_lut
+                for c in range(3):
+                    v = px[c] + int(alpha255 * lut[k, c] + 0.5)
+                    px[c] = 255 if v > 255 else v
+
+
+@njit(cache=True, nogil=True)
+def _area2(xs, ys, n):
+    a = 0.0
+    for v in range(n):
+        a += xs[v] * ys[(v + 1) % n] - xs[(v + 1) % n] * ys[v]
+    return a
+
+
+@njit(cache=True, nogil=True)
+def _fill_oriented(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale):
+    """Fill a polygon whatever its winding (reversing it when needed)."""
+    if _area2(xs, ys, n) > 0.0:
+        for v in range(n // 2):
+            xs[v], xs[n - 1 - v] = xs[n - 1 - v], xs[v]
+            ys[v], ys[n - 1 - v] = ys[n - 1 - v], ys[v]
+    _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale)
+
+
+@njit(cache=True, nogil=True)
+def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scale):
+    """Draw every instance of a planar band: one quad per segment between the left and right edge polylines
+    (local xy, (S, 2) each), the union of the two camera-facing tube faces. A quad that is not convex (the
+    band folds on a tight curve) is drawn as its two triangles."""
+    _, h, w, _ = buf.shape
+    n_st = left.shape[0]
+    lx = np.empty(n_st)
+    ly = np.empty(n_st)
+    rx = np.empty(n_st)
+    ry = np.empty(n_st)
+    qx = np.empty(4)
+    qy = np.empty(4)
+    for k in range(mats.shape[0]):
+        m = mats[k]
+        a00, a01, a10, a11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+        tx, ty = m[0, 3], m[1, 3]
+        det = a00 * a11 - a01 * a10
+        if det == 0.0 or not np.isfinite(det):
+            continue
+        # d = direction · A⁻¹ (x − t): its gradient is A⁻ᵀ direction
+        gx = (a11 * direction[0] - a10 * direction[1]) / det
+        gy = (-a01 * direction[0] + a00 * direction[1]) / det
+        xmin = 1e30
+        xmax = -1e30
+        ymin = 1e30
+        ymax = -1e30
+        for v in range(n_st):
+            lx[v] = a00 * left[v, 0] + a01 * left[v, 1] + tx
+            ly[v] = a10 * left[v, 0] + a11 * left[v, 1] + ty
+            rx[v] = a00 * right[v, 0] + a01 * right[v, 1] + tx
+            ry[v] = a10 * right[v, 0] + a11 * right[v, 1] + ty
+            xmin = min(xmin, lx[v], rx[v])
+            xmax = max(xmax, lx[v], rx[v])
+            ymin = min(ymin, ly[v], ry[v])
+            ymax = max(ymax, ly[v], ry[v])
+        if xmax < -1.0 or ymax < -1.0 or xmin > w + 1.0 or ymin > h + 1.0:
+            continue
+        alpha255 = 255.0 * alphas[k]
+        for i in range(n_st - 1):
+            qx[0], qy[0] = lx[i], ly[i]
+            qx[1], qy[1] = lx[i + 1], ly[i + 1]
+            qx[2], qy[2] = rx[i + 1], ry[i + 1]
+            qx[3], qy[3] = rx[i], ry[i]
+            if max(qx[0], qx[1], qx[2], qx[3]) < 0.0 or min(qx[0], qx[1], qx[2], qx[3]) > w:
+                continue
+            if max(qy[0], qy[1], qy[2], qy[3]) < 0.0 or min(qy[0], qy[1], qy[2], qy[3]) > h:
+                continue
+            convex = True
+            sign = 0.0
+            for v in range(4):
+                c = (qx[(v + 1) % 4] - qx[v]) * (qy[(v + 2) % 4] - qy[(v + 1) % 4]) - (
+                    qy[(v + 1) % 4] - qy[v]
+                ) * (qx[(v + 2) % 4] - qx[(v + 1) % 4])
+                if c != 0.0:
+                    if sign == 0.0:
+                        sign = c
+                    elif (c > 0.0) != (sign > 0.0):
+                        convex = False
+            if convex:
+                _fill_oriented(buf, offsets, qx, qy, 4, tx, ty, gx, gy, alpha255, lut, lut_scale)
+            else:
+                tx3 = np.array([qx[0], qx[1], qx[2]])
+                ty3 = np.array([qy[0], qy[1], qy[2]])
+                _fill_oriented(buf, offsets, tx3, ty3, 3, tx, ty, gx, gy, alpha255, lut, lut_scale)
+                tx3 = np.array([qx[0], qx[2], qx[3]])
+                ty3 = np.array([qy[0], qy[2], qy[3]])
+                _fill_oriented(buf, offsets, tx3, ty3, 3, tx, ty, gx, gy, alpha255, lut, lut_scale)

@@ -197,26 +197,18 @@ def rotated_frames(name: str, start_angle: float) -> tuple[np.ndarray, np.ndarra
     return points @ rot.T, normals, binormals
 
 
-ALL_FACES = (0, 1, 2, 3)
-# Faces that can face the camera for a non-mirrored (0, 3) or mirrored (1, 2) transform of a planar band.
-FRONT_FACES = {1: (0, 3), -1: (1, 2)}
 LOD_STEPS = (1, 2, 4, 8, 16)
 
 
 @lru_cache(maxsize=512)
-def tube_mesh(
-    name: str, radius: float, start_angle: float, step: int = 1, faces: tuple[int, ...] = ALL_FACES
-) -> tuple[np.ndarray, np.ndarray]:
+def tube_mesh(name: str, radius: float, start_angle: float) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) and triangles (T, 3) of the 4-radial-segment tube, in local units.
 
     Radial vertex j sits at c + r·normalize(−cos(v_j)·N + sin(v_j)·B), v_j = jπ/2, with three.js's frames
     (for planar curves N = −z and B = T×N, the in-plane left normal). Triangles keep three.js's index order,
-    so their winding tells front from back faces after projection. `step` keeps every step-th station
-    (a coarser level of detail for small instances); `faces` keeps only those radial faces.
+    so their winding tells front from back faces after projection.
     """
     points, normals, binormals = rotated_frames(name, start_angle)
-    keep = slice(None, None, step)
-    points, normals, binormals = points[keep], normals[keep], binormals[keep]
     v = np.arange(4) * (np.pi / 2)
     offsets = -np.cos(v)[:, None, None] * normals[None] + np.sin(v)[:, None, None] * binormals[None]
     offsets /= np.linalg.norm(offsets, axis=2, keepdims=True)
@@ -224,7 +216,7 @@ def tube_mesh(
     verts = verts.transpose(1, 0, 2).reshape(-1, 3)  # index i*4 + j
     n_st = len(points)
     i = np.arange(1, n_st)[:, None]
-    j = np.asarray(faces)[None, :] + 1
+    j = np.arange(1, 5)[None, :]
     a = (i - 1) * 4 + (j - 1)
     b = i * 4 + (j - 1)
     cc = i * 4 + (j % 4)
@@ -256,3 +248,16 @@ def valid_steps(name: str) -> tuple[int, ...]:
     """LOD steps that divide the segment count, so corners (square) and ends stay stations."""
     segments = SHAPES.get(name, SHAPES["ring"]).segments
     return tuple(k for k in LOD_STEPS if segments % k == 0)
+
+
+@lru_cache(maxsize=512)
+def band_edges(name: str, radius: float, start_angle: float, step: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right band edges (S, 2) of a planar shape at an LOD step: c ± r·B, the outline of the two
+    camera-facing tube faces (for the spiral, whose frame twists, use the full tube instead)."""
+    points, _, binormals = rotated_frames(name, start_angle)
+    points, binormals = points[::step, :2], binormals[::step, :2]
+    left = np.ascontiguousarray(points + radius * binormals)
+    right = np.ascontiguousarray(points - radius * binormals)
+    for edge in (left, right):
+        edge.setflags(write=False)
+    return left, right

@@ -8,9 +8,9 @@ import numpy as np
 
 from core.render.base import Params, Renderer, RenderError
 from core.render.color import LUT_MAX_D, LUT_SIZE, display, gradient_lut
-from core.render.raster import CENTRE, MSAA4, draw_instances, resolve_samples
+from core.render.raster import CENTRE, MSAA4, draw_bands, draw_instances, resolve_samples
 from core.render.scene import LayerDraw, build_scene
-from core.render.shapes import ALL_FACES, FRONT_FACES, lod_error, tube_mesh, valid_steps
+from core.render.shapes import band_edges, lod_error, tube_mesh, valid_steps
 
 MAX_SIDE = 8192
 # quality → (sample pattern, full detail)
@@ -38,62 +38,52 @@ def _lut(draw: LayerDraw, gradient_range: tuple[float, float]) -> np.ndarray:
 LOD_TOLERANCE_PX = 0.25
 
 
-def instance_groups(
-    draw: LayerDraw, mats: np.ndarray, detail: bool
-) -> list[tuple[np.ndarray, int, tuple[int, ...]]]:
-    """Split a layer's instances into (index, LOD step, faces) groups.
-
-    Exact quality draws every station and all four faces (culling decides, as on the GPU). Fast quality picks
-    per instance the coarsest level of detail whose chord error stays under LOD_TOLERANCE_PX, and only the two
-    faces that can face the camera for its orientation (exact except where a thick band folds on itself).
-    """
-    everyone = np.arange(len(mats))
-    if detail:
-        return [(everyone, 1, ALL_FACES)]
-    lin = mats[:, :, :2]
-    det = lin[:, 0, 0] * lin[:, 1, 1] - lin[:, 0, 1] * lin[:, 1, 0]
-    scale_px = np.linalg.norm(lin, axis=(1, 2))  # ≥ largest singular value
-    steps = valid_steps(draw.geometry)
-    errors = np.array([lod_error(draw.geometry, k) for k in steps])
-    level = np.searchsorted(-errors[::-1], -LOD_TOLERANCE_PX / np.maximum(scale_px, 1e-12), side="left")
-    chosen = np.asarray(steps)[::-1][np.minimum(level, len(steps) - 1)]
-    groups = []
-    # In pixel space (y down) a non-mirrored world transform has det < 0. The spiral's frame twists out of
-    # the plane, so any of its faces may face the camera: keep all four and let culling decide.
-    planar = draw.geometry != "spiral"
-    for sign, faces in ((-1.0, FRONT_FACES[1]), (1.0, FRONT_FACES[-1])):
-        faces = faces if planar else ALL_FACES
-        for step in steps:
-            idx = everyone[(np.sign(det) == sign) & (chosen == step)]
-            if len(idx):
-                groups.append((idx, int(step), faces))
-    return groups
+def lod_steps(draw: LayerDraw, mats: np.ndarray) -> np.ndarray:
+    """Per instance, the coarsest LOD step whose chord error stays under LOD_TOLERANCE_PX."""
+    scale_px = np.linalg.norm(mats[:, :, :2], axis=(1, 2))  # ≥ largest singular value
+    steps = np.asarray(valid_steps(draw.geometry))
+    errors = np.array([lod_error(draw.geometry, int(k)) for k in steps])  # increasing with the step
+    ok = errors[None, :] * scale_px[:, None] <= LOD_TOLERANCE_PX
+    coarsest = np.where(ok, np.arange(len(steps))[None, :], 0).max(axis=1)
+    return steps[coarsest]
 
 
 def rasterise(
     p: dict[str, Any], width: int, height: int, offsets: np.ndarray, detail: bool = True
 ) -> np.ndarray:
-    """Draw a resolved parameter set before post effects; uint8 (H, W, 3)."""
+    """Draw a resolved parameter set before post effects; uint8 (H, W, 3).
+
+    detail=True draws every tube triangle and lets culling decide, as the GPU does. Otherwise planar shapes
+    are drawn as one quad per segment of their band (the union of the two camera-facing faces) at a
+    per-instance level of detail — the same pixels without LOD, except where a thick band folds on itself —
+    and the spiral, whose frame twists out of the plane, keeps its full tube.
+    """
     buf = np.zeros((len(offsets), height, width, 3), dtype=np.uint8)
     direction = np.array([np.sin(p["gradientAngle"]), np.cos(p["gradientAngle"])])
     gradient_range = (float(p["gradientRange"][0]), float(p["gradientRange"][1]))
+    scale = LUT_SIZE / LUT_MAX_D
     for draw in build_scene(p):
         mats = pixel_matrices(draw.matrices, width, height)
         lut = _lut(draw, gradient_range)
         alphas = draw.alphas.astype(np.float64)
-        for idx, step, faces in instance_groups(draw, mats, detail):
-            verts, tris = tube_mesh(draw.geometry, draw.geo_width, draw.start_angle, step, faces)
-            d_local = verts[:, :2] @ direction
-            draw_instances(
+        if detail or draw.geometry == "spiral":
+            verts, tris = tube_mesh(draw.geometry, draw.geo_width, draw.start_angle)
+            draw_instances(buf, offsets, verts, tris, verts[:, :2] @ direction, mats, alphas, lut, scale)
+            continue
+        steps = lod_steps(draw, mats)
+        for step in np.unique(steps):
+            idx = np.flatnonzero(steps == step)
+            left, right = band_edges(draw.geometry, draw.geo_width, draw.start_angle, int(step))
+            draw_bands(
                 buf,
                 offsets,
-                verts,
-                tris,
-                d_local,
+                left,
+                right,
+                direction,
                 np.ascontiguousarray(mats[idx]),
                 np.ascontiguousarray(alphas[idx]),
                 lut,
-                LUT_SIZE / LUT_MAX_D,
+                scale,
             )
     return resolve_samples(buf)
 
