@@ -53,10 +53,10 @@ def rasterise(
 ) -> np.ndarray:
     """Draw a resolved parameter set before post effects; uint8 (H, W, 3).
 
-    detail=True draws every tube triangle and lets culling decide, as the GPU does. Otherwise planar shapes
-    are drawn as one quad per segment of their band (the union of the two camera-facing faces) at a
-    per-instance level of detail — the same pixels without LOD, except where a thick band folds on itself —
-    and the spiral, whose frame twists out of the plane, keeps its full tube.
+    Planar shapes go through `draw_bands` (the tube's camera-facing faces as one quad per segment, with the
+    GPU's culling where the band folds: the same pixels as the full tube, 4× less set-up work); the spiral,
+    whose frame twists out of the plane, through the full tube. detail=False adds a per-instance level of
+    detail (chord error ≤ LOD_TOLERANCE_PX) for optimisation loops.
     """
     buf = np.zeros((len(offsets), height, width, 3), dtype=np.uint8)
     direction = np.array([np.sin(p["gradientAngle"]), np.cos(p["gradientAngle"])])
@@ -66,11 +66,11 @@ def rasterise(
         mats = pixel_matrices(draw.matrices, width, height)
         lut = _lut(draw, gradient_range)
         alphas = draw.alphas.astype(np.float64)
-        if detail or draw.geometry == "spiral":
+        if draw.geometry == "spiral":
             verts, tris = tube_mesh(draw.geometry, draw.geo_width, draw.start_angle)
             draw_instances(buf, offsets, verts, tris, verts[:, :2] @ direction, mats, alphas, lut, scale)
             continue
-        steps = lod_steps(draw, mats)
+        steps = np.ones(len(mats), dtype=np.int64) if detail else lod_steps(draw, mats)
         for step in np.unique(steps):
             idx = np.flatnonzero(steps == step)
             left, right = band_edges(draw.geometry, draw.geo_width, draw.start_angle, int(step))
