@@ -1,0 +1,162 @@
+"""A VLM behind an OpenAI-compatible `/v1/chat/completions` endpoint (Ollama, vLLM, LM Studio, llama.cpp).
+
+Spec: `openai:BASE_URL[#MODEL]`, e.g. `openai:http://localhost:11434/v1#qwen2.5vl` (Ollama). BASE_URL may
+end in /v1, in /v1/chat/completions, or be the bare server. Without #MODEL the server's first listed model
+is used. Images go as base64 PNG data URLs. Connection errors, 429 and 5xx are retried with exponential
+backoff; when the server stays unreachable the error says what to start. An API key, when a server wants
+one, comes from $OPENAI_API_KEY.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import requests
+from PIL import Image
+
+from .base import JudgeError, JudgeUnavailable
+from .prompt import Part
+from .vlm import VLMJudge
+
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+START_HINT = (
+    "start an OpenAI-compatible server with a vision model first, e.g. `ollama serve` then "
+    "`ollama pull qwen2.5vl` (spec openai:http://localhost:11434/v1#qwen2.5vl), "
+    "`vllm serve Qwen/Qwen2-VL-2B-Instruct` (openai:http://localhost:8000/v1), or LM Studio's local server "
+    "(openai:http://localhost:1234/v1) — or use --judge proxy, which needs no server"
+)
+
+
+class OpenAIJudge(VLMJudge):
+    """A VLM judge over HTTP. Options besides VLMJudge's: `model`, `timeout` (s per request),
+    `http_retries` (transport retries), `backoff` (s, doubled per retry), `max_tokens`, `api_key`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str | None = None,
+        *,
+        timeout: float = 120.0,
+        http_retries: int = 3,
+        backoff: float = 1.0,
+        max_tokens: int = 64,
+        api_key: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self.endpoint, self.api_root = _endpoints(base_url)
+        self.model = model
+        self.timeout = timeout
+        self.http_retries = http_retries
+        self.backoff = backoff
+        self.max_tokens = max_tokens
+        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.name = f"openai:{self.api_root}#{model}" if model else f"openai:{self.api_root}"
+        self._session = requests.Session()
+
+    @classmethod
+    def from_spec(cls, arg: str, **options: Any) -> OpenAIJudge:
+        if not arg:
+            raise ValueError("the openai judge needs a URL: openai:http://HOST:PORT/v1[#model]")
+        url, _, model = arg.partition("#")
+        return cls(url, model or options.pop("model", None), **options)
+
+    def prepare(self, context: Any = None) -> None:
+        """Fail now if the server is unreachable (or lists no model when none was named)."""
+        if self.model is None:
+            self._model_name()
+            return
+        try:
+            self._request("GET", f"{self.api_root}/models")
+        except JudgeUnavailable:
+            raise
+        except JudgeError:
+            pass  # reachable; some servers just do not list models
+
+    # -- protocol ------------------------------------------------------------------------------------------
+
+    def _ask(self, parts: Sequence[Part]) -> str:
+        body = {
+            "model": self._model_name(),
+            "messages": [{"role": "user", "content": [_content(part) for part in parts]}],
+            "temperature": 0,
+            "max_tokens": self.max_tokens,
+        }
+        reply = self._request("POST", self.endpoint, json=body)
+        try:
+            content = reply["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            return f"<no message in reply: {str(reply)[:200]}>"  # an unparseable answer: retried upstream
+        if isinstance(content, list):  # some servers return content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return str(content or "").strip()
+
+    def _model_name(self) -> str:
+        if self.model:
+            return self.model
+        listing = self._request("GET", f"{self.api_root}/models")
+        models = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict) and m.get("id")]
+        if not models:
+            raise JudgeUnavailable(f"{self.api_root} lists no models; name one: openai:{self.api_root}#MODEL")
+        self.model = models[0]
+        self.name = f"openai:{self.api_root}#{self.model}"
+        return self.model
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        problem, unreachable = "", False
+        for attempt in range(self.http_retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                unreachable = isinstance(exc, requests.ConnectionError)  # a read timeout means it is up
+                continue
+            if response.status_code in RETRY_STATUS:
+                problem, unreachable = f"HTTP {response.status_code}: {response.text[:200]}", False
+                continue
+            if response.status_code >= 400:
+                raise JudgeError(
+                    f"{self.name}: HTTP {response.status_code} from {url}: {response.text[:300]}"
+                )
+            try:
+                return response.json()
+            except ValueError:
+                return {"error": f"not JSON: {response.text[:200]}"}
+        if unreachable:
+            raise JudgeUnavailable(
+                f"{self.name}: cannot reach {url} after {self.http_retries + 1} attempts ({problem[:200]}); "
+                + START_HINT
+            )
+        raise JudgeError(
+            f"{self.name}: {url} kept failing after {self.http_retries + 1} attempts ({problem})"
+        )
+
+
+def _endpoints(base_url: str) -> tuple[str, str]:
+    """(chat completions URL, API root ending in /v1) from any of the accepted base URL forms."""
+    url = base_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {base_url!r} (expected e.g. http://localhost:11434/v1)")
+    if url.endswith("/chat/completions"):
+        url = url[: -len("/chat/completions")]
+    if not url.endswith("/v1"):
+        url += "/v1"
+    return f"{url}/chat/completions", url
+
+
+def _content(part: Part) -> dict[str, Any]:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(part)).save(buffer, format="PNG")
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{data}"}}

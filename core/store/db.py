@@ -1,0 +1,40 @@
+"""SQLite connections that two processes (the app and a CLI run) can write through at once.
+
+WAL lets readers and one writer proceed together; `busy_timeout` makes a second writer wait instead of
+failing; every write is a short `BEGIN IMMEDIATE` transaction, which takes the write lock up front so two
+writers never deadlock upgrading a read lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for the other process's transaction before giving up."""
+
+
+def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
+    """Open (creating) the database in WAL mode with foreign keys on; autocommit outside `transaction`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL never corrupts on a crash
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A write transaction holding the write lock from its first statement; rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

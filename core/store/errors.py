@@ -1,0 +1,7 @@
+"""The store's one error type, so callers can tell a store problem from a params or image problem."""
+
+from __future__ import annotations
+
+
+class StoreError(RuntimeError):
+    """A store operation that cannot be done: unknown id, bad value, newer schema, unreadable refs line."""

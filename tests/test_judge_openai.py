@@ -1,0 +1,147 @@
+"""core.judge openai: the HTTP judge against a local server speaking /v1/chat/completions (stdlib only)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.judge import JudgeContext, JudgeError, JudgeFailure, JudgeUnavailable, create_judge
+
+CONTEXT = JudgeContext(references=(np.full((60, 100, 3), 40, np.uint8), np.full((50, 50, 3), 200, np.uint8)))
+IMAGE = np.zeros((72, 128, 3), np.uint8)
+
+
+def _reply(text: str) -> tuple[int, dict[str, Any]]:
+    return 200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
+
+
+class FakeServer:
+    """An OpenAI-compatible server on 127.0.0.1 that answers from a script and records every request."""
+
+    def __init__(self) -> None:
+        self.script: list[tuple[int, Any]] = []
+        self.requests: list[dict[str, Any]] = []
+        self.models = ["qwen2.5vl:3b", "other"]
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, body: Any) -> None:
+                data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/v1/models":
+                    self._send(200, {"object": "list", "data": [{"id": m} for m in server.models]})
+                else:
+                    self._send(404, {"error": "not found"})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body})
+                status, reply = server.script.pop(0) if server.script else (500, {"error": "script empty"})
+                self._send(status, reply)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    fake = FakeServer()
+    yield fake
+    fake.close()
+
+
+def _judge(url: str, **options: Any) -> Any:
+    return create_judge(url, backoff=0.0, timeout=5.0, **options)
+
+
+def test_happy_path_sends_images_as_data_urls_and_parses_the_score(server: FakeServer) -> None:
+    server.script = [_reply("SCORE: 8/10 — balanced glow")]
+    result = _judge(f"openai:{server.url}#llava").score(IMAGE, CONTEXT)
+    assert (result.score, result.rationale) == (8.0, "balanced glow")
+    assert result.judge == f"openai:{server.url}#llava"
+    request = server.requests[0]
+    assert request["path"] == "/v1/chat/completions" and request["body"]["model"] == "llava"
+    content = request["body"]["messages"][0]["content"]
+    urls = [part["image_url"]["url"] for part in content if part["type"] == "image_url"]
+    assert len(urls) == 3 and all(u.startswith("data:image/png;base64,") for u in urls)
+    candidate = np.asarray(Image.open(io.BytesIO(base64.b64decode(urls[-1].split(",", 1)[1]))))
+    assert candidate.shape == IMAGE.shape
+    assert "SCORE: <number>/10" in content[-1]["text"]
+
+
+def test_server_errors_are_retried(server: FakeServer) -> None:
+    server.script = [(500, {"error": "overloaded"}), (429, {"error": "slow down"}), _reply("6/10 — fine")]
+    assert _judge(f"openai:{server.url}#m", http_retries=3).score(IMAGE, CONTEXT).score == 6.0
+    assert len(server.requests) == 3
+
+
+def test_persistent_server_errors_raise_after_the_retries(server: FakeServer) -> None:
+    server.script = [(503, {"error": "loading model"})] * 3
+    with pytest.raises(JudgeError, match="kept failing after 3 attempts"):
+        _judge(f"openai:{server.url}#m", http_retries=2).score(IMAGE, CONTEXT)
+
+
+def test_garbage_answers_are_retried_then_recorded_as_a_failure(server: FakeServer) -> None:
+    server.script = [_reply("A stunning piece!"), (200, "not json at all"), _reply("31")]
+    with pytest.raises(JudgeFailure, match="3 attempt") as caught:
+        _judge(f"openai:{server.url}#m", retries=2).score(IMAGE, CONTEXT)
+    assert caught.value.answers[0] == "A stunning piece!" and caught.value.answers[2] == "31"
+    assert len(server.requests) == 3
+
+
+def test_model_defaults_to_the_servers_first(server: FakeServer) -> None:
+    server.script = [_reply("SCORE: 9/10 — crisp")]
+    judge = _judge(f"openai:{server.url}/chat/completions")
+    assert judge.score(IMAGE, CONTEXT).judge == f"openai:{server.url}#qwen2.5vl:3b"
+    assert server.requests[0]["body"]["model"] == "qwen2.5vl:3b"
+
+
+def test_pairwise(server: FakeServer) -> None:
+    server.script = [_reply("PREFER: B — calmer composition")]
+    preference = _judge(f"openai:{server.url}#m").compare(IMAGE, IMAGE, CONTEXT)
+    assert preference.choice == "incumbent" and preference.rationale == "calmer composition"
+
+
+def test_prepare_checks_the_server(server: FakeServer) -> None:
+    _judge(f"openai:{server.url}#m").prepare()  # reachable: no error, nothing sent to chat
+    assert server.requests == []
+
+
+def test_server_down_says_what_to_start() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    judge = _judge(f"openai:http://127.0.0.1:{port}/v1#m", http_retries=1)
+    with pytest.raises(JudgeUnavailable, match="ollama serve"):
+        judge.prepare()
+    with pytest.raises(JudgeUnavailable) as caught:
+        judge.score(IMAGE, CONTEXT)
+    message = str(caught.value)
+    assert f"127.0.0.1:{port}" in message and "ollama serve" in message and "--judge proxy" in message
