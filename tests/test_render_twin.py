@@ -219,3 +219,46 @@ def test_band_quads_draw_exactly_the_tube() -> None:
             checked += len(mats)
         np.testing.assert_array_equal(tube, bands)
     assert checked > 1000
+
+
+def test_blown_up_scenes_render_without_crashing() -> None:
+    """Astronomically large instances (2^500) once overflowed pixel indices inside the numba kernels."""
+    code = (
+        "from core.render import render\n"
+        "p = {'geometry': 'wave', 'repetitions': 500, 'scaleFactor': 2.0, 'scaleProgression': 'fibonacci',"
+        " 'layers': [{'position': {'x': 1, 'y': 1}, 'rotation': 0.3, 'scale': {'x': 1.5, 'y': 0.2},"
+        " 'scaleFactor': 1.8}]}\n"
+        "for q in ('exact', 'fast', 'draft'):\n"
+        "    assert render(p, 96, 54, quality=q).shape == (54, 96, 3)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_every_designer_ref_renders(shared: Path) -> None:
+    """Each line of the designer's refs renders (in a child process, so a crash fails the test)."""
+    code = (
+        "import glob, json, sys\n"
+        "from core.params import ParamsError\n"
+        "from core.render import render\n"
+        "n = rejected = 0\n"
+        "for f in sorted(glob.glob(sys.argv[1] + '/refs/*.jsonl')):\n"
+        "    for line in open(f):\n"
+        "        if line.strip():\n"
+        "            n += 1\n"
+        "            try:\n"
+        "                img = render(json.loads(line), 64, 36, quality='fast')\n"
+        "            except ParamsError:\n"
+        "                rejected += 1\n"
+        "                continue\n"
+        "            assert img.shape == (36, 64, 3)\n"
+        "print(n, rejected)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(shared)], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    n, rejected = map(int, done.stdout.split())
+    # one line stores positionCoupled as 1.1755…, a clear ParamsError rather than a guess (validate's
+    # js_bools=True reads it as JavaScript would)
+    assert n > 500 and rejected <= 1

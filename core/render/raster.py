@@ -35,8 +35,11 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
     # only rows whose sample rows (y offsets) can fall inside [ymin, ymax]
     oy_min = offsets[:, 1].min()
     oy_max = offsets[:, 1].max()
-    j0 = max(0, math.ceil(ymin - oy_max))
-    j1 = min(h - 1, math.floor(ymax - oy_min))
+    if not (math.isfinite(ymin) and math.isfinite(ymax)):
+        return
+    # clamp before converting to int: huge coordinates (blown-up instances) must not overflow an index
+    j0 = max(0, math.ceil(max(ymin, -2.0) - oy_max))
+    j1 = min(h - 1, math.floor(min(ymax, h + 2.0) - oy_min))
     # Edge e: inside ⇔ A_e·(x − ax_e) + B_e·(y − ay_e) ≥ 0, A_e = by − ay, B_e = ax − bx; where A_e ≠ 0 the
     # boundary is x = ax_e + k_e·(y − ay_e), a lower bound for A_e > 0 and an upper bound for A_e < 0.
     ax0, ay0, a0, b0 = x0, y0, y1 - y0, x0 - x1
@@ -72,8 +75,10 @@ def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, l
                         empty = True
             if empty or lo >= hi:
                 continue
-            i0 = max(0, math.ceil(lo - ox))
-            i1 = min(w, math.ceil(hi - ox))
+            if not (lo == lo and hi == hi):  # NaN from non-finite vertices
+                continue
+            i0 = max(0, math.ceil(max(lo, -2.0) - ox))
+            i1 = min(w, math.ceil(min(hi, w + 2.0) - ox))
             if i0 >= i1:
                 continue
             d_row = d0 + gx * (ox - x0) + gy * (y - y0)
@@ -171,8 +176,11 @@ def _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_sca
     for v in range(n):
         ymin = min(ymin, ys[v])
         ymax = max(ymax, ys[v])
-    j0 = max(0, math.ceil(ymin - offsets[:, 1].max()))
-    j1 = min(h - 1, math.floor(ymax - offsets[:, 1].min()))
+    if not (math.isfinite(ymin) and math.isfinite(ymax)):
+        return
+    # clamp before converting to int: huge coordinates (blown-up instances) must not overflow an index
+    j0 = max(0, math.ceil(max(ymin, -2.0) - offsets[:, 1].max()))
+    j1 = min(h - 1, math.floor(min(ymax, h + 2.0) - offsets[:, 1].min()))
     n_lut = lut.shape[0] - 1
     for j in range(j0, j1 + 1):
         for s in range(offsets.shape[0]):
@@ -199,8 +207,10 @@ def _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_sca
                         empty = True
             if empty or lo >= hi:
                 continue
-            i0 = max(0, math.ceil(lo - ox))
-            i1 = min(w, math.ceil(hi - ox))
+            if not (lo == lo and hi == hi):  # NaN from non-finite vertices
+                continue
+            i0 = max(0, math.ceil(max(lo, -2.0) - ox))
+            i1 = min(w, math.ceil(min(hi, w + 2.0) - ox))
             d_row = gx * (ox - tx) + gy * (y - ty)
             row = buf[s, j]
             for i in range(i0, i1):

@@ -13,6 +13,7 @@ from core.render.scene import LayerDraw, build_scene
 from core.render.shapes import band_edges, lod_error, tube_mesh, valid_steps
 
 MAX_SIDE = 8192
+MAX_PIXEL_COORD = 1e9
 # quality → (sample pattern, full detail)
 QUALITIES = {"exact": (MSAA4, True), "fast": (MSAA4, False), "draft": (CENTRE, False)}
 
@@ -64,8 +65,12 @@ def rasterise(
     scale = LUT_SIZE / LUT_MAX_D
     for draw in build_scene(p):
         mats = pixel_matrices(draw.matrices, width, height)
+        # Blown-up instances (σ far beyond the frame, e.g. scaleFactor 1.8 over 200 fibonacci steps) have
+        # coordinates no float32 GPU pipeline resolves either; drop them instead of drawing garbage.
+        sane = np.all(np.abs(mats) < MAX_PIXEL_COORD, axis=(1, 2))
+        mats = mats[sane]
+        alphas = draw.alphas[sane].astype(np.float64)
         lut = _lut(draw, gradient_range)
-        alphas = draw.alphas.astype(np.float64)
         if draw.geometry == "spiral":
             verts, tris = tube_mesh(draw.geometry, draw.geo_width, draw.start_angle)
             draw_instances(buf, offsets, verts, tris, verts[:, :2] @ direction, mats, alphas, lut, scale)
