@@ -1,0 +1,62 @@
+"""Errors the API answers with: JSON bodies that name the problem, never a stack trace.
+
+Handlers turn an `ApiError` into its status and JSON body, and anything unexpected into a bare
+`{"error": "Internal server error"}` 500 while the traceback goes to the server log only. They are
+installed on the whole app, which the Gradio UI mounts into, so the fallback names no endpoint; a failed
+render is answered by the route itself with the original's `Render failed` (which `RemoteRenderer` retries).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from core.params import ParamsError
+
+RENDER_FAILED = "Render failed"
+INTERNAL = "Internal server error"
+
+
+def jsonable(value: Any) -> Any:
+    """`value` when it survives strict JSON (tuples become lists), else its repr (NaN, inf, odd objects)."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+class ApiError(Exception):
+    """A client-facing error: HTTP status, a message, and optional detail fields (key, value, allowed …)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None, **detail: Any):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.detail = detail
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, **{k: jsonable(v) for k, v in self.detail.items()}}
+
+    @classmethod
+    def from_params(cls, err: ParamsError) -> ApiError:
+        """422 naming the offending key, its value and what the schema allows."""
+        return cls(422, str(err), key=err.key, value=err.value, allowed=err.allowed)
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    # Starlette re-raises after this answer, so the server logs the traceback once; the client never sees it.
+    return JSONResponse({"error": INTERNAL}, status_code=500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Exception, _unexpected)

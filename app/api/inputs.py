@@ -1,0 +1,134 @@
+"""Reading a request: the output size and format from the query, the parameters from a body or ?params=.
+
+Everything here raises `ApiError` with a message a client can act on; nothing renders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from app.api.errors import ApiError
+from core.params import ParamsError, encode, validate
+
+SQUARE = 1024  # the original's only lossless size (renderer-spec §1, §8)
+MAX_SIDE = 4096
+MAX_BODY = 1_000_000
+DRAIN_LIMIT = 16 * MAX_BODY  # read an oversized body this far, so the client sees the 413, not a reset
+_INT_RE = re.compile(r"^[+-]?\d{1,9}$")
+SIZE_ALLOWED = f"0 to {MAX_SIDE}: 0 or ≥ {SQUARE} gives a {SQUARE}² PNG, 1 to {SQUARE - 1} an S×S JPEG"
+SIDE_ALLOWED = f"1 to {MAX_SIDE} px"
+
+
+@dataclass(frozen=True)
+class Output:
+    """What to render and send: width × height pixels as "png" or "jpeg"."""
+
+    width: int
+    height: int
+    fmt: str
+
+
+def _int_query(query: Mapping[str, str], name: str, allowed: str) -> int | None:
+    raw = query.get(name)
+    if raw is None or not raw.strip():
+        return None
+    if not _INT_RE.match(raw.strip()):
+        message = f"?{name}= must be a whole number of pixels, got {raw!r}"
+        raise ApiError(422, message, key=name, value=raw, allowed=allowed)
+    return int(raw)
+
+
+def output_for(query: Mapping[str, str]) -> Output:
+    """The original's `?size=` rule, or the `?width=&height=` extension (always PNG)."""
+    size = _int_query(query, "size", SIZE_ALLOWED)
+    width = _int_query(query, "width", SIDE_ALLOWED)
+    height = _int_query(query, "height", SIDE_ALLOWED)
+    if width is not None or height is not None:
+        if size is not None:
+            raise ApiError(422, "Give either ?size= or ?width=&height=, not both", key="size", value=size)
+        for name, value in (("width", width), ("height", height)):
+            if value is None:
+                raise ApiError(422, f"?width= and ?height= go together: ?{name}= is missing", key=name)
+            if not 1 <= value <= MAX_SIDE:
+                raise ApiError(
+                    422, f"?{name}={value} is out of range", key=name, value=value, allowed=SIDE_ALLOWED
+                )
+        assert width is not None and height is not None
+        return Output(width, height, "png")
+    if size is not None and not 0 <= size <= MAX_SIDE:
+        raise ApiError(422, f"?size={size} is out of range", key="size", value=size, allowed=SIZE_ALLOWED)
+    if size and size < SQUARE:
+        return Output(size, size, "jpeg")
+    return Output(SQUARE, SQUARE, "png")
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, or 413 once it passes `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    too_large = ApiError(413, f"Request body too large: the limit is {limit} bytes", allowed=limit)
+    if declared.isdigit() and int(declared) > DRAIN_LIMIT:
+        raise too_large  # not worth reading: the server closes the connection instead
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > DRAIN_LIMIT:
+            break
+        if total <= limit:
+            chunks.append(chunk)
+    if total > limit:
+        raise too_large
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_params(raw: bytes | str, source: str) -> dict[str, Any]:
+    """A JSON object of parameters from `raw`; 400 when it is not JSON, 422 when it is not an object."""
+    if not raw.strip():
+        raise ApiError(
+            400, f"Nothing in {source}: send a JSON object of parameters ({{}} renders the defaults)"
+        )
+    try:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise ApiError(
+            400,
+            f"Malformed JSON in {source}: {err.msg} at line {err.lineno} column {err.colno}",
+            position=err.pos,
+        ) from None
+    except UnicodeDecodeError:
+        raise ApiError(400, f"Malformed JSON in {source}: not UTF-8 text") from None
+    except RecursionError:
+        raise ApiError(400, f"Malformed JSON in {source}: nested too deeply") from None
+    except ValueError as err:
+        raise ApiError(400, f"Malformed JSON in {source}: {err}") from None
+    if not isinstance(data, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
+        if data is None:
+            kind = "null"
+        raise ApiError(
+            422,
+            f"The parameters in {source} must be a JSON object (flat, Leva-prefixed or "
+            f"{{value, disabled}}-wrapped), got {kind}",
+        )
+    return data
+
+
+def checked_cstring(params: dict[str, Any]) -> str:
+    """Validate `params` (422 naming key, value and what is allowed) and return their c-string."""
+    try:
+        validate(params)
+        return encode(params)
+    except ParamsError as err:
+        raise ApiError.from_params(err) from None
+    except (TypeError, ValueError) as err:  # a shape the schema's checks did not anticipate
+        raise ApiError(422, f"Invalid parameters: {err}") from None

@@ -1,0 +1,74 @@
+"""The `/api/raster` endpoints: thin handlers that read the request, hand the render to the pool, answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.api.errors import RENDER_FAILED, ApiError
+from app.api.health import health_body
+from app.api.imaging import MEDIA_TYPES
+from app.api.inputs import Output, checked_cstring, output_for, parse_params, read_body
+from app.api.pool import PoolBusy
+from core.params import CodecError, ParamsError, decode
+from core.render import RenderError
+
+log = logging.getLogger("app.api")
+router = APIRouter()
+MISSING = "Missing ?params= or ?parse= param"  # the original's exact wording
+
+
+@router.post("/api/raster", response_class=Response)
+async def raster_post(request: Request) -> Response:
+    """Render the JSON body (flat, Leva-prefixed or wrapped): PNG, or JPEG for 0 < ?size= < 1024."""
+    output = output_for(request.query_params)
+    params = parse_params(await read_body(request), "the request body")
+    return await _render(request, params, output)
+
+
+@router.get("/api/raster", response_class=Response)
+async def raster_get(request: Request) -> Response:
+    """`?health`, `?parse=<c-string>`, or `?params=<JSON>` rendered like a POST (checked in that order)."""
+    query = request.query_params
+    if "health" in query:
+        state = request.app.state
+        return JSONResponse(health_body(state.pool, state.started))
+    if query.get("parse"):
+        return JSONResponse(_parse(query["parse"]))
+    if query.get("params"):
+        output = output_for(query)
+        return await _render(request, parse_params(query["params"], "?params="), output)
+    raise ApiError(400, MISSING)
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        return decode(text)
+    except CodecError as err:
+        raise ApiError(400, f"Malformed c-string: {err}", value=text[:200]) from None
+
+
+async def _render(request: Request, params: dict[str, Any], output: Output) -> Response:
+    cstring = checked_cstring(params)
+    state = request.app.state
+    try:
+        job = (params, output.width, output.height, output.fmt)
+        data, seconds = await state.pool.run(state.render_job, *job)
+    except PoolBusy as err:
+        raise ApiError(503, f"Busy: {err}; retry shortly", headers={"Retry-After": "1"}) from None
+    except ParamsError as err:
+        raise ApiError.from_params(err) from None
+    except RenderError as err:
+        raise ApiError(422, str(err)) from None
+    except Exception:
+        log.exception("render of %s at %d×%d failed", cstring[:80], output.width, output.height)
+        raise ApiError(500, RENDER_FAILED) from None
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Encoded-Params": cstring,
+        "Server-Timing": f"render;dur={1000 * seconds:.1f}",
+    }
+    return Response(data, media_type=MEDIA_TYPES[output.fmt], headers=headers)
