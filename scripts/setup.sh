@@ -3,6 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+# Debian's chromium for the app's end-to-end browser test (Playwright drives it; its own browser download
+# does not work here). Skipped when present; needs root, as in CI.
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    echo "setup: installing chromium (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; } < /dev/null > /tmp/bb-apt.log 2>&1 \
+      || { tail -20 /tmp/bb-apt.log >&2; echo "setup: apt-get install chromium failed" >&2;
+           [ "${CI:-}" != "true" ] || exit 1; echo "setup: the browser test will skip" >&2; }
+  else
+    echo "setup: /usr/bin/chromium is absent and this is not root with apt-get: the browser test will skip" >&2
+  fi
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi

@@ -1,0 +1,358 @@
+"""Event handlers: Gradio inputs → library calls (through the glue modules) → Gradio outputs.
+
+Each handler's docstring names its outputs in order; `layout` wires them. Errors the user can fix come
+back as messages in the UI; anything unexpected is logged with its traceback and shown as one line
+(`gr.Error`), never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from app.ui import explore, match, pool, resources
+from app.ui.session import Session
+from app.ui.settings import load_settings, save_settings
+from core.imageio import ImageInputError, to_uint8
+from core.judge import JudgeError
+from core.params import ParamsError
+from core.render import RenderError
+from core.store import StoreError
+
+log = logging.getLogger("app.ui")
+F = TypeVar("F", bound=Callable[..., Any])
+EXPECTED = (ImageInputError, ParamsError, RenderError, StoreError, JudgeError, OSError, ValueError)
+"""Errors a user can act on: shown as their message."""
+
+
+def reported(fn: F) -> F:
+    """Show an unexpected exception as a one-line gr.Error (traceback to the log, not the page)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except EXPECTED as exc:
+            raise gr.Error(str(exc)) from None
+        except Exception as exc:
+            log.exception("%s failed", fn.__name__)
+            raise gr.Error(f"{fn.__name__} failed: {type(exc).__name__}: {exc}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def new_session(home: str) -> Session:
+    """A fresh session with the persisted settings of the launch data directory `home`."""
+    return Session(settings=load_settings(home), home=home)
+
+
+# -- page load ----------------------------------------------------------------------------------------------
+
+
+@reported
+def on_load(session: Session) -> tuple[Any, ...]:
+    """Outputs: renderer, judge, checkpoint, data_dir, workers, settings status, explore judge, explore
+    note, explore start button, pool table, pool thumbnails."""
+    s = session.settings
+    ok, why = explore.explore_available()
+    return (
+        s.renderer,
+        s.judge,
+        s.checkpoint,
+        s.data_dir,
+        s.refine_workers,
+        settings_summary(session),
+        s.judge,
+        "" if ok else f"⚠️ {why}",
+        gr.update(interactive=ok),
+        *pool_views(session),
+    )
+
+
+def settings_summary(session: Session) -> str:
+    """What the current settings resolve to, in words."""
+    s = session.settings
+    _, model_note = resources.model_for(s.checkpoint)
+    model = "found" if not model_note else "missing: predictions start from the closest pool seed"
+    return (
+        f"Renderer **{s.renderer}** · judge **{s.judge}** · checkpoint `{s.checkpoint}` ({model}) · "
+        f"store `{resources.store_for(s.data_dir).path}` · "
+        f"settings file `{Path(session.home) / 'settings.json'}`"
+    )
+
+
+# -- Match -------------------------------------------------------------------------------------------------
+
+
+def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
+    """Outputs: upload (reset to an empty drop zone), status, target image, candidate image, report, flat
+    JSON, Leva JSON, files, plot, refine status. A bad file leaves a message in the status and clears the
+    rest."""
+    return (None, *_upload(session, path))
+
+
+def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
+    session.cancel()
+    session.target_id += 1
+    cleared = (None, None, "", "", "", None, None, "")
+    if not path:
+        session.target, session.params, session.report = None, None, None
+        return ("Drop a design (PNG or any image) to start.", *cleared)
+    try:
+        target, name = match.load_target(path)
+    except ImageInputError as exc:
+        session.target, session.params, session.report = None, None, None
+        return (f"⚠️ {exc}", *cleared)
+    session.target, session.target_name = target, name
+    try:
+        model, model_note = resources.model_for(session.settings.checkpoint)
+        store = resources.store_for(session.settings.data_dir)
+        start = match.start_point(target, model, model_note, store)
+        candidate = match.render_like(start.params, target, resources.renderer_for(session.settings.renderer))
+        report = match.compare(target, candidate)
+    except EXPECTED as exc:
+        return (f"⚠️ {name}: {exc}", to_uint8(target), *cleared[1:])
+    session.params, session.source, session.report = start.params, start.source, report
+    flat, leva = match.params_texts(start.params)
+    h, w = target.shape[:2]
+    status = f"**{name}** ({w}×{h}): {start.note}."
+    return (
+        status,
+        to_uint8(target),
+        candidate,
+        match.report_markdown(report, "Match report (start)"),
+        flat,
+        leva,
+        match.params_files(start.params, name),
+        None,
+        "",
+    )
+
+
+def on_refine(session: Session, evals: float | None, seconds: float | None) -> Iterator[tuple[Any, ...]]:
+    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files. Streams."""
+    skip = gr.skip()
+    if session.target is None or session.params is None:
+        yield (skip, skip, "Upload a design first.", skip, skip, skip, skip)
+        return
+    session.cancel()
+    target_id, target, name = session.target_id, session.target, session.target_name
+    budget_evals = int(evals) if evals else None
+    budget_seconds = float(seconds) if seconds else None
+    if budget_evals is None and budget_seconds is None:
+        budget_seconds = 30.0
+
+    def hold(refiner: Any) -> None:
+        session.job = refiner
+
+    try:
+        for update in match.refine_updates(
+            target,
+            session.params,
+            budget_evals=budget_evals,
+            budget_seconds=budget_seconds,
+            workers=session.settings.refine_workers,
+            on_start=hold,
+        ):
+            preview = skip if update.preview is None else update.preview
+            if not update.done:
+                yield (preview, update.history, update.status, skip, skip, skip, skip)
+                continue
+            if session.target_id != target_id or update.params is None:
+                yield (
+                    skip,
+                    update.history,
+                    update.status + " (a new target was uploaded meanwhile)",
+                    *[skip] * 4,
+                )
+                return
+            session.params, session.source, session.report = update.params, "refine", update.report
+            session.job = None
+            flat, leva = match.params_texts(update.params)
+            report = match.report_markdown(update.report, "Match report (refined)")
+            files = match.params_files(update.params, name)
+            yield (preview, update.history, update.status, report, flat, leva, files)
+    except EXPECTED as exc:
+        yield (skip, skip, f"⚠️ Refine failed: {exc}", skip, skip, skip, skip)
+    except Exception as exc:
+        log.exception("refine failed")
+        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", skip, skip, skip, skip)
+
+
+def on_stop(session: Session) -> None:
+    """Ask the running refine or exploration to stop (it ends with the best so far)."""
+    session.cancel()
+
+
+@reported
+def on_save_seed(session: Session) -> tuple[Any, ...]:
+    """Outputs: save status, pool table, pool thumbnails."""
+    if session.params is None:
+        return ("Nothing to save yet: upload a design first.", gr.skip(), gr.skip())
+    store = resources.store_for(session.settings.data_dir)
+    seed_id = match.save_seed(store, session.params, session.source, session.target_name, session.report)
+    return (f"Saved seed **#{seed_id}** ({session.source}) to the pool.", *pool_views(session))
+
+
+# -- pool and Explore --------------------------------------------------------------------------------------
+
+
+def pool_views(session: Session) -> tuple[Any, Any]:
+    """(pool table, pool thumbnails) of the session's store."""
+    store = resources.store_for(session.settings.data_dir)
+    return pool.seeds_table(store), pool.seed_thumbnails(store)
+
+
+@reported
+def on_pool_refresh(session: Session) -> tuple[Any, Any]:
+    """Outputs: pool table, pool thumbnails."""
+    return pool_views(session)
+
+
+def on_pool_select(session: Session, evt: gr.SelectData) -> float | None:
+    """Output: the seed id of the clicked table row or thumbnail."""
+    if evt.row_value is not None:
+        seed_id = int(evt.row_value[0])
+    else:
+        found = re.match(
+            r"#(\d+)", str((evt.value or {}).get("caption", "")) if isinstance(evt.value, dict) else ""
+        )
+        if not found:
+            return gr.skip()
+        seed_id = int(found.group(1))
+    session.explore_seed_id = seed_id
+    return seed_id
+
+
+@reported
+def on_import_refs(session: Session, path: str | None) -> tuple[Any, ...]:
+    """Outputs: pool status, pool table, pool thumbnails."""
+    if not path:
+        return ("", gr.skip(), gr.skip())
+    message = pool.import_refs(resources.store_for(session.settings.data_dir), path)
+    return (message, *pool_views(session))
+
+
+@reported
+def on_export_pool(session: Session) -> str:
+    """Output: the refs.jsonl file of the whole pool."""
+    return pool.export_pool(resources.store_for(session.settings.data_dir))
+
+
+def on_explore(
+    session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
+) -> Iterator[tuple[Any, ...]]:
+    """Outputs: explore status, best image, latest candidates. Streams."""
+    store = resources.store_for(session.settings.data_dir)
+    if start_from == "current match":
+        params, parent = session.params, None
+        if params is None:
+            yield ("Upload a design on the Match tab first, or pick a pool seed.", gr.skip(), gr.skip())
+            return
+    else:
+        if not seed_id:
+            yield ("Pick a seed: click a thumbnail or a row of the pool.", gr.skip(), gr.skip())
+            return
+        try:
+            params, parent = store.get_seed(int(seed_id)).params, int(seed_id)
+        except StoreError as exc:
+            yield (f"⚠️ {exc}", gr.skip(), gr.skip())
+            return
+    session.cancel()
+
+    def hold(job: Any) -> None:
+        session.job = job
+
+    try:
+        for update in explore.explore_updates(
+            params,
+            judge or session.settings.judge,
+            store,
+            evals=int(evals or 200),
+            seed_id=parent,
+            on_start=hold,
+        ):
+            best = gr.skip() if update.best_image is None else update.best_image
+            yield (update.status, best, update.latest or gr.skip())
+    except EXPECTED as exc:
+        yield (f"⚠️ Exploration failed: {exc}", gr.skip(), gr.skip())
+    except Exception as exc:
+        log.exception("exploration failed")
+        yield (f"⚠️ Exploration failed: {type(exc).__name__}: {exc}", gr.skip(), gr.skip())
+
+
+# -- Gallery -----------------------------------------------------------------------------------------------
+
+
+@reported
+def on_gallery(session: Session, min_score: float, judge: str, sort: str) -> tuple[Any, ...]:
+    """Outputs: finds (thumbnails), finds table, gallery status."""
+    frame = pool.gallery_table(resources.store_for(session.settings.data_dir), min_score, judge, sort)
+    status = f"{len(frame)} finds scoring ≥ {min_score:g}" + (
+        f" by judges matching '{judge}'" if judge else ""
+    )
+    return pool.gallery_items(frame), frame[pool.GALLERY_COLUMNS], status
+
+
+@reported
+def on_find_select(session: Session, table: Any, evt: gr.SelectData) -> tuple[Any, ...]:
+    """Outputs: find id, find params JSON. Works for a table row or a thumbnail (same order)."""
+    row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
+    if table is None or len(table) <= row:
+        return gr.skip(), gr.skip()
+    rating_id = int(table.iloc[row]["id"])
+    rating = resources.store_for(session.settings.data_dir).get_rating(rating_id)
+    return rating_id, match.params_texts(rating.params)[0]
+
+
+@reported
+def on_promote(session: Session, rating_id: float | None) -> tuple[Any, ...]:
+    """Outputs: gallery status, pool table, pool thumbnails."""
+    if rating_id is None:
+        return ("Pick a find first.", gr.skip(), gr.skip())
+    seed_id = pool.promote(resources.store_for(session.settings.data_dir), int(rating_id))
+    return (f"Find #{int(rating_id)} promoted to seed **#{seed_id}**.", *pool_views(session))
+
+
+@reported
+def on_export_finds(session: Session, min_score: float, judge: str, sort: str) -> str | None:
+    """Output: the refs.jsonl of the finds shown."""
+    frame = pool.gallery_table(resources.store_for(session.settings.data_dir), min_score, judge, sort)
+    if frame.empty:
+        gr.Warning("No finds to export at this threshold.")
+        return None
+    return pool.export_finds(frame)
+
+
+# -- Settings ----------------------------------------------------------------------------------------------
+
+
+def on_save_settings(
+    session: Session, renderer: str, judge: str, checkpoint: str, data_dir: str, workers: float
+) -> tuple[Any, ...]:
+    """Outputs: settings status, pool table, pool thumbnails, explore judge."""
+    try:
+        updated = session.settings.updated(
+            renderer=renderer or "",
+            judge=judge or "",
+            checkpoint=checkpoint or "",
+            data_dir=data_dir or "",
+            refine_workers=int(workers or 1),
+        )
+        resources.renderer_for(updated.renderer)
+        os.makedirs(Path(updated.data_dir).expanduser(), exist_ok=True)
+        resources.store_for(updated.data_dir)
+    except EXPECTED as exc:
+        return (f"⚠️ Not saved: {exc}", gr.skip(), gr.skip(), gr.skip())
+    session.settings = updated
+    path = save_settings(session.home, updated)
+    return (f"Saved to `{path}`. " + settings_summary(session), *pool_views(session), updated.judge)

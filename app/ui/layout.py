@@ -1,0 +1,203 @@
+"""The app's layout: four tabs (Match, Explore, Gallery, Settings) wired to `handlers`. No logic here."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from app.ui import handlers, pool
+from app.ui.settings import JUDGE_CHOICES
+
+CSS = """
+#match-report table { font-size: 0.9em; }
+"""
+
+
+def build_ui(home: str) -> gr.Blocks:
+    """The Gradio Blocks app; `home` is the launch data directory (settings.json lives there)."""
+    with gr.Blocks(title="bb-match") as demo:
+        session = gr.State(functools.partial(handlers.new_session, home), delete_callback=handlers.on_stop)
+        gr.Markdown("# bb-match · design → bb-particles parameters")
+
+        with gr.Tab("Match", id="match"):
+            upload = gr.File(label="Drop a design (PNG or any image)", elem_id="target-upload", height=120)
+            match_status = gr.Markdown("Drop a design (PNG or any image) to start.", elem_id="match-status")
+            with gr.Row(equal_height=True):
+                target_image = gr.Image(label="Target", interactive=False, elem_id="target-image")
+                candidate_image = gr.Image(
+                    label="Prediction / best so far", interactive=False, elem_id="candidate-image"
+                )
+            report = gr.Markdown(elem_id="match-report")
+            with gr.Row():
+                refine_evals = gr.Number(
+                    600, label="Refine budget (evaluations)", precision=0, elem_id="refine-evals"
+                )
+                refine_seconds = gr.Number(30, label="…and seconds", elem_id="refine-seconds")
+                refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
+                stop_button = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+            refine_status = gr.Markdown(elem_id="refine-status")
+            score_plot = gr.LinePlot(
+                None,
+                x="evaluations",
+                y="score",
+                color="series",
+                title="Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred)",
+                height=260,
+                elem_id="score-plot",
+            )
+            with gr.Row():
+                save_button = gr.Button("Save to seed pool", elem_id="save-seed-btn")
+                save_status = gr.Markdown(elem_id="save-status")
+            with gr.Accordion("Parameters", open=False):
+                with gr.Tab("Flat (API)"):
+                    flat_json = gr.Code(language="json", interactive=False, elem_id="params-flat")
+                with gr.Tab("Leva-prefixed (refs.jsonl)"):
+                    leva_json = gr.Code(language="json", interactive=False, elem_id="params-leva")
+                params_download = gr.File(label="Download", file_count="multiple", interactive=False)
+
+        with gr.Tab("Explore", id="explore") as explore_tab:
+            explore_note = gr.Markdown(elem_id="explore-note")
+            with gr.Row():
+                with gr.Column(scale=3):
+                    pool_gallery = gr.Gallery(
+                        label="Seed pool (newest; click to pick)",
+                        columns=6,
+                        height=300,
+                        allow_preview=False,
+                        fit_columns=False,
+                        elem_id="pool-gallery",
+                    )
+                    pool_table = gr.Dataframe(
+                        label="Seed pool", interactive=False, max_height=300, elem_id="pool-table"
+                    )
+                    with gr.Row():
+                        refs_upload = gr.File(label="Import refs.jsonl", file_types=[".jsonl"], height=100)
+                        export_pool_button = gr.Button("Export pool as refs.jsonl")
+                        pool_file = gr.File(label="Pool export", interactive=False, height=100)
+                    pool_status = gr.Markdown()
+                with gr.Column(scale=2):
+                    start_from = gr.Radio(
+                        ["pool seed", "current match"], value="pool seed", label="Start from"
+                    )
+                    seed_id = gr.Number(label="Seed id", precision=0, elem_id="explore-seed-id")
+                    explore_judge = gr.Dropdown(list(JUDGE_CHOICES), allow_custom_value=True, label="Judge")
+                    explore_evals = gr.Number(200, label="Evaluations", precision=0)
+                    with gr.Row():
+                        explore_button = gr.Button("Start", variant="primary", elem_id="explore-btn")
+                        explore_stop = gr.Button("Stop", variant="stop")
+                    explore_status = gr.Markdown(elem_id="explore-status")
+                    explore_best = gr.Image(label="Best so far", interactive=False)
+            explore_latest = gr.Gallery(
+                label="Latest candidates", columns=8, height=220, allow_preview=False, fit_columns=False
+            )
+
+        with gr.Tab("Gallery", id="gallery") as gallery_tab:
+            with gr.Row():
+                min_score = gr.Slider(1, 10, value=9, step=0.5, label="Score at least")
+                judge_filter = gr.Textbox(label="Judge contains", placeholder="e.g. proxy")
+                sort = gr.Dropdown(list(pool.SORTS), value="score ↓", label="Sort")
+                gallery_refresh = gr.Button("Refresh")
+            gallery_status = gr.Markdown(elem_id="gallery-status")
+            finds = gr.Gallery(label="Finds", columns=5, height=320, allow_preview=False, fit_columns=False)
+            finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
+            with gr.Row():
+                find_id = gr.Number(label="Find id", precision=0)
+                promote_button = gr.Button("Promote to seed")
+                export_finds_button = gr.Button("Export finds as refs.jsonl")
+                finds_file = gr.File(label="Finds export", interactive=False, height=100)
+            find_params = gr.Code(language="json", interactive=False, label="Find parameters")
+
+        with gr.Tab("Settings", id="settings"):
+            renderer = gr.Textbox(
+                label="Renderer",
+                info="'local' (the renderer twin) or the URL of an original /api/raster; refinement always "
+                "scores with the twin",
+            )
+            judge = gr.Dropdown(
+                list(JUDGE_CHOICES), allow_custom_value=True, label="Judge (default for Explore)"
+            )
+            checkpoint = gr.Textbox(label="Inverse-model checkpoint")
+            data_dir = gr.Textbox(label="Data directory (seed pool, runs, ratings, gallery)")
+            workers = gr.Slider(1, 16, step=1, label="Refine worker processes")
+            save_settings_button = gr.Button("Save settings", variant="primary", elem_id="save-settings-btn")
+            settings_status = gr.Markdown(elem_id="settings-status")
+
+        pool_views = [pool_table, pool_gallery]
+        gallery_inputs = [session, min_score, judge_filter, sort]
+        gallery_outputs = [finds, finds_table, gallery_status]
+
+        demo.load(
+            handlers.on_load,
+            session,
+            [
+                renderer,
+                judge,
+                checkpoint,
+                data_dir,
+                workers,
+                settings_status,
+                explore_judge,
+                explore_note,
+                explore_button,
+                *pool_views,
+            ],
+        )
+        upload.upload(
+            handlers.on_upload,
+            [session, upload],
+            [
+                upload,
+                match_status,
+                target_image,
+                candidate_image,
+                report,
+                flat_json,
+                leva_json,
+                params_download,
+                score_plot,
+                refine_status,
+            ],
+            concurrency_limit=4,
+        )
+        refine_button.click(
+            handlers.on_refine,
+            [session, refine_evals, refine_seconds],
+            [candidate_image, score_plot, refine_status, report, flat_json, leva_json, params_download],
+            concurrency_limit=4,
+        )
+        stop_button.click(handlers.on_stop, session, None, concurrency_limit=None)
+        save_button.click(handlers.on_save_seed, session, [save_status, *pool_views])
+
+        explore_tab.select(handlers.on_pool_refresh, session, pool_views)
+        pool_table.select(handlers.on_pool_select, session, seed_id)
+        pool_gallery.select(handlers.on_pool_select, session, seed_id)
+        refs_upload.upload(handlers.on_import_refs, [session, refs_upload], [pool_status, *pool_views])
+        export_pool_button.click(handlers.on_export_pool, session, pool_file)
+        explore_button.click(
+            handlers.on_explore,
+            [session, start_from, seed_id, explore_judge, explore_evals],
+            [explore_status, explore_best, explore_latest],
+            concurrency_limit=2,
+        )
+        explore_stop.click(handlers.on_stop, session, None, concurrency_limit=None)
+
+        for trigger in (
+            gallery_tab.select,
+            gallery_refresh.click,
+            min_score.release,
+            sort.change,
+            judge_filter.submit,
+        ):
+            trigger(handlers.on_gallery, gallery_inputs, gallery_outputs)
+        finds_table.select(handlers.on_find_select, [session, finds_table], [find_id, find_params])
+        finds.select(handlers.on_find_select, [session, finds_table], [find_id, find_params])
+        promote_button.click(handlers.on_promote, [session, find_id], [gallery_status, *pool_views])
+        export_finds_button.click(handlers.on_export_finds, gallery_inputs, finds_file)
+
+        save_settings_button.click(
+            handlers.on_save_settings,
+            [session, renderer, judge, checkpoint, data_dir, workers],
+            [settings_status, *pool_views, explore_judge],
+        )
+    return demo

@@ -1,0 +1,278 @@
+"""Match-tab glue: target upload, start params (CNN or the closest pool seed), renders beside the target,
+the match report as text, refinement as a stream of UI-ready updates, params files, saving a seed."""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.imageio import ImageInputError, to_rgb_float, to_uint8
+from core.inverse import predict
+from core.metrics import match_report
+from core.params import defaults, sample_params, to_prefixed
+from core.refine import Refiner, make_loss
+from core.render import Renderer, render
+from core.store import Store
+
+DISPLAY_WIDTH = 640
+"""Width in px of the renders shown beside the target (the report compares at 512 px)."""
+FALLBACK_SEEDS = 32
+"""Newest pool seeds screened for a start when there is no inverse model."""
+SCREEN_WIDTH = 96
+"""Working width in px of that screening."""
+FALLBACK_DRAWS = 48
+"""Draws of the weighted sampler screened beside them (seeded, so a target always gets the same start)."""
+UPDATE_INTERVAL_S = 0.25
+"""Refine updates are sent to the browser at most this often (and always the last)."""
+HEARTBEAT_S = 0.5
+"""...and at least this often: the live evaluation count while a generation is still running."""
+
+
+@dataclass(frozen=True)
+class StartPoint:
+    """Where a match starts: params, how they were found (a store seed source) and a note for the UI."""
+
+    params: dict[str, Any]
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
+class RefineUpdate:
+    """One refine progress step for the UI: the best render so far (None: unchanged), the score history
+    (columns evaluations, score, series; None before the first event: an empty frame would make
+    gr.LinePlot fix its colour scale and never draw the lines), a status line, and the final event's data
+    when done."""
+
+    preview: np.ndarray | None
+    history: pd.DataFrame | None
+    status: str
+    done: bool = False
+    params: dict[str, Any] | None = None
+    report: dict[str, Any] | None = None
+
+
+def load_target(path: str | Path | None) -> tuple[np.ndarray, str]:
+    """The uploaded file as (H, W, 3) float32 RGB and its name; ImageInputError says what is wrong."""
+    if not path:
+        raise ImageInputError("no file uploaded")
+    name = Path(path).name
+    try:
+        return to_rgb_float(path), name
+    except ImageInputError as exc:
+        raise ImageInputError(f"{name} is not an image this app can use: {_reason(exc, path)}") from None
+
+
+def _reason(exc: Exception, path: str | Path) -> str:
+    return str(exc).replace(f"{path}: ", "").replace(str(path), "the file")
+
+
+def start_point(target: np.ndarray, model: Any | None, model_note: str, store: Store | None) -> StartPoint:
+    """The CNN prediction when there is a model; else the closest of the defaults, the newest pool seeds
+    and FALLBACK_DRAWS sampler draws under the refine loss at SCREEN_WIDTH px (renders are cached)."""
+    if model is not None:
+        prediction = predict(model, target)
+        return StartPoint(prediction.params, "cnn", "CNN prediction")
+    candidates: list[tuple[str, dict[str, Any]]] = [("the default parameters", defaults())]
+    if store is not None:
+        candidates += [(f"pool seed #{s.id}", s.params) for s in store.seeds()[-FALLBACK_SEEDS:]]
+    draws = sample_params(FALLBACK_DRAWS, seed=0, mode="weighted")
+    candidates += [(f"sampler draw {i}", p) for i, p in enumerate(draws)]
+    loss = make_loss("ssim_lum", target, SCREEN_WIDTH)
+    scored = []
+    for label, params in candidates:
+        try:
+            scored.append(
+                (loss(_screen_render(json.dumps(params, sort_keys=True), loss.size)), label, params)
+            )
+        except Exception:  # a seed that cannot render is skipped, not fatal
+            continue
+    _, label, params = min(scored, key=lambda item: item[0])
+    note = f"{model_note}. Starting from {label}, the closest of {len(candidates)} candidates"
+    note += " (the defaults, the newest pool seeds, sampler draws)"
+    return StartPoint(dict(params), "manual", note)
+
+
+@lru_cache(maxsize=1024)
+def _screen_render(params_json: str, size: tuple[int, int]) -> np.ndarray:
+    return render(json.loads(params_json), *size, quality="fast")
+
+
+def render_like(params: dict[str, Any], target: np.ndarray, renderer: Renderer) -> np.ndarray:
+    """`params` rendered at the target's aspect ratio, at most DISPLAY_WIDTH px wide, uint8."""
+    h, w = target.shape[:2]
+    width = min(w, DISPLAY_WIDTH)
+    return renderer.render(params, width, max(1, round(width * h / w)))
+
+
+def compare(target: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
+    """The match report of a candidate render against the target (LPIPS when its weights exist)."""
+    return match_report(target, candidate, lpips=True)
+
+
+def report_markdown(report: dict[str, Any] | None, title: str = "Match report") -> str:
+    """The match report as a small Markdown table (ssim, ssim_gain, ssim_skill, lum_corr, lpips)."""
+    if not report:
+        return ""
+    rows = [
+        ("ssim", report["ssim"], "structural similarity (a black image scores ssim_black)"),
+        ("ssim_black", report["ssim_black"], "what an all-black image scores"),
+        ("ssim_gain", report["ssim_gain"], "ssim − ssim_black: the part that is real"),
+        ("ssim_skill", report["ssim_skill"], "0 = no better than black, 1 = perfect"),
+        ("lum_corr", report["lum_corr"], "does the light fall where the target's does"),
+    ]
+    lines = [f"**{title}**", "", "| figure | value | meaning |", "|---|---|---|"]
+    lines += [f"| {name} | {value:.3f} | {meaning} |" for name, value, meaning in rows]
+    if report.get("lpips") is not None:
+        lines.append(f"| lpips | {report['lpips']:.3f} | perceptual distance, lower is closer |")
+    else:
+        lines.append(f"| lpips | — | {report.get('lpips_reason') or 'not computed'} |")
+    return "\n".join(lines)
+
+
+def score_from_loss(loss: float) -> float:
+    """The refine score shown in the UI: 1 − loss / 2, i.e. the mean of SSIM and lum_corr on the blurred
+    working images for the default `ssim_lum` loss (loss = 2 − ssim − lum_corr); higher is better."""
+    return 1.0 - loss / 2.0 if math.isfinite(loss) else 0.0
+
+
+def refine_updates(
+    target: np.ndarray,
+    start: dict[str, Any],
+    *,
+    budget_evals: int | None,
+    budget_seconds: float | None,
+    workers: int = 1,
+    on_start: Callable[[Refiner], None] | None = None,
+) -> Iterator[RefineUpdate]:
+    """Refine `start` against `target`, yielding UI updates every UPDATE_INTERVAL_S to HEARTBEAT_S, and the
+    last one (done=True). The refiner runs in a thread, so updates keep coming (with the live evaluation
+    count) even while one generation takes longer than a second.
+
+    `on_start` receives the Refiner (call its `cancel()` to stop; the run then ends with the best so far).
+    Closing this generator early cancels the run.
+    """
+    refiner = Refiner(
+        target,
+        start,
+        budget_evals=budget_evals or None,
+        budget_seconds=budget_seconds or None,
+        workers=max(1, workers),
+        preview_every=50,
+        preview_width=DISPLAY_WIDTH,
+        lpips=True,
+    )
+    if on_start is not None:
+        on_start(refiner)
+    events: queue.Queue[Any] = queue.Queue()
+    worker = threading.Thread(target=_pump, args=(refiner, events), name="refine", daemon=True)
+    rows: list[tuple[int, float, str]] = []
+    start_score: float | None = None
+    best = 0.0
+    preview: np.ndarray | None = None
+    last_sent = -math.inf
+    t0 = time.perf_counter()
+    worker.start()
+    try:
+        while True:
+            try:
+                event = events.get(timeout=HEARTBEAT_S)
+            except queue.Empty:
+                event = None
+            if isinstance(event, BaseException):
+                raise event
+            if event is _DONE:
+                return
+            if event is not None:
+                best = score_from_loss(event.best_loss)
+                start_score = best if start_score is None else start_score
+                rows.append((event.evaluations, best, "best"))
+                rows.append((event.evaluations, score_from_loss(event.batch_loss), "generation"))
+                if event.preview is not None:
+                    preview = event.preview
+            now = time.perf_counter()
+            final = event is not None and event.done
+            if not final and now - last_sent < UPDATE_INTERVAL_S:
+                continue
+            last_sent = now
+            history = pd.DataFrame(rows, columns=["evaluations", "score", "series"]) if rows else None
+            if final:
+                reason = _REASONS.get(event.stop_reason or "", event.stop_reason)
+                status = (
+                    f"Done ({reason}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "
+                    f"score {start_score:.3f} → {best:.3f}"
+                )
+                yield RefineUpdate(preview, history, status, True, event.best_params, event.best_report)
+                continue
+            score = "" if start_score is None else f"; score {start_score:.3f} → {best:.3f}"
+            status = f"Refining… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
+            yield RefineUpdate(preview, history, status)
+            preview = None
+    finally:
+        refiner.cancel()
+        worker.join()
+
+
+_DONE = object()
+
+
+def _pump(refiner: Refiner, events: queue.Queue[Any]) -> None:
+    """Run the refiner, putting its events (then _DONE, or the exception) on `events`."""
+    try:
+        for event in refiner.run():
+            events.put(event)
+    except BaseException as exc:  # handed to the consumer, which raises it
+        events.put(exc)
+    events.put(_DONE)
+
+
+_REASONS = {
+    "budget_evals": "evaluation budget reached",
+    "budget_seconds": "time budget reached",
+    "cancelled": "stopped",
+}
+
+
+def params_texts(params: dict[str, Any]) -> tuple[str, str]:
+    """(flat JSON, Leva-prefixed JSON) of flat params, indented for reading."""
+    return json.dumps(params, indent=2), json.dumps(to_prefixed(params), indent=2)
+
+
+def params_files(params: dict[str, Any], name: str) -> list[str]:
+    """The params as two downloadable files, `<name>.params.json` (flat) and `<name>.leva.json`, in a
+    fresh temporary folder; returns their paths."""
+    flat, prefixed = params_texts(params)
+    folder = Path(tempfile.mkdtemp(prefix="bb-params-"))
+    stem = Path(name).stem or "match"
+    paths = [folder / f"{stem}.params.json", folder / f"{stem}.leva.json"]
+    paths[0].write_text(flat + "\n", encoding="utf-8")
+    paths[1].write_text(prefixed + "\n", encoding="utf-8")
+    return [str(p) for p in paths]
+
+
+def save_seed(
+    store: Store, params: dict[str, Any], source: str, name: str, report: dict[str, Any] | None
+) -> int:
+    """Add the current params to the seed pool, labelled with the target's name and its scores."""
+    notes = None
+    if report:
+        notes = f"ssim {report['ssim']:.3f}, ssim_skill {report['ssim_skill']:.3f}, "
+        notes += f"lum_corr {report['lum_corr']:.3f} against {name}"
+    return store.add_seed(params, source=source, label=name or None, notes=notes)
+
+
+def as_display(image: np.ndarray) -> np.ndarray:
+    """A uint8 RGB copy for display."""
+    return to_uint8(image)

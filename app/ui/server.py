@@ -1,0 +1,55 @@
+"""One ASGI app: the `/api/raster` API (when `app.api` provides its factory) with the Gradio UI at `/`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gradio as gr
+import numpy as np
+from fastapi import FastAPI
+
+from app.ui import match, resources
+from app.ui.layout import build_ui
+from app.ui.settings import load_settings
+from core.metrics import match_report
+from core.params import defaults
+from core.render import render
+
+log = logging.getLogger("app.ui")
+
+
+def api_app() -> FastAPI:
+    """The /api/raster FastAPI app, or a bare FastAPI app when `app.api` has no factory in this build."""
+    try:
+        from app.api import create_app
+    except ImportError as exc:
+        log.warning("/api/raster not mounted: %s", exc)
+        return FastAPI(title="bb-match")
+    return create_app()
+
+
+def warm_up(home: str) -> float:
+    """Compile the renderer's kernels and load the inverse model now, so the first upload is fast;
+    returns the seconds spent."""
+    t0 = time.perf_counter()
+    for quality in ("fast", "exact"):
+        render(defaults(), 64, 36, quality=quality)
+    image = np.zeros((90, 160, 3), np.float32)
+    match_report(image, image, lpips=False)
+    for height in (90, 50):  # caches the sampler draws' screening renders for 16:9 and Figma's 1652×919
+        match.start_point(np.zeros((height, 160, 3), np.float32), None, "", None)
+    settings = load_settings(home)
+    _, note = resources.model_for(settings.checkpoint)
+    if note:
+        log.warning("%s", note)
+    return time.perf_counter() - t0
+
+
+def create_server(home: str, *, api: bool = True, warm: bool = True) -> FastAPI:
+    """The FastAPI app serving the Gradio UI at `/` (and `/api/raster` when `api`)."""
+    if warm:
+        log.info("warm-up took %.1f s", warm_up(home))
+    demo = build_ui(home).queue(default_concurrency_limit=4)
+    root = api_app() if api else FastAPI(title="bb-match")
+    return gr.mount_gradio_app(root, demo, path="", footer_links=["api", "gradio"])

@@ -1,0 +1,39 @@
+"""One browser session's state (held in a `gr.State`, so sessions never see each other's)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.ui.settings import Settings
+
+
+@dataclass
+class Session:
+    """settings: this session's copy; home: the launch data directory (where settings.json lives).
+    target: the uploaded design as (H, W, 3) float32 RGB; target_name: its file name; target_id: bumped on
+    every upload, so a refine of an older target never writes into a newer one. params: the current best
+    flat params (prediction, then refine result); source: how they were found (a store seed source: cnn,
+    refine, manual). report: the current match report. job: the running refine or exploration (anything
+    with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab."""
+
+    settings: Settings = field(default_factory=Settings)
+    home: str = "data"
+    target: np.ndarray | None = None
+    target_name: str = ""
+    target_id: int = 0
+    params: dict[str, Any] | None = None
+    source: str = "manual"
+    report: dict[str, Any] | None = None
+    job: Any = None
+    explore_seed_id: int | None = None
+
+    def cancel(self) -> bool:
+        """Ask the running job to stop; True when there was one."""
+        job, self.job = self.job, None
+        if job is None:
+            return False
+        job.cancel()
+        return True

@@ -1,0 +1,93 @@
+"""App settings (renderer, judge, checkpoint, data directory, refine workers), persisted as JSON.
+
+The file lives in the launch data directory (`python -m app --data-dir DIR`, default $BB_DATA_DIR or
+./data) as `settings.json`; its `data_dir` names where the store lives (by default that same directory).
+Each browser session works on its own copy; "Save" writes the file, which new sessions and the next
+launch read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from core.inverse import DEFAULT_CHECKPOINT
+
+SETTINGS_NAME = "settings.json"
+JUDGE_CHOICES = (
+    "proxy",
+    "transformers:Qwen/Qwen2-VL-2B-Instruct",
+    "openai:http://localhost:11434/v1#qwen2.5vl",
+)
+
+
+def _default_workers() -> int:
+    return max(1, min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """renderer: "local" (the twin) or the URL of an original /api/raster (used for the Match renders;
+    refinement always scores with the local twin). judge: a `core.judge.create_judge` spec. checkpoint:
+    the inverse model's file. data_dir: where the store (SQLite + images) lives. refine_workers: processes
+    scoring refine candidates."""
+
+    renderer: str = "local"
+    judge: str = "proxy"
+    checkpoint: str = str(DEFAULT_CHECKPOINT)
+    data_dir: str = "data"
+    refine_workers: int = 1
+
+    def updated(self, **changes: Any) -> Settings:
+        """A copy with `changes` applied, values cleaned (stripped text, workers ≥ 1)."""
+        merged = replace(self, **changes)
+        return replace(
+            merged,
+            renderer=merged.renderer.strip() or "local",
+            judge=merged.judge.strip() or "proxy",
+            checkpoint=merged.checkpoint.strip() or str(DEFAULT_CHECKPOINT),
+            data_dir=merged.data_dir.strip() or self.data_dir,
+            refine_workers=max(1, int(merged.refine_workers)),
+        )
+
+
+def settings_path(home: str | os.PathLike[str]) -> Path:
+    """The settings file of a launch data directory."""
+    return Path(home) / SETTINGS_NAME
+
+
+def load_settings(home: str | os.PathLike[str]) -> Settings:
+    """Settings from `home/settings.json`; defaults (data_dir = home) for a missing or unreadable file or
+    unknown keys."""
+    base = Settings(data_dir=str(home), refine_workers=_default_workers())
+    try:
+        raw = json.loads(settings_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return base
+    if not isinstance(raw, dict):
+        return base
+    known = {f.name for f in fields(Settings)}
+    try:
+        return base.updated(**{k: v for k, v in raw.items() if k in known})
+    except (TypeError, ValueError, AttributeError):
+        return base
+
+
+def save_settings(home: str | os.PathLike[str], settings: Settings) -> Path:
+    """Write `settings` to `home/settings.json` atomically; returns the path."""
+    path = settings_path(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(settings), handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
