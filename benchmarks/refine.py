@@ -1,0 +1,249 @@
+"""Refinement benchmark: match report and wall time per target, per start, at one budget.
+
+    python -m benchmarks.refine [--n 20] [--budget 3000] [--seconds S] [--method catcma|cma]
+                                [--starts random,perturbed] [--start-from cnn] [--workers 2] [--json OUT]
+
+Targets: `--n` held-out synthetic scenes (sample_params(…, seed=HELD_OUT_SEED, mode="weighted",
+n_layers=0), the first whose 320×180 exact render lights between 1 % and 95 % of its pixels: an all-black
+target is matched by anything) rendered at 320×180 exact, and ../shared/references/*.png.
+
+Starts (each refined with the same budget): "random" — no start params: the refiner's own start (the best
+of its sampler draws); "perturbed" — a stand-in for a CNN prediction until core.inverse exists: the TRUE
+params with every continuous coordinate moved by N(0, PERTURB_SIGMA) of its range and each categorical
+swapped to a random option with probability PERTURB_FLIP (synthetic targets only: references have no
+true params); "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
+alternatives as the multi-start's starts; skipped with a message when the module or checkpoint is absent.
+Each row reports the start's own match and the refined one (reports at 512 px, as everywhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import statistics
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.metrics import match_report
+from core.params import sample_params
+from core.paths import shared_dir
+from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, ParamSpace, Refiner
+from core.refine.alternatives import alternative_starts
+from core.refine.loss import DEFAULT_WIDTH
+from core.refine.refiner import DEFAULT_BUDGET_SECONDS
+from core.render import render
+
+HELD_OUT_SEED = 9000
+TARGET_SIZE = (320, 180)
+LIT_RANGE = (0.01, 0.95)
+PERTURB_SIGMA = 0.03
+PERTURB_FLIP = 0.15
+FIGURES = ("ssim", "ssim_skill", "lum_corr")
+
+
+def synthetic_targets(n: int) -> list[tuple[str, np.ndarray, dict[str, Any]]]:
+    """The first n held-out scenes whose render is neither black nor flooded: (name, image, params)."""
+    out = []
+    scenes = sample_params(8 * n, seed=HELD_OUT_SEED, mode="weighted", n_layers=0)
+    for i, params in enumerate(scenes):
+        image = render(params, *TARGET_SIZE, quality="exact")
+        lit = float((image.max(axis=2) > 12).mean())
+        if LIT_RANGE[0] <= lit <= LIT_RANGE[1]:
+            out.append((f"synthetic-{HELD_OUT_SEED}-{i:03d}", image, params))
+        if len(out) == n:
+            break
+    return out
+
+
+def reference_targets() -> list[tuple[str, Path, None]]:
+    shared = shared_dir()
+    if shared is None:
+        print("../shared is absent: reference targets skipped", file=sys.stderr)
+        return []
+    return [(p.stem, p, None) for p in sorted((shared / "references").glob("*.png"))]
+
+
+def perturbed(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
+    """The true params moved as a stand-in for a CNN's error (see the module docstring)."""
+    space = ParamSpace(params)
+    x, c = space.encode(params)
+    rng = np.random.default_rng(seed)
+    x = x + rng.normal(0.0, PERTURB_SIGMA, len(x))
+    flips = rng.random(len(c)) < PERTURB_FLIP
+    c = np.where(flips, [rng.integers(k) for k in space.cat_num], c)
+    return space.decode(x, c)
+
+
+def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]] | None:
+    """target → (CNN params, top-k alternative starts) when core.inverse and its checkpoint exist, else
+    None with a message (imported lazily: the benchmark runs without torch or a trained model)."""
+    try:
+        inverse = importlib.import_module("core.inverse")
+        model = inverse.load_model()
+    except Exception as err:  # absent module, absent checkpoint, broken torch: all mean "no CNN here"
+        print(
+            f"--start-from cnn: no CNN available ({type(err).__name__}: {err}); cnn starts skipped",
+            file=sys.stderr,
+        )
+        return None
+
+    def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        prediction = inverse.predict(model, target)
+        return prediction.params, alternative_starts(prediction.params, prediction.alternatives)
+
+    return predict
+
+
+def _rounded(report: Mapping[str, Any]) -> dict[str, float]:
+    return {k: round(float(report[k]), 4) for k in FIGURES}
+
+
+def start_report(target: Any, params: Mapping[str, Any] | None) -> dict[str, float] | None:
+    if params is None:
+        return None
+    h, w = np.asarray(_image(target)).shape[:2]
+    width = min(w, 1024)
+    image = render(params, width, round(width * h / w), quality="exact")
+    return _rounded(match_report(_image(target), image, lpips=False))
+
+
+def _image(target: Any) -> Any:
+    from core.imageio import to_rgb_float
+
+    return to_rgb_float(target)
+
+
+def run_one(
+    target: Any,
+    start: Mapping[str, Any] | None,
+    args: argparse.Namespace,
+    top_k: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    refiner = Refiner(
+        target,
+        start,
+        budget_evals=args.budget,
+        budget_seconds=args.seconds or None,
+        method=args.method,
+        seed=args.seed,
+        workers=args.workers,
+        top_k=top_k,
+        quality=args.quality,
+        sigma=args.sigma,
+        working_width=args.width,
+        preview_every=10**9,
+        report_every=10**9,
+    )
+    final = deque(refiner.run(), maxlen=1)[0]  # only the last event matters here
+    assert final.done
+    return {
+        "refined": _rounded(final.best_report or {}),
+        "loss": round(final.best_loss, 4),
+        "evaluations": final.evaluations,
+        "wall_s": round(time.perf_counter() - t0, 2),
+        "stop_reason": final.stop_reason,
+        "best_params": final.best_params,
+    }
+
+
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": len(rows)}
+    for k in FIGURES:
+        values = [r["refined"][k] for r in rows]
+        out[f"median_{k}"] = round(statistics.median(values), 4)
+        out[f"min_{k}"] = round(min(values), 4)
+    walls = [r["wall_s"] for r in rows]
+    out["median_wall_s"], out["max_wall_s"] = round(statistics.median(walls), 2), max(walls)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=20, help="held-out synthetic targets")
+    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="evaluations per run")
+    parser.add_argument(
+        "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="wall-time budget per run (0: none)"
+    )
+    parser.add_argument("--method", default=DEFAULT_METHOD)
+    parser.add_argument("--quality", default="fast", help="render quality during the search")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sigma", type=float, default=None, help="initial step (default: the refiner's)")
+    parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="loss working width in px")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
+    parser.add_argument("--start-from", choices=("cnn",), help="also refine from core.inverse.predict")
+    parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
+    parser.add_argument("--json", help="also write the result to this file")
+    args = parser.parse_args(argv)
+
+    starts = [s for s in args.starts.split(",") if s]
+    predict = cnn_predictor() if args.start_from == "cnn" else None
+    if predict is not None:
+        starts.append("cnn")
+    targets: list[tuple[str, Any, dict[str, Any] | None]] = list(synthetic_targets(args.n))
+    if not args.no_references:
+        targets += reference_targets()
+    result: dict[str, Any] = {
+        "command": "python -m benchmarks.refine " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "method": args.method,
+        "budget_evals": args.budget,
+        "budget_seconds": args.seconds,
+        "workers": args.workers,
+        "quality": args.quality,
+        "sigma": args.sigma,
+        "working_width": args.width,
+        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+        "perturbed_start": (
+            f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "
+            f"+ N(0, {PERTURB_SIGMA}) of each range, each categorical re-drawn with p = {PERTURB_FLIP}"
+        ),
+        "random_start": "no start params: the refiner starts from the best of its own sampler draws",
+        "targets": {},
+    }
+    for name, target, truth in targets:
+        rows: dict[str, Any] = {}
+        for kind in starts:
+            top_k = None
+            if kind == "perturbed":
+                if truth is None:
+                    continue
+                start = perturbed(truth, seed=args.seed + 17)
+            elif kind == "cnn":
+                start, top_k = predict(target)  # type: ignore[misc]
+            else:
+                start = None
+            row = run_one(target, start, args, top_k)
+            row["start"] = start_report(target, start)
+            rows[kind] = row
+            print(f"{name} {kind}: {row['start']} → {row['refined']} in {row['wall_s']} s", file=sys.stderr)
+        result["targets"][name] = rows
+    result["summary"] = {}
+    for kind in starts:
+        for group, prefix in (("synthetic", "synthetic-"), ("references", "")):
+            rows = [
+                r[kind]
+                for n, r in result["targets"].items()
+                if kind in r and (n.startswith(prefix) if prefix else not n.startswith("synthetic-"))
+            ]
+            if rows:
+                result["summary"][f"{group}/{kind}"] = summarise(rows)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        Path(args.json).write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""`python -m core.refine`: see core.refine.cli."""
+
+from core.refine.cli import main
+
+raise SystemExit(main())

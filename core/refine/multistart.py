@@ -1,0 +1,115 @@
+"""CMA-ES over the continuous coordinates with the categoricals fixed, from several starts (multi-start).
+
+Each start is one choice of every categorical (from the CNN's top-k, or from `screen`); each gets its own
+cmaes.CMA. Starts race by successive halving: every surviving start runs `round_generations`
+generations, then the worse half is dropped, until one runs on alone. This needs no budget up front, so it
+works the same under an evaluation or a time budget.
+
+`screen` finds starts when none are given: the start plus every one-categorical change of it, scored in
+one batch, best k kept. It costs Σ(options − 1) evaluations (≈ 30 for a one-layer scene).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from cmaes import CMA
+
+from core.refine.catcma import MIN_SIGMA, step_size
+from core.refine.search import Candidate, clip_loss
+from core.refine.space import ParamSpace
+
+
+def neighbours(space: ParamSpace, c: np.ndarray) -> list[np.ndarray]:
+    """`c` and every option vector that differs from it in exactly one categorical."""
+    out = [np.asarray(c).copy()]
+    for i, k in enumerate(space.cat_num):
+        for option in range(int(k)):
+            if option != c[i]:
+                alt = np.asarray(c).copy()
+                alt[i] = option
+                out.append(alt)
+    return out
+
+
+class _Run:
+    """One CMA-ES with its categoricals fixed; restarts around its best point when it converges."""
+
+    def __init__(self, x: np.ndarray, c: np.ndarray, sigma: float, seed: int, popsize: int | None) -> None:
+        self.c, self.sigma0, self.seed, self.popsize = c, sigma, seed, popsize
+        self.best: tuple[float, np.ndarray] = (np.inf, x.copy())
+        self.restarts = 0
+        self.opt = self._new(x, sigma)
+
+    def _new(self, x: np.ndarray, sigma: float) -> CMA:
+        seed = self.seed + 1000 * self.restarts
+        return CMA(mean=np.asarray(x, float).copy(), sigma=sigma, seed=seed, population_size=self.popsize)
+
+    def tell(self, xs: list[np.ndarray], values: list[float]) -> None:
+        for x, v in zip(xs, values, strict=True):
+            if v < self.best[0]:
+                self.best = (v, x.copy())
+        self.opt.tell(list(zip(xs, values, strict=True)))
+        if self.opt.should_stop() or step_size(self.opt) < MIN_SIGMA:
+            self.restarts += 1
+            self.opt = self._new(self.best[1], self.sigma0 / 2)
+
+
+class MultiStartCMA:
+    """Ask/tell multi-start CMA-ES; `starts` are option vectors (None: screened from `start_c`)."""
+
+    def __init__(
+        self,
+        space: ParamSpace,
+        start_x: np.ndarray,
+        start_c: np.ndarray,
+        *,
+        starts: Sequence[np.ndarray] | None = None,
+        top_k: int = 4,
+        sigma: float = 0.15,
+        seed: int = 0,
+        population_size: int | None = None,
+        round_generations: int = 8,
+    ) -> None:
+        self.space, self.start_x, self.top_k = space, np.asarray(start_x, float), top_k
+        self.sigma, self.seed, self.popsize = sigma, seed, population_size
+        self.round_generations = round_generations
+        self._screening: list[np.ndarray] | None = None
+        self.runs: list[_Run] = []
+        if starts is None:
+            self._screening = neighbours(space, np.asarray(start_c))
+        else:
+            self._start_runs([np.asarray(c) for c in starts][: max(1, top_k)])
+        self._turn = 0  # index into runs of the run being asked
+        self._generation_in_round = 0
+        self._asked: list[np.ndarray] = []
+
+    def _start_runs(self, options: list[np.ndarray]) -> None:
+        self.runs = [
+            _Run(self.start_x, c, self.sigma, self.seed + i, self.popsize) for i, c in enumerate(options)
+        ]
+
+    def ask(self) -> list[Candidate]:
+        if self._screening is not None:
+            return [Candidate(self.start_x, c, self.space.decode(self.start_x, c)) for c in self._screening]
+        run = self.runs[self._turn]
+        self._asked = [run.opt.ask() for _ in range(run.opt.population_size)]
+        return [Candidate(x, run.c, self.space.decode(x, run.c)) for x in self._asked]
+
+    def tell(self, losses: Sequence[float]) -> None:
+        values = [clip_loss(v) for v in losses]
+        if self._screening is not None:
+            order = np.argsort(values, kind="stable")[: max(1, self.top_k)]
+            self._start_runs([self._screening[i] for i in order])
+            self._screening = None
+            return
+        self.runs[self._turn].tell(self._asked, values)
+        self._turn += 1
+        if self._turn == len(self.runs):
+            self._turn = 0
+            self._generation_in_round += 1
+            if self._generation_in_round == self.round_generations and len(self.runs) > 1:
+                self._generation_in_round = 0
+                ranked = sorted(self.runs, key=lambda r: r.best[0])
+                self.runs = ranked[: max(1, len(ranked) // 2)]

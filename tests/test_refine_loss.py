@@ -1,0 +1,51 @@
+"""Refinement losses: zero for a perfect match, not fooled by a black candidate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.metrics import LpipsUnavailable, alexnet_checkpoint_path
+from core.params import sample_params
+from core.refine.loss import LOSSES, SsimLumLoss, make_loss
+from core.render import render
+
+
+@pytest.fixture(scope="module")
+def target() -> np.ndarray:
+    scene = sample_params(30, seed=9000, mode="weighted", n_layers=0)[9]
+    image = render(scene, 192, 108, "exact")
+    assert (image.max(axis=2) > 12).mean() > 0.05  # the fixture really has light in it
+    return image
+
+
+def test_identical_image_scores_zero(target: np.ndarray) -> None:
+    loss = SsimLumLoss(target, width=96)
+    assert loss.size == (96, 54)
+    assert loss((loss.target * 255).round().astype(np.uint8)) < 1e-3
+    assert loss(loss.target) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_black_scores_worse_than_a_near_miss(target: np.ndarray) -> None:
+    loss = SsimLumLoss(target, width=96)
+    near = np.roll(loss.target, 1, axis=1)  # the same picture one working pixel to the right
+    black = np.zeros_like(loss.target)
+    assert loss(black) > 1.0  # 1 − lum_corr alone is 1 for a blank candidate
+    assert loss(near) < 0.5 * loss(black)
+    ssim_only = make_loss("ssim", target, 96)
+    assert ssim_only(black) < 0.5 * loss(black)  # what the luminance term adds on a black candidate
+
+
+def test_losses_are_pluggable_and_checked(target: np.ndarray) -> None:
+    assert {"ssim_lum", "ssim"} <= set(LOSSES)
+    with pytest.raises(ValueError, match="unknown loss"):
+        make_loss("nope", target)
+    with pytest.raises(ValueError, match="expects"):
+        SsimLumLoss(target, width=96)(np.zeros((10, 10, 3), np.float32))
+
+
+def test_lpips_loss_fails_fast_offline(target: np.ndarray) -> None:
+    if alexnet_checkpoint_path().exists():
+        pytest.skip("LPIPS weights are present on this machine")
+    with pytest.raises(LpipsUnavailable):
+        make_loss("ssim_lum_lpips", target, 96)

@@ -1,0 +1,130 @@
+"""The refinement loop: improves, is seeded, streams events, honours budgets and cancel."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from core.params import sample_params, validate
+from core.refine import ParamSpace, ProgressEvent, Refiner, refine, refine_to_end
+from core.render import render
+
+W, H = 96, 54
+FAST = {
+    "working_width": W,
+    "preview_every": 40,
+    "report_every": 60,
+    "preview_width": 64,
+    "budget_seconds": None,
+}
+
+
+@pytest.fixture(scope="module")
+def scene() -> dict:
+    """A known scene with light in a good part of the frame."""
+    return sample_params(30, seed=9000, mode="weighted", n_layers=0)[9]
+
+
+@pytest.fixture(scope="module")
+def target(scene: dict) -> np.ndarray:
+    return render(scene, W, H, "exact")
+
+
+@pytest.fixture(scope="module")
+def start(scene: dict) -> dict:
+    """The true scene with its continuous coordinates nudged: a stand-in for a CNN prediction."""
+    space = ParamSpace(scene)
+    x, c = space.encode(scene)
+    return space.decode(x + np.random.default_rng(5).normal(0, 0.03, len(x)), c)
+
+
+def _events(**kw) -> list[ProgressEvent]:
+    return list(refine(**kw))
+
+
+def test_refine_improves_a_perturbed_start(target: np.ndarray, start: dict) -> None:
+    events = _events(target=target, start_params=start, budget_evals=240, seed=0, **FAST)
+    first, last = events[0], events[-1]
+    assert first.evaluations == 1 and first.generation == 0
+    assert last.done and last.stop_reason == "budget_evals" and last.evaluations == 240
+    assert last.best_loss < 0.8 * first.best_loss
+    assert validate(last.best_params) == last.best_params
+
+
+def test_events_stream_as_documented(target: np.ndarray, start: dict) -> None:
+    events = _events(target=target, start_params=start, budget_evals=150, seed=1, **FAST)
+    assert [e.done for e in events].count(True) == 1 and events[-1].done
+    evals = [e.evaluations for e in events]
+    losses = [e.best_loss for e in events[:-1]]  # the final event may keep the start (see ProgressEvent)
+    assert evals == sorted(evals) and losses == sorted(losses, reverse=True)
+    assert all(e.batch_loss >= e.best_loss for e in events)
+    assert [e.generation for e in events[1:-1]] == list(range(1, len(events) - 1))
+    interim = [e for e in events[:-1] if e.best_report is not None]
+    assert interim and interim[0].best_report["working_size"] == [W, H]
+    assert events[-1].best_report["working_size"][0] == 512  # the full report at the end
+    for key in ("ssim", "ssim_skill", "lum_corr"):
+        assert -1.0 <= events[-1].best_report[key] <= 1.0
+    previews = [e.preview for e in events if e.preview is not None]
+    assert len(previews) >= 2 and events[-1].preview is not None
+    assert all(p.dtype == np.uint8 and p.shape == (36, 64, 3) for p in previews)
+    assert all(e.elapsed >= 0 for e in events) and events[-1].elapsed >= events[0].elapsed
+
+
+def test_same_seed_same_best_with_one_or_two_workers(target: np.ndarray, start: dict) -> None:
+    kw = {"target": target, "start_params": start, "budget_evals": 60, "final_report": False, **FAST}
+    a = _events(seed=3, workers=1, **kw)[-1]
+    b = _events(seed=3, workers=1, **kw)[-1]
+    c = _events(seed=3, workers=2, **kw)[-1]
+    d = refine_to_end(seed=4, workers=1, **kw)
+    assert d.done
+    assert a.best_params == b.best_params == c.best_params
+    assert a.best_loss == b.best_loss == c.best_loss
+    assert d.best_params != a.best_params
+
+
+def test_cancel_stops_early_and_keeps_the_best(target: np.ndarray, start: dict) -> None:
+    refiner = Refiner(target, start, budget_evals=10_000, seed=0, final_report=False, **FAST)
+    events = []
+    for event in refiner.run():
+        events.append(event)
+        if event.generation == 2:
+            refiner.cancel()
+    last = events[-1]
+    assert last.done and last.stop_reason == "cancelled"
+    assert last.evaluations < 100
+    assert last.best_loss == min(e.best_loss for e in events)
+    assert last.best_params == events[-2].best_params or last.best_loss < events[-2].best_loss
+
+
+def test_time_budget_is_respected(target: np.ndarray, start: dict) -> None:
+    t0 = time.perf_counter()
+    kw = {**FAST, "budget_seconds": 1.5}
+    events = _events(target=target, start_params=start, budget_evals=None, final_report=False, **kw)
+    wall = time.perf_counter() - t0
+    assert events[-1].stop_reason == "budget_seconds"
+    assert 1.5 <= events[-1].elapsed < 2.5 and wall < 3.5
+    assert events[-1].evaluations > 10
+
+
+def test_cma_multistart_with_given_alternatives(target: np.ndarray, start: dict, scene: dict) -> None:
+    alternatives = [start, {**start, "geometry": "ring"}, {**start, "origin": "top-left"}]
+    events = _events(
+        target=target, start_params=start, method="cma", top_k=alternatives, budget_evals=150, **FAST
+    )
+    assert events[-1].done and events[-1].evaluations == 150
+    assert events[-1].best_loss < events[0].best_loss
+
+
+def test_without_start_params_the_best_sampler_draw_starts(target: np.ndarray) -> None:
+    events = _events(target=target, start_params=None, n_init=12, budget_evals=40, final_report=False, **FAST)
+    assert events[0].evaluations == 13  # the defaults, then the draws
+    assert events[-1].evaluations == 40
+
+
+def test_bad_arguments_raise(target: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="method"):
+        Refiner(target, method="nope")
+    with pytest.raises(ValueError, match="budget"):
+        Refiner(target, budget_evals=None, budget_seconds=None)

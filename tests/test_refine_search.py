@@ -1,0 +1,95 @@
+"""The ask/tell optimisers on a cheap synthetic loss over a real ParamSpace (no rendering)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.params import sample_params
+from core.refine import CatCMASearch, MultiStartCMA, ParamSpace
+from core.refine.catcma import categorical_prior
+from core.refine.multistart import neighbours
+
+
+@pytest.fixture(scope="module")
+def problem() -> tuple[ParamSpace, np.ndarray, np.ndarray]:
+    """A space and a hidden optimum (x*, c*) the toy loss is centred on."""
+    scene = sample_params(1, seed=11, mode="weighted", n_layers=0)[0]
+    space = ParamSpace(scene)
+    x, c = space.encode(scene)
+    return space, x, c
+
+
+def toy_loss(space: ParamSpace, x_opt: np.ndarray, c_opt: np.ndarray, x: np.ndarray, c: np.ndarray) -> float:
+    return float(np.sum((x - x_opt) ** 2) + 0.5 * np.sum(c != c_opt))
+
+
+def _optimise(search, space, x_opt, c_opt, generations: int) -> float:
+    best = np.inf
+    for _ in range(generations):
+        batch = search.ask()
+        losses = [toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in batch]
+        search.tell(losses)
+        best = min(best, *losses)
+    return best
+
+
+def test_catcma_finds_continuous_and_categorical_optimum(problem) -> None:
+    space, x_opt, c_opt = problem
+    rng = np.random.default_rng(0)
+    x0 = np.clip(x_opt + rng.normal(0, 0.1, len(x_opt)), 0, 1)
+    c0 = c_opt.copy()
+    c0[0] = (c0[0] + 1) % space.cat_num[0]  # one wrong categorical to fix
+    start = toy_loss(space, x_opt, c_opt, x0, c0)
+    search = CatCMASearch(space, x0, c0, sigma=0.05, seed=0)
+    assert _optimise(search, space, x_opt, c_opt, 120) < 0.05 * start
+    assert search.best[2][0] == c_opt[0]
+
+
+def test_multistart_screens_the_categoricals_then_descends(problem) -> None:
+    space, x_opt, c_opt = problem
+    c0 = c_opt.copy()
+    c0[0] = (c0[0] + 1) % space.cat_num[0]
+    x0 = np.clip(x_opt + 0.05, 0, 1)
+    search = MultiStartCMA(space, x0, c0, top_k=3, sigma=0.05, seed=0)
+    screen = search.ask()
+    assert len(screen) == 1 + int(np.sum(space.cat_num - 1))  # the start and every one-option change
+    search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in screen])
+    assert len(search.runs) == 3
+    assert any(np.array_equal(run.c, c_opt) for run in search.runs)  # the fix is among the starts
+    best = _optimise(search, space, x_opt, c_opt, 150)
+    assert best < 0.05 * toy_loss(space, x_opt, c_opt, x0, c0)
+    assert len(search.runs) == 1  # successive halving left one run
+
+
+def test_neighbours_and_categorical_prior(problem) -> None:
+    space, _, c = problem
+    near = neighbours(space, c)
+    assert all(np.sum(n != c) == 1 for n in near[1:]) and np.array_equal(near[0], c)
+    q = categorical_prior(space.cat_num, [c], 0.6)
+    np.testing.assert_allclose(q.sum(axis=1), 1.0)
+    for i, k in enumerate(space.cat_num):
+        assert q[i, c[i]] == pytest.approx(max(0.6, 1 / k)) and np.all(q[i, k:] == 0)
+    alt = c.copy()
+    alt[0] = (alt[0] + 1) % space.cat_num[0]
+    mix = categorical_prior(space.cat_num, [c, alt], 0.6)
+    assert mix[0, c[0]] == pytest.approx(0.3) and mix[0, alt[0]] == pytest.approx(0.3)
+    np.testing.assert_allclose(
+        categorical_prior(space.cat_num, [c], None)[0, : space.cat_num[0]], 1 / space.cat_num[0]
+    )
+
+
+def test_alternative_starts_from_ranked_categoricals() -> None:
+    from core.refine import alternative_starts
+
+    params = sample_params(1, seed=2, mode="weighted", n_layers=0)[0]
+    params["geometry"], params["origin"] = "ring", "center"
+    ranked = {
+        "geometry": [("ring", 0.6), ("arch", 0.3), ("wave", 0.05)],
+        "origin": [("center", 0.8), ("top-center", 0.15)],
+        "layerMode": [("mirror", 0.9), ("none", 0.1)],  # not a main categorical: ignored
+    }
+    starts = alternative_starts(params, ranked, k=3)
+    assert starts[0] == params
+    assert [(s["geometry"], s["origin"]) for s in starts[1:]] == [("arch", "center"), ("ring", "top-center")]
+    assert len(alternative_starts(params, ranked, k=10)) == 4  # start + the three real swaps
