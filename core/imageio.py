@@ -90,6 +90,12 @@ def to_uint8(image: Any) -> np.ndarray:
     return np.rint(rgb * 255.0).astype(np.uint8)
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
     """Write `image` (anything `to_uint8` accepts) as an 8-bit RGB PNG, atomically.
 
@@ -106,6 +112,7 @@ def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
             Image.fromarray(pixels).save(handle, format="PNG")
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)

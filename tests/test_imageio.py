@@ -295,3 +295,14 @@ def test_resize_is_an_area_average_for_thin_strokes() -> None:
     np.testing.assert_allclose(out.mean(), img.mean(), rtol=1e-5)
     np.testing.assert_allclose(out[10, 255], [0.5, 0.5, 0.5], atol=1e-6)
     np.testing.assert_allclose(resize(np.full((30, 40), 0.25), 7, 9), 0.25, atol=1e-6)
+
+
+def test_save_png_has_ordinary_permissions(tmp_path) -> None:
+    import os
+    import stat
+
+    from core.imageio import save_png
+
+    path = save_png(np.zeros((8, 8, 3), np.uint8), tmp_path / "x.png")
+    mode = stat.S_IMODE(os.stat(path).st_mode)
+    assert mode & 0o044  # readable by group/others under the usual umask (mkstemp alone gives 0600)
