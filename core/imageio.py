@@ -90,10 +90,13 @@ def to_uint8(image: Any) -> np.ndarray:
     return np.rint(rgb * 255.0).astype(np.uint8)
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and briefly changes it
 
 
 def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
@@ -112,7 +115,7 @@ def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
             Image.fromarray(pixels).save(handle, format="PNG")
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())  # mkstemp makes 0600; give the file ordinary permissions
+        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
