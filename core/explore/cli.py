@@ -1,0 +1,152 @@
+"""`python -m core.explore`: explore around a seed with a judge, with a progress bar; resumable.
+
+    python -m core.explore (--seed-image PNG | --seed-id N | --seed-params JSON) --judge SPEC --evals N
+                           [--db PATH] [--threshold 9] [--population P] [--sigma S] [--novelty W]
+                           [--method catcma|cma] [--rng-seed K] [--width PX --height PX] [--workers W]
+                           [--checkpoint PT]
+    python -m core.explore --resume RUN_ID [--db PATH] [--workers W]   (the run's own config and judge)
+
+SPEC: proxy | transformers[:MODEL] | openai:URL[#model]. Every find (score ≥ threshold) lands in the
+gallery; the inverse model's reading of its render becomes a seed (source "cnn") — or, with no
+checkpoint yet, the find's own params (source "explore"), and the output says extraction was skipped.
+Ctrl-C stops the run resumably; `--resume RUN_ID` continues it with its stored config and judge.
+Prints one JSON summary line on stdout (run id, evaluations, best, finds, seeds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from core.judge import JudgeError, create_judge
+from core.store import Store, StoreError
+
+from .config import DEFAULT_EVALS, ExploreConfig
+from .events import ExploreEvent
+from .explorer import ExploreError, Explorer
+from .extract import default_extractor
+from .seeds import SeedError, seed_from_image, seed_from_params
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m core.explore",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    start = parser.add_mutually_exclusive_group(required=True)
+    start.add_argument("--seed-image", metavar="PNG", help="start from the inverse model's reading of it")
+    start.add_argument("--seed-id", type=int, metavar="N", help="start from seed N of the pool")
+    start.add_argument("--seed-params", metavar="JSON", help="start from params (JSON object or file)")
+    start.add_argument("--resume", type=int, metavar="RUN_ID", help="continue an interrupted run")
+    parser.add_argument("--judge", help="proxy | transformers[:MODEL] | openai:URL[#model]")
+    parser.add_argument("--evals", type=int, default=DEFAULT_EVALS, help="evaluations in all")
+    parser.add_argument("--db", help="data directory or database file (default $BB_DATA_DIR or ./data)")
+    defaults = ExploreConfig()
+    parser.add_argument("--threshold", type=float, default=defaults.threshold, help="a find scores ≥ this")
+    parser.add_argument("--population", type=int, help="candidates per generation (default 4 + 3 ln n)")
+    parser.add_argument("--sigma", type=float, default=defaults.sigma, help="initial step in [0, 1] units")
+    parser.add_argument("--novelty", type=float, default=defaults.novelty, help="repulsion weight (0: off)")
+    parser.add_argument("--method", choices=("catcma", "cma"), default=defaults.method)
+    parser.add_argument("--rng-seed", type=int, default=defaults.rng_seed)
+    parser.add_argument("--width", type=int, default=defaults.width, help="judged render width (px)")
+    parser.add_argument("--height", type=int, default=defaults.height, help="judged render height (px)")
+    parser.add_argument("--workers", type=int, help=f"render processes (default {defaults.workers})")
+    parser.add_argument("--checkpoint", help="inverse-model checkpoint (default models/inverse.pt)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.resume is None and not args.judge:
+        parser.error("--judge is required for a new run")
+    store = Store(args.db)
+    extraction = default_extractor(args.checkpoint)
+    explorer: Explorer | None = None
+    try:
+        if args.resume is not None:
+            judge_spec = str(store.get_run(args.resume).config.get("judge", args.judge or ""))
+            explorer = Explorer(
+                store, create_judge(judge_spec), args.resume, extractor=extraction, workers=args.workers
+            )
+        else:
+            seed_id = _seed(store, args, extraction.extract)
+            config = ExploreConfig(
+                evals=args.evals,
+                population=args.population,
+                sigma=args.sigma,
+                method=args.method,
+                rng_seed=args.rng_seed,
+                threshold=args.threshold,
+                novelty=args.novelty,
+                width=args.width,
+                height=args.height,
+                **({"workers": args.workers} if args.workers else {}),
+            )
+            explorer = Explorer.start(
+                store, create_judge(args.judge), seed_id, config, judge_spec=args.judge, extractor=extraction
+            )
+        print(f"run {explorer.run_id} from seed {explorer.seed_id}; {extraction.note}", file=sys.stderr)
+        final = _drive(explorer)
+    except (ExploreError, SeedError, StoreError, JudgeError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        run = "" if explorer is None else f"; continue with --resume {explorer.run_id}"
+        print(f"interrupted{run}", file=sys.stderr)
+        return 130
+    finally:
+        store.close()
+    print(json.dumps(_summary(final)))
+    return 0
+
+
+def _seed(store: Store, args: argparse.Namespace, extract: Any) -> int:
+    if args.seed_id is not None:
+        store.get_seed(args.seed_id)
+        return int(args.seed_id)
+    if args.seed_image is not None:
+        return seed_from_image(store, args.seed_image, extract)
+    return seed_from_params(store, args.seed_params)
+
+
+def _drive(explorer: Explorer) -> ExploreEvent:
+    final: ExploreEvent | None = None
+    with tqdm(total=explorer.config.evals, unit="eval", file=sys.stderr) as bar:
+        for event in explorer.run():
+            bar.update(event.evaluations - bar.n)
+            best = "–" if event.best_score is None else f"{event.best_score:.2f}"
+            bar.set_postfix(best=best, finds=len(event.finds))
+            for find in event.new_finds:
+                seed = (
+                    "near-duplicate, no seed"
+                    if find.seed_id is None
+                    else f"seed {find.seed_id} ({find.source})"
+                )
+                tqdm.write(
+                    f"find: step {find.step} scored {find.score:g} → rating {find.rating_id}, {seed}",
+                    file=sys.stderr,
+                )
+            final = event
+    assert final is not None and final.done
+    return final
+
+
+def _summary(event: ExploreEvent) -> dict[str, Any]:
+    return {
+        "run_id": event.run_id,
+        "evaluations": event.evaluations,
+        "replayed": event.replayed,
+        "stop_reason": event.stop_reason,
+        "elapsed_s": round(event.elapsed, 2),
+        "best_score": event.best_score,
+        "best_rating_id": event.best_rating_id,
+        "finds": [{"rating_id": f.rating_id, "score": f.score, "seed_id": f.seed_id} for f in event.finds],
+        "seeds_added": sum(f.seed_id is not None for f in event.finds),
+        "extraction": event.extraction,
+    }

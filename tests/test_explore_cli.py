@@ -1,0 +1,79 @@
+"""`python -m core.explore` end to end with the (offline) proxy judge on a tiny budget and a temp store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.explore.cli import main
+from core.params import defaults
+from core.paths import PROJECT_ROOT
+from core.store import Store
+
+pytestmark = pytest.mark.shared  # the proxy judge's default references live in ../shared/references
+
+
+def test_cli_explores_records_and_resumes(
+    tmp_path: Path, shared: Path, capsys: pytest.CaptureFixture
+) -> None:
+    db = tmp_path / "data"
+    params = tmp_path / "seed.json"
+    params.write_text(json.dumps({**defaults(), "repetitions": 24}))
+    missing = tmp_path / "no-model.pt"
+    args = ["--judge", "proxy", "--evals", "7", "--db", str(db), "--population", "6", "--workers", "1"]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.explore",
+            "--seed-params",
+            str(params),
+            *args,
+            "--checkpoint",
+            str(missing),
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)  # stdout holds the JSON summary only (progress goes to stderr)
+    assert summary["evaluations"] == 7 and summary["stop_reason"] == "budget" and summary["replayed"] == 0
+    assert summary["extraction"].startswith("extraction skipped") and "7/7" in result.stderr  # tqdm bar
+
+    with Store(db) as store:
+        run = store.get_run(summary["run_id"])
+        ratings = store.ratings(run.id)
+        assert run.status == "done" and run.config["judge"] == "proxy" and run.config["evals"] == 7
+        assert sorted(r.step for r in ratings) == list(range(7))
+        assert all(r.judge.startswith("proxy:") and "PROXY" in r.rationale for r in ratings)
+        assert max(r.score for r in ratings) == summary["best_score"]
+        seed = store.get_seed(run.seed_id)
+        assert seed.source == "manual" and seed.params["repetitions"] == 24
+        for find in summary["finds"]:
+            assert store.get_rating(find["rating_id"]).score >= 9
+            if find["seed_id"] is not None:
+                child = store.get_seed(find["seed_id"])
+                assert child.parent_id == seed.id and child.source == "explore"
+
+    # resuming a finished run replays it from the store and judges nothing again
+    assert main(["--resume", str(summary["run_id"]), "--db", str(db), "--checkpoint", str(missing)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["replayed"] == 7 and again["evaluations"] == 7 and again["finds"] == summary["finds"]
+    with Store(db) as store:
+        assert len(store.ratings(summary["run_id"])) == 7
+
+
+def test_cli_refuses_a_seed_image_without_a_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    image = Path(__file__).parent / "no.png"
+    code = main(
+        ["--seed-image", str(image), "--judge", "proxy", "--db", str(tmp_path), "--checkpoint", "missing.pt"]
+    )
+    assert code == 2 and "inverse model" in capsys.readouterr().err
