@@ -36,8 +36,8 @@ from core.explore import ExploreConfig, Explorer, ExtractorChoice, default_extra
 from core.judge import Judge, JudgeContext, Judgement, Preference, create_judge
 from core.params import sample_params
 from core.paths import shared_dir
-from core.refine.evaluate import quiet_render
 from core.refine.space import ParamSpace
+from core.render import render
 from core.store import Store, read_refs
 
 TARGET_EVAL_RATIO = 5.0
@@ -147,12 +147,12 @@ def step_time(judge: Judge, n: int) -> dict[str, Any]:
     x, c = space.encode(seed)
     rng = np.random.default_rng(0)
     batch = [space.decode(x + rng.normal(0, 0.1, len(x)), c) for _ in range(n)]
-    quiet_render(batch[0], 256, 144, "fast")
-    judge.score(quiet_render(batch[0], 256, 144, "fast"))
+    render(batch[0], 256, 144, quality="fast")
+    judge.score(render(batch[0], 256, 144, quality="fast"))
     render_ms, judge_ms = [], []
     for params in batch:
         t0 = time.perf_counter()
-        image = quiet_render(params, 256, 144, "fast")
+        image = render(params, 256, 144, quality="fast")
         t1 = time.perf_counter()
         judge.score(image)
         t2 = time.perf_counter()

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from core.refine.evaluate import quiet_render
+from core.render import render
 
 
 class RenderPool:
@@ -31,7 +31,7 @@ class RenderPool:
 
     def render(self, params: dict[str, Any]) -> np.ndarray:
         """One image in this process (uint8 (h, w, 3))."""
-        return quiet_render(params, *self.size, self.quality)
+        return render(params, *self.size, self.quality)
 
     def __enter__(self) -> RenderPool:
         if self.workers > 1:
@@ -59,7 +59,7 @@ class RenderPool:
                 yield self.render(params)
             return
         futures: list[Future[np.ndarray]] = [
-            self._pool.submit(quiet_render, p, *self.size, self.quality) for p in batch
+            self._pool.submit(render, p, *self.size, self.quality) for p in batch
         ]
         try:
             for future in futures:

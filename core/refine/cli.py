@@ -19,7 +19,6 @@ import numpy as np
 from tqdm import tqdm
 
 from core.imageio import save_png, to_rgb_float, to_uint8
-from core.refine.evaluate import quiet_render
 from core.refine.refiner import (
     DEFAULT_BUDGET_EVALS,
     DEFAULT_BUDGET_SECONDS,
@@ -27,6 +26,7 @@ from core.refine.refiner import (
     METHODS,
     Refiner,
 )
+from core.render import render
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "best_params.json").write_text(json.dumps(final.best_params, indent=2) + "\n")
     h, w = target.shape[:2]
-    best = quiet_render(final.best_params, w, h, "exact")
+    best = render(final.best_params, w, h, quality="exact")
     save_png(best, out / "best.png")
     save_png(side_by_side(to_uint8(target), best), out / "side_by_side.png")
     summary = {

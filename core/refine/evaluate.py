@@ -20,13 +20,6 @@ from core.refine.loss import Loss
 from core.render import render
 
 
-def quiet_render(params: dict[str, Any], width: int, height: int, quality: str) -> np.ndarray:
-    """`core.render.render`, without numpy's divide warnings for a layer hidden at scale 0 (its
-    degenerate matrix is expected here: it draws nothing, as intended)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return render(params, width, height, quality=quality)
-
-
 @dataclass(frozen=True)
 class Scorer:
     """Params → loss: the one function a worker runs."""
@@ -36,7 +29,7 @@ class Scorer:
 
     def image(self, params: dict[str, Any]) -> np.ndarray:
         """The candidate as uint8 (h, w, 3) at the loss's size."""
-        return quiet_render(params, *self.loss.size, self.quality)
+        return render(params, *self.loss.size, quality=self.quality)
 
     def __call__(self, params: dict[str, Any]) -> float:
         value = float(self.loss(self.image(params)))

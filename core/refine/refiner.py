@@ -19,12 +19,13 @@ from core.imageio import to_rgb_float
 from core.metrics import WORKING_WIDTH, match_report
 from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
-from core.refine.evaluate import Evaluator, Scorer, quiet_render
+from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import MultiStartCMA
 from core.refine.search import Search
 from core.refine.space import ParamSpace, complete
+from core.render import render
 
 DEFAULT_METHOD = "cma"
 """Measured (benchmarks/refine.py, 5 held-out synthetic targets from a perturbed start, 1000 evaluations,
@@ -233,12 +234,12 @@ class Refiner:
     def _preview(self, params: dict[str, Any]) -> np.ndarray:
         h, w = self.target.shape[:2]
         width = min(self.preview_width, w)
-        return quiet_render(params, width, max(1, round(width * h / w)), self.quality)
+        return render(params, width, max(1, round(width * h / w)), quality=self.quality)
 
     def _final_image(self, params: dict[str, Any]) -> np.ndarray:
         h, w = self.target.shape[:2]
         width = min(w, FINAL_MAX_WIDTH)
-        return quiet_render(params, width, max(1, round(width * h / w)), "exact")
+        return render(params, width, max(1, round(width * h / w)), quality="exact")
 
     def _final_report(self, params: dict[str, Any]) -> dict[str, Any]:
         return match_report(self.target, self._final_image(params), lpips=self.lpips)
@@ -253,7 +254,7 @@ class Refiner:
         size = full.size
 
         def at_full(params: dict[str, Any]) -> float:
-            return full(quiet_render(params, *size, "exact"))
+            return full(render(params, *size, quality="exact"))
 
         return at_full(start) < at_full(best)
 

@@ -143,9 +143,10 @@ def recompose(world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Degenerate inputs (a zero column) are reported invalid: the original draws nothing for them.
     """
     lin = world[:, :3, :3]
-    cols = np.linalg.norm(lin, axis=1)  # (n, 3): |c0|, |c1|, |c2|
-    valid = np.all(cols > 0, axis=1) & np.all(np.isfinite(world), axis=(1, 2))
-    det = np.linalg.det(lin)
+    with np.errstate(all="ignore"):  # degenerate and overflowing matrices are expected; `valid` flags them
+        cols = np.linalg.norm(lin, axis=1)  # (n, 3): |c0|, |c1|, |c2|
+        det = np.linalg.det(lin)
+    valid = np.all(cols > 0, axis=1) & np.all(np.isfinite(world), axis=(1, 2)) & np.isfinite(det)
     sx = np.where(det < 0, -cols[:, 0], cols[:, 0])
     scales = np.stack([sx, cols[:, 1], cols[:, 2]], axis=1)
     safe = np.where(valid[:, None], scales, 1.0)
