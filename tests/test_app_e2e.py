@@ -165,6 +165,12 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             page.get_by_role("tab", name="Explore").click()
             _wait_text(page, "#pool-table", "design.png", 15)
             assert seed_id in _text(page, "#pool-table")
+            # a short exploration from that seed with the proxy judge
+            page.fill("#explore-seed-id input", seed_id)
+            page.fill("#explore-evals input", "10")
+            page.click("#explore-btn")
+            _wait_text(page, "#explore-status", "Done", 60)
+            assert "10/10 evaluations" in _text(page, "#explore-status")
             page.screenshot(path=str(ARTIFACTS / "app-explore.png"), full_page=True)
             page.get_by_role("tab", name="Gallery").click()
             _wait_text(page, "#gallery-status", "0 finds", 15)

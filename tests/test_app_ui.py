@@ -210,14 +210,16 @@ def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
     assert len(lines) == 2 and "Element.geometry" in lines[0]
 
 
-def test_explore_adapter_reports_when_unavailable(session: Session) -> None:
-    if explore.explore_available()[0]:
-        pytest.skip("core.explore exists: the end-to-end exploration test covers it")
-    [update] = explore.explore_updates(
-        PARAMS, "proxy", resources.store_for(session.settings.data_dir), evals=5
-    )
-    assert update.done and "not available yet" in update.status
-    assert handlers.on_load(session)[7].startswith("⚠️")
+def test_explore_adapter_streams_a_real_run(session: Session) -> None:
+    """The adapter drives core.explore with the proxy judge: updates stream, the run lands in the store."""
+    store = resources.store_for(session.settings.data_dir)
+    updates = list(explore.explore_updates(PARAMS, "proxy", store, evals=8))
+    assert updates[-1].done and "8/8 evaluations" in updates[-1].status
+    assert updates[-1].best_score is not None and 1 <= updates[-1].best_score <= 10
+    assert any(u.latest for u in updates)  # candidate thumbnails with their scores
+    [run] = store.runs(kind="explore")
+    assert run.status == "done" and len(store.ratings(run_id=run.id)) == 8
+    assert store.get_seed(run.seed_id).source == "manual"  # the current match, saved as the run's seed
 
 
 # -- settings ----------------------------------------------------------------------------------------------

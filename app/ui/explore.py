@@ -1,25 +1,21 @@
 """Explore-tab adapter: the one place that knows `core.explore`'s interface.
 
-`core.explore` is not in this build yet; until it lands `explore_available()` says so and the tab shows
-the message. The expected interface (issue 6) mirrors `core.refine.Refiner`: an `Explorer(seed_params,
-judge=..., store=..., evals=..., seed_id=...)` with `cancel()` and `run()` yielding events that carry
-`evaluations`, `best_score`, `best_image`, `latest` ([(image, score), ...]) and `done`. Adjust
-`_to_update` here, and nothing else, when the real module differs.
+A run starts from a pool seed (or the current match, saved as a seed first so the run has lineage), is
+judged by the judge spec of the Settings or the dropdown, and streams `ExploreEvent`s turned into UI
+updates. `cancel()` on the held Explorer stops it; the run stays resumable from the CLI.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from app.ui import resources
+from core.explore import ExploreConfig, ExploreEvent, Explorer
 from core.store import Store
-
-NOT_AVAILABLE = "Exploration is not available yet: `core.explore` is not installed in this build."
 
 
 @dataclass(frozen=True)
@@ -35,9 +31,7 @@ class ExploreUpdate:
 
 
 def explore_available() -> tuple[bool, str]:
-    """(True, "") when core.explore can be imported, else (False, why)."""
-    if importlib.util.find_spec("core.explore") is None:
-        return False, NOT_AVAILABLE
+    """Exploration is part of this build; kept so the tab can say why when a judge cannot load."""
     return True, ""
 
 
@@ -50,24 +44,29 @@ def explore_updates(
     seed_id: int | None = None,
     on_start: Callable[[Any], None] | None = None,
 ) -> Iterator[ExploreUpdate]:
-    """Run an exploration from `seed_params` with the judge spec `judge`, yielding UI updates."""
-    ok, why = explore_available()
-    if not ok:
-        yield ExploreUpdate(why, done=True)
-        return
-    explore = importlib.import_module("core.explore")
-    explorer = explore.Explorer(seed_params, judge=judge, store=store, evals=evals, seed_id=seed_id)
+    """Run an exploration from `seed_params` (pool seed `seed_id`, or saved now) judged by spec `judge`."""
+    if seed_id is None:
+        seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
+    explorer = Explorer.start(
+        store, resources.judge_for(judge), seed_id, ExploreConfig(evals=evals), judge_spec=judge
+    )
     if on_start is not None:
         on_start(explorer)
     for event in explorer.run():
         yield _to_update(event)
 
 
-def _to_update(event: Any) -> ExploreUpdate:
-    done = bool(getattr(event, "done", False))
-    evaluations = int(getattr(event, "evaluations", 0))
-    best = getattr(event, "best_score", None)
-    latest = [(image, f"{score:g}") for image, score in getattr(event, "latest", [])]
-    shown = "—" if best is None else f"{best:g}"
-    status = f"{'Done' if done else 'Exploring…'} {evaluations} evaluations; best {shown}"
-    return ExploreUpdate(status, evaluations, best, getattr(event, "best_image", None), latest, done)
+def _to_update(event: ExploreEvent) -> ExploreUpdate:
+    latest = [
+        (item.image, "judge failed" if item.score is None else f"{item.score:g}")
+        for item in event.latest
+        if item.image is not None
+    ]
+    best = "—" if event.best_score is None else f"{event.best_score:g}"
+    state = "Done" if event.done else "Exploring…"
+    seeds = sum(f.seed_id is not None for f in event.finds)
+    status = (
+        f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations, best {best}, "
+        f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds); {event.extraction}"
+    )
+    return ExploreUpdate(status, event.evaluations, event.best_score, event.best_image, latest, event.done)

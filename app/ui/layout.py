@@ -82,7 +82,7 @@ def build_ui(home: str) -> gr.Blocks:
                     )
                     seed_id = gr.Number(label="Seed id", precision=0, elem_id="explore-seed-id")
                     explore_judge = gr.Dropdown(list(JUDGE_CHOICES), allow_custom_value=True, label="Judge")
-                    explore_evals = gr.Number(200, label="Evaluations", precision=0)
+                    explore_evals = gr.Number(200, label="Evaluations", precision=0, elem_id="explore-evals")
                     with gr.Row():
                         explore_button = gr.Button("Start", variant="primary", elem_id="explore-btn")
                         explore_stop = gr.Button("Stop", variant="stop")

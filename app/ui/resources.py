@@ -1,4 +1,4 @@
-"""Shared, read-mostly resources the sessions use: stores, the inverse model and renderers, one per
+"""Shared, read-mostly resources the sessions use: stores, the inverse model, renderers and judges, one per
 location/spec, cached (`clear()` empties the caches). All are safe to share between threads."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.inverse import CheckpointError, load_model
+from core.judge import Judge, create_judge
 from core.render import Renderer, get_renderer
 from core.store import Store
 
@@ -56,6 +57,17 @@ def renderer_for(spec: str) -> Renderer:
         return _renderer(spec.strip() or "local")
 
 
+@lru_cache(maxsize=4)
+def _judge(spec: str) -> Judge:
+    return create_judge(spec)
+
+
+def judge_for(spec: str) -> Judge:
+    """A judge by spec ("proxy", "transformers:MODEL", "openai:URL"); loaded once and shared."""
+    with _lock:
+        return _judge(spec.strip() or "proxy")
+
+
 def clear() -> None:
     """Close and forget every cached store; forget cached models and renderers."""
     with _lock:
@@ -64,3 +76,4 @@ def clear() -> None:
         _stores.clear()
         _model.cache_clear()
         _renderer.cache_clear()
+        _judge.cache_clear()
