@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from core.paths import shared_dir  # noqa: E402
+from core.paths import shared_dir
 
 
 @pytest.fixture(scope="session")
