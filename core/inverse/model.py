@@ -71,18 +71,16 @@ def _output_shape(module: nn.Module, size: int) -> torch.Size:
     return shape
 
 
-def conv_head(channels: int, width: int) -> nn.Sequential:
-    """Trunk map → flat features keeping a 4×4 layout (where the light falls is itself a target)."""
-    return nn.Sequential(
-        nn.Conv2d(channels, width, 3, padding=1, bias=False),
-        nn.BatchNorm2d(width),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(width, width, 3, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(width),
-        nn.ReLU(inplace=True),
-        nn.AdaptiveAvgPool2d(4),
-        nn.Flatten(),
-    )
+def conv_head(channels: int, width: int, spatial: int) -> nn.Sequential:
+    """Trunk map (channels × spatial²) → flat features keeping a 4×4 layout (where the light falls is
+    itself a target): a 3×3 conv, then stride-2 3×3 convs until the map is at most 4×4 wide."""
+    layers: list[nn.Module] = [nn.Conv2d(channels, width, 3, padding=1, bias=False)]
+    layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+    while spatial > 4:
+        layers += [nn.Conv2d(width, width, 3, stride=2, padding=1, bias=False)]
+        layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+        spatial = (spatial + 1) // 2
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(4), nn.Flatten())
 
 
 class InverseModel(nn.Module):
@@ -94,8 +92,8 @@ class InverseModel(nn.Module):
         backbone = create_backbone(config.backbone, pretrained=pretrained, **config.backbone_kwargs)
         if config.trunk_stages > 0:
             self.backbone = nn.Sequential(*stem_and_stages(backbone, config.trunk_stages))
-            channels = _output_shape(self.backbone, config.input_size)[1]
-            self.head = conv_head(channels, config.head_channels)
+            shape = _output_shape(self.backbone, config.input_size)
+            self.head = conv_head(shape[1], config.head_channels, shape[-1])
             features = config.head_channels * 16
             self.frozen: list[nn.Module] = [] if config.train_trunk else [self.backbone]
         else:

@@ -1,0 +1,134 @@
+"""Headless scripts end to end on tiny data: generate (and resume), train two steps, evaluate, validate."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from core.imageio import save_png
+from core.inverse import InverseModel, ModelConfig, save_checkpoint
+from core.render import render
+from train import evaluate, generate_data, train_inverse, validate
+from train.augment import AugmentConfig, augment, letterbox
+from train.seeds import EVAL_BASE, check_eval_seed
+from train.shards import list_shards, read_shard
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+TINY = ["--backbone", "test_resnet", "--no-pretrained", "--input-size", "32"]
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shards")
+    args = ["--out", str(out), "--n", "6", "--shard-size", "4", "--size", "32", "--quality", "draft"]
+    assert generate_data.main(args) == 0
+    return out, args
+
+
+def test_generate_writes_shards_and_resumes(shards, capsys):
+    out, args = shards
+    assert [p.name for p in list_shards(out)] == ["shard-00000.tar", "shard-00001.tar"]
+    samples = [s for p in list_shards(out) for s in read_shard(p)]
+    assert len(samples) == 6
+    _key, _png, record = samples[5]
+    assert record["seed"] == 1_000_001 and record["index"] == 1 and record["params"]["layers"] == []
+    first = (out / "shard-00000.tar").stat().st_mtime_ns
+    (out / "shard-00001.tar").unlink()  # an interrupted run: the second shard never landed
+    capsys.readouterr()
+    assert generate_data.main(args) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["shards_skipped"] == 1 and summary["images_rendered"] == 2
+    assert (out / "shard-00000.tar").stat().st_mtime_ns == first
+    assert [s[2] for s in read_shard(out / "shard-00001.tar")] == [s[2] for s in samples[4:]]
+    with pytest.raises(SystemExit, match="other settings"):
+        generate_data.main([*args[:-4], "--size", "48", "--quality", "draft"])
+
+
+def test_shard_slices_partition_the_work(tmp_path):
+    base = ["--n", "6", "--shard-size", "2", "--size", "16", "--quality", "draft"]
+    generate_data.main(["--out", str(tmp_path), *base, "--shard", "1/2", "--plan-layout"])
+    assert [p.name for p in list_shards(tmp_path)] == ["shard-00001.tar"]
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == ["000002.png", "000003.png"]
+
+
+def test_two_step_training_smoke(shards, tmp_path):
+    out, _ = shards
+    run = tmp_path / "run"
+    args = ["--data", str(out), *TINY, "--epochs", "1", "--max-steps", "2", "--batch-size", "2"]
+    args += ["--n-val", "4", "--workers", "0", "--out", str(run), "--warmup-steps", "1"]
+    assert train_inverse.main(args) == 0
+    record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert record["step"] == 2
+    assert set(record["val"]["accuracy"]) >= {"geometry", "origin", "positionCoupled"}
+    assert np.isfinite(record["val"]["loss"]["total"])
+    assert (run / "best.pt").exists() and (run / "last.pt").exists()
+    # resume continues the step count from last.pt
+    resumed = [*args, "--epochs", "2", "--max-steps", "3", "--resume", str(run / "last.pt")]
+    assert train_inverse.main(resumed) == 0
+    assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
+
+
+def test_streamed_training_smoke(tmp_path):
+    args = ["--stream", *TINY, "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--n-val", "2"]
+    assert train_inverse.main([*args, "--workers", "0", "--out", str(tmp_path)]) == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = InverseModel(ModelConfig(backbone="test_resnet", input_size=32, neck=16))
+    return save_checkpoint(model, tmp_path_factory.mktemp("ckpt") / "tiny.pt")
+
+
+def test_evaluate_cli_writes_json(tiny_checkpoint, tmp_path):
+    out = tmp_path / "eval.json"
+    args = ["--model", str(tiny_checkpoint), "--n", "3", "--seed", str(EVAL_BASE + 5), "--size", "64"]
+    assert evaluate.main([*args, "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["n"] == 3 and set(result["match"]) == {"ssim", "ssim_skill", "lum_corr"}
+    assert 0 <= result["accuracy"]["geometry"] <= 1
+    assert result["match"]["lum_corr"]["p10"] <= result["match"]["lum_corr"]["median"]
+    with pytest.raises(SystemExit, match="training/validation"):
+        evaluate.main(["--model", str(tiny_checkpoint), "--seed", "1000000"])
+    with pytest.raises(ValueError):
+        check_eval_seed(9_000_000)
+
+
+def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, capsys):
+    targets = tmp_path / "targets"
+    save_png(render({"geometry": "ring"}, 96, 54, quality="draft"), targets / "wide.png")
+    save_png(render({"geometry": "bar"}, 40, 40, quality="draft"), targets / "square.png")
+    out, pngs = tmp_path / "val.json", tmp_path / "side"
+    args = [
+        "--model",
+        str(tiny_checkpoint),
+        "--targets",
+        str(targets),
+        "--json",
+        str(out),
+        "--out-dir",
+        str(pngs),
+    ]
+    assert validate.main(args) == 0
+    entries = json.loads(out.read_text())["targets"]
+    assert [e["size"] for e in entries] == [[40, 40], [96, 54]]
+    assert entries[1]["render_size"] == [96, 54]
+    assert set(entries[0]["report"]) >= {"ssim", "ssim_skill", "lum_corr"}
+    from PIL import Image
+
+    assert Image.open(pngs / "wide-compare.png").size == (96 * 3 + 8, 54)
+    assert "wide.png" in capsys.readouterr().out
+
+
+def test_augmentations_keep_shape_and_letterbox_blacks_out_rows():
+    image = np.full((32, 32, 3), 200, np.uint8)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        out = augment(image, rng, AugmentConfig(p_aspect=0.5, p_jpeg=0.5))
+        assert out.shape == image.shape and out.dtype == np.uint8
+    boxed = letterbox(image, 2.0)
+    assert boxed[:8].max() == 0 and boxed[-8:].max() == 0 and boxed[16].min() == 200

@@ -1,0 +1,136 @@
+"""Training data: pre-rendered tar shards in memory, or fresh renders streamed from DataLoader workers.
+
+Both yield (image (3, S, S) normalised tensor, targets dict) pairs with `core.inverse.encode` targets;
+augmentation (train only) happens in the DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
+
+from core.inverse.encoding import BOOLEANS, CATEGORICALS, encode
+from core.inverse.preprocess import frame_square, normalise
+from train.augment import AugmentConfig, augment
+from train.seeds import TRAIN_STREAM_BASE
+from train.shards import list_shards, read_shard
+
+DEFAULT_AUGMENT = AugmentConfig()
+
+
+def targets_of(params: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """Tensors of one sample's targets: continuous, mask, one int per categorical, flags."""
+    t = encode(params)
+    out = {"continuous": torch.from_numpy(t.continuous), "mask": torch.from_numpy(t.mask)}
+    out.update({f"class.{k}": torch.tensor(t.classes[k]) for k in CATEGORICALS})
+    out["flags"] = torch.tensor([t.flags[k] for k in BOOLEANS], dtype=torch.float32)
+    return out
+
+
+def to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
+    """uint8 render → the model input (re-framed if it was rendered at another size)."""
+    if image.shape[0] != size or image.shape[1] != size:
+        return normalise(frame_square(image, size))
+    return normalise(image.astype(np.float32) / np.float32(255.0))
+
+
+class ShardDataset(Dataset):
+    """All samples of the shards under `roots`, decoded once into one uint8 array (fast epochs)."""
+
+    def __init__(
+        self,
+        roots: Sequence[Path | str],
+        size: int,
+        augment_cfg: AugmentConfig | None = None,
+        limit: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        images, params = [], []
+        for root in roots:
+            for shard in list_shards(Path(root)):
+                for _key, png, record in read_shard(shard):
+                    images.append(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")))
+                    params.append(record["params"])
+                    if limit is not None and len(images) >= limit:
+                        break
+        if not images:
+            raise FileNotFoundError(f"no shard-*.tar samples under {list(map(str, roots))}")
+        self.images = np.stack(images)
+        self.params = params
+        self.targets = [targets_of(p) for p in params]
+        self.size, self.augment_cfg, self.seed, self.epoch = size, augment_cfg, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        image = self.images[i]
+        if self.augment_cfg is not None:
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            image = augment(image, rng, self.augment_cfg)
+        return to_tensor(image, self.size), self.targets[i]
+
+
+class RenderStream(IterableDataset):
+    """Endless fresh renders: chunk c is `sample_params(chunk, TRAIN_STREAM_BASE + c)`.
+
+    Chunks are dealt to (rank, worker) pairs round-robin from `start_chunk`, so no two workers or
+    ranks ever draw the same scene and a resumed run starts on chunks it has not seen.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        mode: str = "weighted",
+        n_layers: Any = 0,
+        augment_cfg: AugmentConfig | None = DEFAULT_AUGMENT,
+        chunk: int = 64,
+        start_chunk: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        renderer: str = "local",
+        render_size: int | None = None,
+    ) -> None:
+        self.size, self.mode, self.n_layers, self.augment_cfg = size, mode, n_layers, augment_cfg
+        self.chunk, self.start_chunk, self.rank, self.world = chunk, start_chunk, rank, world
+        self.renderer, self.render_size = renderer, render_size or size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+        from core.params import sample_params
+        from core.render import get_renderer
+
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        renderer = get_renderer(self.renderer, quality="fast") if self.renderer == "local" else None
+        renderer = renderer or get_renderer(self.renderer)
+        c = self.start_chunk + self.rank * workers + worker
+        while True:
+            seed = TRAIN_STREAM_BASE + c
+            rng = np.random.default_rng(seed)
+            for p in sample_params(self.chunk, seed, mode=self.mode, n_layers=self.n_layers):
+                image = renderer.render(p, self.render_size, self.render_size)
+                if self.augment_cfg is not None:
+                    image = augment(image, rng, self.augment_cfg)
+                yield to_tensor(image, self.size), targets_of(p)
+            c += self.world * workers
+
+
+def render_set(
+    n: int, seed: int, size: int, mode: str = "weighted", n_layers: Any = 0, renderer: str = "local"
+) -> tuple[torch.Tensor, list[dict[str, torch.Tensor]], list[dict[str, Any]], np.ndarray]:
+    """A fixed clean set (validation / evaluation): inputs, targets, params and the uint8 renders."""
+    from core.params import sample_params
+    from core.render import get_renderer
+
+    r = get_renderer(renderer, quality="fast") if renderer == "local" else get_renderer(renderer)
+    params = sample_params(n, seed, mode=mode, n_layers=n_layers)
+    images = np.stack([r.render(p, size, size) for p in params])
+    inputs = torch.stack([to_tensor(im, size) for im in images])
+    return inputs, [targets_of(p) for p in params], params, images

@@ -1,0 +1,69 @@
+"""Cached trunk features: run a frozen pretrained trunk once per image, then train only the head.
+
+On a shared CPU the trunk's forward pass is most of the cost of a training step; with a frozen trunk
+(`ModelConfig.trunk_stages`) its output for an image never changes, so it is computed once (fp16,
+in chunks of `CHUNK` samples under `<dir>/`, so an interrupted cache resumes) and every epoch after
+that costs only the small head. The price: each training image keeps the one augmentation draw it
+was cached with.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+from tqdm import tqdm
+
+from core.inverse.model import InverseModel
+
+CHUNK = 1000
+
+
+@torch.inference_mode()
+def trunk_features(model: InverseModel, inputs: torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+    """fp16 trunk outputs of preprocessed inputs (N, 3, S, S)."""
+    model.eval()
+    device = next(model.parameters()).device
+    parts = [
+        model.trunk(inputs[i : i + batch_size].to(device)).half().cpu()
+        for i in range(0, len(inputs), batch_size)
+    ]
+    return torch.cat(parts)
+
+
+def cache_dataset(model: InverseModel, dataset: Dataset, folder: Path, batch_size: int = 64) -> torch.Tensor:
+    """Trunk features of every dataset item (augmented as the dataset does), resumable chunk by chunk."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n = len(dataset)  # type: ignore[arg-type]
+    chunks = []
+    bar = tqdm(total=n, desc="cache trunk features", unit="img", file=sys.stderr)
+    for start in range(0, n, CHUNK):
+        path = folder / f"feats-{start:07d}-{min(n, start + CHUNK):07d}.pt"
+        if path.exists():
+            chunks.append(torch.load(path, weights_only=True))
+        else:
+            inputs = torch.stack([dataset[i][0] for i in range(start, min(n, start + CHUNK))])
+            feats = trunk_features(model, inputs, batch_size)
+            torch.save(feats, path.with_suffix(".tmp"))
+            path.with_suffix(".tmp").replace(path)
+            chunks.append(feats)
+        bar.update(len(chunks[-1]))
+    bar.close()
+    return torch.cat(chunks)
+
+
+class FeatureDataset(Dataset):
+    """(cached trunk features, targets) pairs; features go to `InverseModel.from_trunk`."""
+
+    def __init__(self, features: torch.Tensor, targets: list[dict[str, torch.Tensor]]) -> None:
+        if len(features) != len(targets):
+            raise ValueError(f"{len(features)} cached features for {len(targets)} samples: stale cache?")
+        self.features, self.targets = features, targets
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.features[i].float(), self.targets[i]

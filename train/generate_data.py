@@ -1,0 +1,148 @@
+"""Synthetic (image, params) pairs for the inverse model, written as resumable tar shards.
+
+    python -m train.generate_data --out data/n0 --n 64000 --n-layers 0 --size 128 --workers 2
+
+Shard k holds `sample_params(shard_size, seed + k, mode, n_layers)` rendered at size×size (a scene is
+named by (shard seed, index), see train/seeds.py). Completed shards are skipped on a rerun, so an
+interrupted run continues where it stopped; `--shard i/n` makes this machine produce only shards
+k ≡ i (mod n), so several machines can each write a slice into the same folder layout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from train.seeds import TRAIN_SHARD_BASE
+from train.shards import encode_png, shard_name, write_shard
+
+_RENDERER: Any = None
+
+
+def parse_layers(text: str) -> int | tuple[int, int] | None:
+    """ "0" → 0, "0-1" → (0, 1), "sampler" → None (the sampler's own distribution)."""
+    if text in ("sampler", "none", "all"):
+        return None
+    if "-" in text:
+        lo, hi = text.split("-", 1)
+        return int(lo), int(hi)
+    return int(text)
+
+
+def _renderer(spec: str, quality: str) -> Any:
+    global _RENDERER
+    if _RENDERER is None:
+        from core.render import get_renderer
+
+        _RENDERER = get_renderer(spec, quality=quality) if spec == "local" else get_renderer(spec)
+    return _RENDERER
+
+
+def render_shard(config: dict[str, Any], index: int) -> int:
+    """Render and write shard `index` (plus the plan layout when asked); returns its sample count."""
+    from core.params import sample_params
+
+    out = Path(config["out"])
+    seed = config["seed"] + index
+    count = min(config["shard_size"], config["n"] - index * config["shard_size"])
+    params = sample_params(count, seed, mode=config["mode"], n_layers=parse_layers(config["n_layers"]))
+    renderer = _renderer(config["renderer"], config["quality"])
+    samples = []
+    for i, p in enumerate(params):
+        image = renderer.render(p, config["size"], config["size"])
+        key = f"{index:05d}-{i:05d}"
+        png = encode_png(image)
+        samples.append((key, png, {"seed": seed, "index": i, "params": p}))
+        if config["plan_layout"]:
+            global_i = index * config["shard_size"] + i
+            (out / "images").mkdir(exist_ok=True)
+            (out / "params").mkdir(exist_ok=True)
+            (out / "images" / f"{global_i:06d}.png").write_bytes(png)
+            (out / "params" / f"{global_i:06d}.json").write_text(json.dumps(p))
+    write_shard(out / shard_name(index), samples)
+    return count
+
+
+def _manifest(args: argparse.Namespace) -> dict[str, Any]:
+    keys = ("n", "seed", "mode", "n_layers", "size", "shard_size", "quality", "renderer")
+    return {k: getattr(args, k) for k in keys}
+
+
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
+    """A folder holds one dataset: refuse to resume into it with different settings (n may grow)."""
+    path = out / "manifest.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = {k: (old.get(k), v) for k, v in manifest.items() if k != "n" and old.get(k) != v}
+        if diff:
+            raise SystemExit(f"{out} was generated with other settings {diff}; use another --out")
+        manifest = {**manifest, "n": max(manifest["n"], old.get("n", 0))}
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=1))
+    for stale in out.glob(".shard-*.tmp"):  # left by a killed run; its shard is redone
+        stale.unlink()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    ap.add_argument("--n", type=int, default=2000, help="total samples over all shards")
+    ap.add_argument("--seed", type=int, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")
+    ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
+    ap.add_argument("--n-layers", default="0", help='"0" (implicit mirror), "k", "lo-hi" or "sampler"')
+    ap.add_argument("--size", type=int, default=128, help="square render side in px")
+    ap.add_argument("--shard-size", type=int, default=1000)
+    ap.add_argument("--shard", default="0/1", help="i/n: write only shards k with k %% n == i")
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
+    ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
+    ap.add_argument("--plan-layout", action="store_true", help="also write images/NNNNNN.png + params/")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    part, parts = (int(v) for v in args.shard.split("/"))
+    if not 0 <= part < parts:
+        raise SystemExit(f"--shard {args.shard}: need 0 ≤ i < n")
+    parse_layers(args.n_layers)
+    _check_manifest(args.out, _manifest(args))
+    n_shards = -(-args.n // args.shard_size)
+    mine = [k for k in range(n_shards) if k % parts == part]
+    todo = [k for k in mine if not (args.out / shard_name(k)).exists()]
+    config = {**_manifest(args), "out": str(args.out), "plan_layout": args.plan_layout}
+    sizes = {k: min(args.shard_size, args.n - k * args.shard_size) for k in mine}
+    done = sum(sizes[k] for k in mine if k not in todo)
+    start = time.perf_counter()
+    bar = tqdm(total=sum(sizes.values()), initial=done, unit="img", desc="render", file=sys.stderr)
+    if args.workers <= 1:
+        for k in todo:
+            bar.update(render_shard(config, k))
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            for count in pool.map(render_shard, [config] * len(todo), todo):
+                bar.update(count)
+    bar.close()
+    rendered = sum(sizes[k] for k in todo)
+    elapsed = time.perf_counter() - start
+    summary = {
+        "out": str(args.out),
+        "shards_written": len(todo),
+        "shards_skipped": len(mine) - len(todo),
+        "images_rendered": rendered,
+        "seconds": round(elapsed, 2),
+        "images_per_s": round(rendered / elapsed, 1) if rendered and elapsed > 0 else None,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

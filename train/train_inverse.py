@@ -1,0 +1,303 @@
+"""Train the inverse model on shards or on fresh renders; validate every epoch on a held-out seed.
+
+    python -m train.train_inverse --data data/n0-128 --backbone resnet18 --epochs 20 --out runs/r18
+    python -m train.train_inverse --stream --steps-per-epoch 500 ...          # render on the fly
+    torchrun --nproc_per_node 4 -m train.train_inverse --data ...             # DDP, one process per GPU
+
+Writes <out>/last.pt (with optimiser state, for --resume) and <out>/best.pt (lowest validation
+loss, fp16, no optimiser: what ships as models/inverse.pt), and <out>/history.jsonl.
+Validation uses `sample_params(n_val, VAL_SEED, ...)` (train/seeds.py), never a training seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from core.inverse.checkpoint import read_checkpoint, save_checkpoint
+from core.inverse.model import InverseModel, ModelConfig
+from train.augment import AugmentConfig
+from train.data import RenderStream, ShardDataset, render_set
+from train.feature_cache import FeatureDataset, cache_dataset, trunk_features
+from train.generate_data import parse_layers
+from train.losses import Metrics, head_losses
+from train.seeds import VAL_SEED
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", nargs="*", default=[], help="shard folders (generate_data --out)")
+    ap.add_argument("--stream", action="store_true", help="render fresh samples in the DataLoader workers")
+    ap.add_argument("--steps-per-epoch", type=int, default=500, help="with --stream")
+    ap.add_argument("--out", type=Path, default=Path("runs/inverse"))
+    ap.add_argument("--backbone", default="resnet18")
+    ap.add_argument("--no-pretrained", action="store_true")
+    ap.add_argument("--frozen-stages", type=int, default=0, help="keep the stem + this many stages frozen")
+    ap.add_argument("--trunk-stages", type=int, default=0, help="frozen trunk of stem + N stages, conv head")
+    ap.add_argument("--head-channels", type=int, default=256, help="width of the conv head on a trunk")
+    ap.add_argument("--train-trunk", action="store_true", help="with --trunk-stages: fine-tune the trunk")
+    ap.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and config")
+    ap.add_argument(
+        "--cache-features", type=Path, default=None, help="with --trunk-stages: cache trunk outputs here"
+    )
+    ap.add_argument("--input-size", type=int, default=128)
+    ap.add_argument("--n-layers", default="0", help="layer setting of streamed and validation data")
+    ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--warmup-steps", type=int, default=200)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--n-val", type=int, default=1000)
+    ap.add_argument("--limit", type=int, default=None, help="use at most this many shard samples")
+    ap.add_argument("--no-augment", action="store_true")
+    ap.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop (validate, save) after this long")
+    ap.add_argument("--resume", type=Path, default=None, help="a last.pt to continue from")
+    ap.add_argument(
+        "--export", type=Path, default=None, help="also copy best.pt here (e.g. models/inverse.pt)"
+    )
+    ap.add_argument("--device", default=None)
+    ap.add_argument("--seed", type=int, default=0)
+    return ap.parse_args(argv)
+
+
+def setup_distributed(device_name: str | None) -> tuple[int, int, torch.device]:
+    """(rank, world, device); initialises a process group only under torchrun (WORLD_SIZE set)."""
+    from core.device import pick_device
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    device = pick_device(device_name)
+    if world > 1:
+        import torch.distributed as dist
+
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+            torch.cuda.set_device(device)
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+    """Linear warmup, then cosine decay to 2 % of `base` at `total` steps."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    t = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+@torch.no_grad()
+def validate(
+    model: InverseModel, val: tuple, device: torch.device, batch_size: int, cached: bool = False
+) -> dict[str, Any]:
+    """Metrics on the fixed validation set (inputs are trunk features when `cached`)."""
+    inputs, targets = val[0], val[1]
+    forward = model.from_trunk if cached else model
+    model.eval()
+    metrics = Metrics()
+    for start in range(0, len(inputs), batch_size):
+        batch = torch.utils.data.default_collate(targets[start : start + batch_size])
+        batch = to_device(batch, device)
+        out = forward(inputs[start : start + batch_size].to(device))
+        metrics.add(out, batch, head_losses(out, batch))
+    model.train()
+    return metrics.summary()
+
+
+def build_loader(
+    args: argparse.Namespace, rank: int, world: int, start_chunk: int, model: InverseModel
+) -> tuple[Any, int]:
+    """(loader, steps per epoch); shards use a DistributedSampler, streams rank-dealt chunks, and
+    --cache-features a loader of cached trunk features."""
+    aug = None if args.no_augment else AugmentConfig()
+    kw: dict[str, Any] = {"batch_size": args.batch_size, "num_workers": args.workers, "drop_last": True}
+    if args.cache_features:
+        dataset = ShardDataset(args.data, args.input_size, aug, limit=args.limit, seed=args.seed)
+        features = cache_dataset(model, dataset, args.cache_features)
+        cached = FeatureDataset(features, dataset.targets)
+        loader = DataLoader(cached, shuffle=True, batch_size=args.batch_size, drop_last=True)
+        return loader, len(loader)
+    if args.workers > 0:
+        kw["persistent_workers"] = not args.stream
+    if args.stream:
+        ds = RenderStream(
+            args.input_size,
+            args.mode,
+            parse_layers(args.n_layers),
+            aug,
+            start_chunk=start_chunk,
+            rank=rank,
+            world=world,
+        )
+        return DataLoader(ds, **kw), args.steps_per_epoch
+    dataset = ShardDataset(args.data, args.input_size, aug, limit=args.limit, seed=args.seed)
+    sampler = DistributedSampler(dataset, world, rank, shuffle=True, seed=args.seed) if world > 1 else None
+    loader = DataLoader(dataset, sampler=sampler, shuffle=sampler is None, **kw)
+    return loader, len(loader)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not args.stream and not args.data:
+        raise SystemExit("give --data SHARD_DIRS or --stream")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rank, world, device = setup_distributed(args.device)
+    main_process = rank == 0
+    config = ModelConfig(
+        backbone=args.backbone,
+        input_size=args.input_size,
+        n_layers=args.n_layers,
+        frozen_stages=args.frozen_stages,
+        trunk_stages=args.trunk_stages,
+        train_trunk=args.train_trunk,
+        head_channels=args.head_channels,
+    )
+    init = read_checkpoint(args.init) if args.init else None
+    if init:  # architecture from the checkpoint; what is trained from the arguments
+        config = ModelConfig.from_dict({**init["config"], "train_trunk": args.train_trunk})
+    state: dict[str, Any] = {"epoch": 0, "step": 0, "best": float("inf"), "elapsed": 0.0}
+    resume = read_checkpoint(args.resume) if args.resume else None
+    if resume:
+        config = ModelConfig.from_dict(resume["config"])
+    model = InverseModel(config, pretrained=not args.no_pretrained and resume is None and init is None)
+    if resume or init:
+        weights = (resume or init)["state_dict"]
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    if resume:
+        optimiser.load_state_dict(resume["extra"]["optimiser"])
+        state.update(resume["extra"]["state"])
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
+        )
+
+    cached = args.cache_features is not None
+    if cached and (not model.config.trunk_stages or args.stream or world > 1):
+        raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")
+    loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
+    total_steps = args.max_steps or steps_per_epoch * args.epochs
+    t0 = time.time()
+    val = None
+    if main_process:
+        val = render_set(args.n_val, VAL_SEED, args.input_size, args.mode, parse_layers(args.n_layers))
+        if cached:
+            val = (trunk_features(model, val[0]).float(), *val[1:])
+    if main_process:
+        args.out.mkdir(parents=True, exist_ok=True)
+        print(f"validation set: {args.n_val} renders in {time.time() - t0:.1f}s", file=sys.stderr)
+    start_time = time.time() - state["elapsed"]
+    model.train()
+    stop = False
+    while state["epoch"] < args.epochs and not stop:
+        if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+            loader.sampler.set_epoch(state["epoch"])
+        if hasattr(loader.dataset, "epoch"):
+            loader.dataset.epoch = state["epoch"]
+        bar = tqdm(
+            total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process, file=sys.stderr
+        )
+        running: dict[str, float] = {}
+        for i, (images, batch) in enumerate(loader):
+            if i >= steps_per_epoch:
+                break
+            lr = lr_at(state["step"], total_steps, args.lr, args.warmup_steps)
+            for group in optimiser.param_groups:
+                group["lr"] = lr
+            batch = to_device(batch, device)
+            out = (model.from_trunk if cached else net)(images.to(device, non_blocking=True))
+            losses = head_losses(out, batch)
+            loss = sum(losses.values())
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            state["step"] += 1
+            for k, v in losses.items():
+                value = float(v.detach())
+                running[k] = 0.98 * running.get(k, value) + 0.02 * value
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}")
+            bar.update(1)
+            minutes = (time.time() - start_time) / 60
+            if (args.max_steps and state["step"] >= args.max_steps) or (
+                args.max_minutes and minutes >= args.max_minutes
+            ):
+                stop = True
+                break
+        bar.close()
+        state["epoch"] += 1
+        state["elapsed"] = time.time() - start_time
+        if main_process:
+            report = validate(model, val, device, args.batch_size * 2, cached)
+            record = {
+                "epoch": state["epoch"],
+                "step": state["step"],
+                "minutes": round(state["elapsed"] / 60, 2),
+                "train_loss": running,
+                "val": report,
+            }
+            with (args.out / "history.jsonl").open("a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            acc = " ".join(f"{k}={v:.3f}" for k, v in report["accuracy"].items())
+            print(
+                f"[epoch {state['epoch']} step {state['step']} {record['minutes']} min] "
+                f"val loss {report['loss']['total']:.4f} | {acc}",
+                file=sys.stderr,
+                flush=True,
+            )
+            meta = {
+                "epoch": state["epoch"],
+                "step": state["step"],
+                "minutes": record["minutes"],
+                "val": report,
+                "data": args.data or "stream",
+                "mode": args.mode,
+                "n_layers": args.n_layers,
+                "val_seed": VAL_SEED,
+                "n_val": args.n_val,
+                "device": str(device),
+                "world": world,
+            }
+            improved = report["loss"]["total"] < state["best"]
+            if improved:
+                state["best"] = report["loss"]["total"]
+                save_checkpoint(model, args.out / "best.pt", meta=meta)
+                if args.export:
+                    save_checkpoint(model, args.export, meta=meta)
+            save_checkpoint(
+                model,
+                args.out / "last.pt",
+                half=False,
+                meta=meta,
+                extra={"optimiser": optimiser.state_dict(), "state": dict(state)},
+            )
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

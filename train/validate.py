@@ -1,0 +1,124 @@
+"""Run the inverse model on real targets (plan phases 3–4): predicted params, render, match report.
+
+    python -m train.validate --model models/inverse.pt --targets ../shared/references references \
+        --json runs/validate.json --out-dir runs/validate
+
+For each target: the predicted flat SceneParams (with top-k alternatives), the prediction rendered
+at the target's aspect (the camera shows 5 world units across, so only the height changes), the
+match report, and a side-by-side PNG target | prediction | |difference| in --out-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.imageio import resize, save_png, to_rgb_float
+from core.inverse import load_model, predict
+from core.inverse.model import InverseModel
+from core.metrics import match_report
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+MAX_RENDER_WIDTH = 1024
+
+
+def find_targets(specs: list[str | Path]) -> list[Path]:
+    """Image files named directly or found (non-recursively, sorted) in the folders given."""
+    found: list[Path] = []
+    for spec in map(Path, specs):
+        if spec.is_dir():
+            found += sorted(p for p in spec.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif spec.exists():
+            found.append(spec)
+        else:
+            raise FileNotFoundError(f"target {spec} does not exist")
+    return found
+
+
+def render_size(width: int, height: int, max_width: int = MAX_RENDER_WIDTH) -> tuple[int, int]:
+    """The target's aspect at ≤ max_width px wide."""
+    w = min(width, max_width)
+    return w, max(1, round(w * height / width))
+
+
+def side_by_side(target: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """target | candidate | |target − candidate| as one float RGB image (candidate resized to target)."""
+    candidate = resize(candidate, target.shape[1], target.shape[0])
+    gap = np.ones((target.shape[0], 4, 3), np.float32) * 0.25
+    return np.concatenate([target, gap, candidate, gap, np.abs(target - candidate)], axis=1)
+
+
+def validate_target(
+    model: InverseModel, path: Path, renderer: Any, out_dir: Path | None, top_k: int = 3
+) -> dict[str, Any]:
+    target = to_rgb_float(path)
+    h, w = target.shape[:2]
+    result = predict(model, target, top_k=top_k)
+    rw, rh = render_size(w, h)
+    rendered = renderer.render(result.params, rw, rh)
+    report = match_report(target, rendered, lpips=False)
+    entry: dict[str, Any] = {"target": str(path), "size": [w, h], "render_size": [rw, rh], "report": report}
+    entry.update(result.to_dict())
+    if out_dir is not None:
+        small = resize(target, rw, rh)
+        compare = out_dir / f"{path.stem}-compare.png"
+        save_png(side_by_side(small, rendered.astype(np.float32) / 255.0), compare)
+        save_png(rendered, out_dir / f"{path.stem}-prediction.png")
+        (out_dir / f"{path.stem}-params.json").write_text(json.dumps(result.params, indent=1))
+        entry["compare_png"] = str(compare)
+    return entry
+
+
+def summary_table(entries: list[dict[str, Any]]) -> str:
+    head = f"{'target':<28} {'size':>10} {'ssim':>6} {'black':>6} {'skill':>6} {'lumcor':>6}  geometry"
+    rows = [head, "-" * len(head)]
+    for e in entries:
+        r = e["report"]
+        geo = e["alternatives"]["geometry"][0]
+        rows.append(
+            f"{Path(e['target']).name[:28]:<28} {e['size'][0]:>4}x{e['size'][1]:<5} {r['ssim']:6.3f} "
+            f"{r['ssim_black']:6.3f} {r['ssim_skill']:6.3f} {r['lum_corr']:6.3f}  {geo[0]} ({geo[1]:.2f})"
+        )
+    return "\n".join(rows)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
+    ap.add_argument("--targets", nargs="+", required=True, help="image files or folders")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--out-dir", type=Path, default=None, help="side-by-side PNGs, renders, params")
+    ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
+    ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
+    ap.add_argument("--top-k", type=int, default=3)
+    ap.add_argument("--device", default=None)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.render import get_renderer
+
+    args = parse_args(argv)
+    targets = find_targets(args.targets)
+    if not targets:
+        raise SystemExit(f"no images found in {args.targets}")
+    model = load_model(args.model, device=args.device)
+    renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
+    renderer = renderer or get_renderer(args.renderer)
+    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k) for p in targets]
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps({"model": str(args.model or "models/inverse.pt"), "targets": entries}, indent=1)
+        )
+    print(summary_table(entries), file=sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
