@@ -132,3 +132,31 @@ def test_augmentations_keep_shape_and_letterbox_blacks_out_rows():
         assert out.shape == image.shape and out.dtype == np.uint8
     boxed = letterbox(image, 2.0)
     assert boxed[:8].max() == 0 and boxed[-8:].max() == 0 and boxed[16].min() == 200
+
+
+def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, capsys):
+    target = tmp_path / "target.png"
+    save_png(render({"geometry": "ring", "repetitions": 40, "scale": 0.8}, 96, 54), target)
+    out, pngs = tmp_path / "val.json", tmp_path / "side"
+    args = [
+        "--model",
+        str(tiny_checkpoint),
+        "--targets",
+        str(target),
+        "--json",
+        str(out),
+        "--out-dir",
+        str(pngs),
+    ]
+    assert validate.main([*args, "--refine", "--budget", "60", "--seconds", "30", "--workers", "1"]) == 0
+    [entry] = json.loads(out.read_text())["targets"]
+    refined = entry["refined"]
+    assert refined["evaluations"] >= 60 and refined["stop_reason"] == "budget_evals"
+    assert set(refined["report"]) >= {"ssim", "ssim_skill", "lum_corr"}
+    # the refiner keeps the start when nothing beats it, so the loss never gets worse than the CNN's
+    before, after = entry["report"], refined["report"]
+    assert (1 - after["ssim"]) + (1 - after["lum_corr"]) <= (1 - before["ssim"]) + (
+        1 - before["lum_corr"]
+    ) + 0.05
+    assert (pngs / "target-refined-compare.png").exists()
+    assert "refined" in capsys.readouterr().out

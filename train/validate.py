@@ -6,6 +6,9 @@
 For each target: the predicted flat SceneParams (with top-k alternatives), the prediction rendered
 at the target's aspect (the camera shows 5 world units across, so only the height changes), the
 match report, and a side-by-side PNG target | prediction | |difference| in --out-dir.
+
+With --refine [--budget N] [--seconds S], each prediction is then refined (core.refine, multi-start over the
+CNN's top-k categoricals) and the refined params, render, report and side-by-side are added: before/after.
 """
 
 from __future__ import annotations
@@ -54,7 +57,12 @@ def side_by_side(target: np.ndarray, candidate: np.ndarray) -> np.ndarray:
 
 
 def validate_target(
-    model: InverseModel, path: Path, renderer: Any, out_dir: Path | None, top_k: int = 3
+    model: InverseModel,
+    path: Path,
+    renderer: Any,
+    out_dir: Path | None,
+    top_k: int = 3,
+    refine: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     target = to_rgb_float(path)
     h, w = target.shape[:2]
@@ -71,7 +79,41 @@ def validate_target(
         save_png(rendered, out_dir / f"{path.stem}-prediction.png")
         (out_dir / f"{path.stem}-params.json").write_text(json.dumps(result.params, indent=1))
         entry["compare_png"] = str(compare)
+    if refine is not None:
+        entry["refined"] = refine_target(target, result, renderer, (rw, rh), path.stem, out_dir, refine)
     return entry
+
+
+def refine_target(
+    target: np.ndarray,
+    result: Any,
+    renderer: Any,
+    size: tuple[int, int],
+    stem: str,
+    out_dir: Path | None,
+    options: dict[str, Any],
+) -> dict[str, Any]:
+    """Refine the CNN's prediction against the target; the refined params, report and files."""
+    from core.refine import alternative_starts, refine_to_end
+
+    starts = alternative_starts(result.params, result.alternatives, k=4)
+    final = refine_to_end(target, result.params, top_k=starts, **options)
+    rendered = renderer.render(final.best_params, *size)
+    report = match_report(target, rendered, lpips=False)
+    out = {
+        "params": final.best_params,
+        "report": report,
+        "evaluations": final.evaluations,
+        "seconds": round(final.elapsed, 2),
+        "stop_reason": final.stop_reason,
+    }
+    if out_dir is not None:
+        small = resize(target, *size)
+        compare = out_dir / f"{stem}-refined-compare.png"
+        save_png(side_by_side(small, rendered.astype(np.float32) / 255.0), compare)
+        (out_dir / f"{stem}-refined-params.json").write_text(json.dumps(final.best_params, indent=1))
+        out["compare_png"] = str(compare)
+    return out
 
 
 def summary_table(entries: list[dict[str, Any]]) -> str:
@@ -84,6 +126,13 @@ def summary_table(entries: list[dict[str, Any]]) -> str:
             f"{Path(e['target']).name[:28]:<28} {e['size'][0]:>4}x{e['size'][1]:<5} {r['ssim']:6.3f} "
             f"{r['ssim_black']:6.3f} {r['ssim_skill']:6.3f} {r['lum_corr']:6.3f}  {geo[0]} ({geo[1]:.2f})"
         )
+        if "refined" in e:
+            r, ref = e["refined"]["report"], e["refined"]
+            cost = f"{ref['evaluations']} evals, {ref['seconds']} s"
+            rows.append(
+                f"{'  refined':<28} {'':>10} {r['ssim']:6.3f} {r['ssim_black']:6.3f} {r['ssim_skill']:6.3f} "
+                f"{r['lum_corr']:6.3f}  {ref['params']['geometry']} ({cost})"
+            )
     return "\n".join(rows)
 
 
@@ -97,6 +146,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
     ap.add_argument("--top-k", type=int, default=3)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
+    ap.add_argument("--budget", type=int, default=3000, help="refine: evaluations per target")
+    ap.add_argument("--seconds", type=float, default=50.0, help="refine: seconds per target")
+    ap.add_argument("--workers", type=int, default=2, help="refine: evaluation processes")
+    ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
     return ap.parse_args(argv)
 
 
@@ -110,7 +164,17 @@ def main(argv: list[str] | None = None) -> int:
     model = load_model(args.model, device=args.device)
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
     renderer = renderer or get_renderer(args.renderer)
-    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k) for p in targets]
+    refine = (
+        {
+            "budget_evals": args.budget,
+            "budget_seconds": args.seconds,
+            "workers": args.workers,
+            "seed": args.seed,
+        }
+        if args.refine
+        else None
+    )
+    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k, refine) for p in targets]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
