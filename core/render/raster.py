@@ -21,80 +21,6 @@ MSAA4 = np.array([(0.375, 0.875), (0.875, 0.625), (0.125, 0.375), (0.625, 0.125)
 CENTRE = np.array([(0.5, 0.5)], dtype=np.float64)
 
 
-@njit(cache=True, nogil=True, fastmath=False)
-def _draw_triangle(buf, offsets, x0, y0, x1, y1, x2, y2, d0, d1, d2, alpha255, lut, lut_scale):
-    """Add one front-facing triangle (cross < 0 in y-down pixel space) into the sample buffer."""
-    n_s, h, w, _ = buf.shape
-    cross = (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0)
-    # d(x, y) = d0 + gx·(x − x0) + gy·(y − y0)
-    e1x, e1y, e2x, e2y = x1 - x0, y1 - y0, x2 - x0, y2 - y0
-    gx = ((d1 - d0) * e2y - (d2 - d0) * e1y) / cross
-    gy = (e1x * (d2 - d0) - e2x * (d1 - d0)) / cross
-    ymin = min(y0, y1, y2)
-    ymax = max(y0, y1, y2)
-    # only rows whose sample rows (y offsets) can fall inside [ymin, ymax]
-    oy_min = offsets[:, 1].min()
-    oy_max = offsets[:, 1].max()
-    if not (math.isfinite(ymin) and math.isfinite(ymax)):
-        return
-    # clamp before converting to int: huge coordinates (blown-up instances) must not overflow an index
-    j0 = max(0, math.ceil(max(ymin, -2.0) - oy_max))
-    j1 = min(h - 1, math.floor(min(ymax, h + 2.0) - oy_min))
-    # Edge e: inside ⇔ A_e·(x − ax_e) + B_e·(y − ay_e) ≥ 0, A_e = by − ay, B_e = ax − bx; where A_e ≠ 0 the
-    # boundary is x = ax_e + k_e·(y − ay_e), a lower bound for A_e > 0 and an upper bound for A_e < 0.
-    ax0, ay0, a0, b0 = x0, y0, y1 - y0, x0 - x1
-    ax1, ay1, a1, b1 = x1, y1, y2 - y1, x1 - x2
-    ax2, ay2, a2, b2 = x2, y2, y0 - y2, x2 - x0
-    k0 = -b0 / a0 if a0 != 0.0 else 0.0
-    k1 = -b1 / a1 if a1 != 0.0 else 0.0
-    k2 = -b2 / a2 if a2 != 0.0 else 0.0
-    n_lut = lut.shape[0] - 1
-    for j in range(j0, j1 + 1):
-        for s in range(n_s):
-            ox = offsets[s, 0]
-            y = j + offsets[s, 1]
-            if y < ymin or y > ymax:
-                continue
-            lo = -1e30
-            hi = 1e30
-            empty = False
-            for e in range(3):
-                if e == 0:
-                    ax, ay, a_c, b_c, k = ax0, ay0, a0, b0, k0
-                elif e == 1:
-                    ax, ay, a_c, b_c, k = ax1, ay1, a1, b1, k1
-                else:
-                    ax, ay, a_c, b_c, k = ax2, ay2, a2, b2, k2
-                if a_c > 0.0:
-                    lo = max(lo, ax + k * (y - ay))
-                elif a_c < 0.0:
-                    hi = min(hi, ax + k * (y - ay))
-                else:
-                    f = b_c * (y - ay)
-                    if f < 0.0 or (f == 0.0 and b_c < 0.0):
-                        empty = True
-            if empty or lo >= hi:
-                continue
-            if not (lo == lo and hi == hi):  # NaN from non-finite vertices
-                continue
-            i0 = max(0, math.ceil(max(lo, -2.0) - ox))
-            i1 = min(w, math.ceil(min(hi, w + 2.0) - ox))
-            if i0 >= i1:
-                continue
-            d_row = d0 + gx * (ox - x0) + gy * (y - y0)
-            row = buf[s, j]
-            for i in range(i0, i1):
-                px = row[i]
-                if px[0] == 255 and px[1] == 255 and px[2] == 255:
-                    continue  # saturated: further light cannot change it
-                k = int(abs(d_row + gx * i) * lut_scale + 0.5)  # nearest LUT entry
-                if k > n_lut:
-                    k = n_lut
-                for c in range(3):
-                    v = px[c] + int(alpha255 * lut[k, c] + 0.5)
-                    px[c] = 255 if v > 255 else v
-
-
 @njit(cache=True, nogil=True)
 def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_scale):
     """Draw every instance of one mesh: `mats` (n, 2, 4) map local (x, y, z, 1) to pixel (x, y)."""
@@ -102,6 +28,8 @@ def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_sc
     nv = verts.shape[0]
     px = np.empty(nv)
     py = np.empty(nv)
+    xs = np.empty(3)
+    ys = np.empty(3)
     for k in range(mats.shape[0]):
         m = mats[k]
         xmin = 1e30
@@ -130,22 +58,13 @@ def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_sc
                 continue
             if max(x0, x1, x2) < 0.0 or min(x0, x1, x2) > w or max(y0, y1, y2) < 0.0 or min(y0, y1, y2) > h:
                 continue
-            _draw_triangle(
-                buf,
-                offsets,
-                x0,
-                y0,
-                x1,
-                y1,
-                x2,
-                y2,
-                d_local[a],
-                d_local[b],
-                d_local[c],
-                alpha255,
-                lut,
-                lut_scale,
-            )
+            # d(x, y) = d0 + gx·(x − x0) + gy·(y − y0), interpolated across the triangle as the GPU does
+            da, db, dc = d_local[a], d_local[b], d_local[c]
+            gx = ((db - da) * (y2 - y0) - (dc - da) * (y1 - y0)) / cross
+            gy = ((x1 - x0) * (dc - da) - (x2 - x0) * (db - da)) / cross
+            xs[0], xs[1], xs[2] = x0, x1, x2
+            ys[0], ys[1], ys[2] = y0, y1, y2
+            _fill_convex(buf, offsets, xs, ys, 3, x0, y0, da, gx, gy, alpha255, lut, lut_scale)
 
 
 @njit(cache=True, nogil=True)
@@ -165,10 +84,11 @@ def resolve_samples(buf):
 
 
 @njit(cache=True, nogil=True)
-def _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale):
-    """Add a convex polygon (n ≤ 4 vertices, wound like a front triangle: negative area in y-down pixels).
+def _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale):
+    """Add a convex polygon (n ≤ 4 vertices wound like a front triangle: negative area in y-down pixels).
 
-    The gradient coordinate is affine over the whole instance: d(x, y) = gx·(x − tx) + gy·(y − ty).
+    Each covered MSAA sample adds round(255·α·colour) per channel, saturating at 255, where the colour comes
+    from the gradient LUT at |d| and d is affine over the polygon: d(x, y) = d_t + gx·(x − tx) + gy·(y − ty).
     """
     _, h, w, _ = buf.shape
     ymin = 1e30
@@ -211,7 +131,7 @@ def _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_sca
                 continue
             i0 = max(0, math.ceil(max(lo, -2.0) - ox))
             i1 = min(w, math.ceil(min(hi, w + 2.0) - ox))
-            d_row = gx * (ox - tx) + gy * (y - ty)
+            d_row = d_t + gx * (ox - tx) + gy * (y - ty)
             row = buf[s, j]
             for i in range(i0, i1):
                 px = row[i]
@@ -234,13 +154,13 @@ def _area2(xs, ys, n):
 
 
 @njit(cache=True, nogil=True)
-def _fill_oriented(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale):
+def _fill_oriented(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale):
     """Fill a polygon whatever its winding (reversing it when needed)."""
     if _area2(xs, ys, n) > 0.0:
         for v in range(n // 2):
             xs[v], xs[n - 1 - v] = xs[n - 1 - v], xs[v]
             ys[v], ys[n - 1 - v] = ys[n - 1 - v], ys[v]
-    _fill_convex(buf, offsets, xs, ys, n, tx, ty, gx, gy, alpha255, lut, lut_scale)
+    _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale)
 
 
 @njit(cache=True, nogil=True)
@@ -321,7 +241,7 @@ def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scal
             plain = front[0] and front[1] and front[6] and front[7]
             mirrored = front[2] and front[3] and front[4] and front[5]
             if (plain or mirrored) and _convex4(qx, qy):
-                _fill_oriented(buf, offsets, qx, qy, 4, tx, ty, gx, gy, alpha255, lut, lut_scale)
+                _fill_oriented(buf, offsets, qx, qy, 4, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale)
                 continue
             for t in range(8):  # a fold (tight curve, thick band): each triangle on its own
                 if front[t]:
@@ -388,4 +308,4 @@ def _convex4(qx, qy):
 def _tri(buf, offsets, x0, y0, x1, y1, x2, y2, tx, ty, gx, gy, alpha255, lut, lut_scale):
     xs = np.array([x0, x1, x2])
     ys = np.array([y0, y1, y2])
-    _fill_convex(buf, offsets, xs, ys, 3, tx, ty, gx, gy, alpha255, lut, lut_scale)
+    _fill_convex(buf, offsets, xs, ys, 3, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale)

@@ -17,16 +17,6 @@ import numpy as np
 from core.render.color import layer_base_color
 
 _FIBONACCI = np.array([0, 1, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89], dtype=np.float64)
-OVERRIDABLE = (
-    "stepFactor",
-    "alphaFactor",
-    "scaleFactor",
-    "rotationFactor",
-    "color",
-    "geoWidth",
-    "geometry",
-    "startAngle",
-)
 
 
 @dataclass
