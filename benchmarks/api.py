@@ -29,7 +29,6 @@ cores. `effective_parallelism` says how many cores' worth of rendering the serve
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import statistics
@@ -44,6 +43,7 @@ from typing import Any
 import requests
 
 from app.api.imaging import encode
+from benchmarks.report import emit
 from core.params import sample_params
 from core.render import render
 
@@ -306,10 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         "overhead_cpu_within_5ms": overhead.get("overhead_cpu_ms", 1e9) <= 5.0,
         "loadavg_at_end": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
     }
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(result, args.json)
     return 0
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import emit
 from core.explore import ExploreConfig, Explorer, ExtractorChoice, default_extractor
 from core.judge import Judge, JudgeContext, Judgement, Preference, create_judge
 from core.params import sample_params
@@ -213,10 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         result["target_speedup_met"] = ratio >= TARGET_EVAL_RATIO
     result["target_step_met"] = result["step"]["step_ms_median"] <= TARGET_STEP_MS
     result["load_average_1m_after"] = round(os.getloadavg()[0], 2)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(result, args.json)
     return 0
 
 

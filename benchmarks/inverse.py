@@ -13,7 +13,6 @@ trained for. Real targets: ../shared/references/ref.png and figma-00..02.png, CN
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import tempfile
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmarks.report import emit
 from core.imageio import save_png
 from core.inverse import load_model, predict
 from core.paths import shared_dir
@@ -111,11 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "continuous_median_abs_error": synthetic["continuous_median_abs_error"],
     }
     result["real_targets_cnn_only"] = real_targets(model)
-    text = json.dumps(result, indent=1)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
-    print(text)
+    emit(result, args.json)
     return 0
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import platform
 import statistics
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.report import emit
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
@@ -238,10 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             ]
             if rows:
                 result["summary"][f"{group}/{kind}"] = summarise(rows)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(result, args.json)
     return 0
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from benchmarks.report import emit
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
@@ -86,10 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for quality in QUALITIES:
             result["fidelity"][quality] = fidelity(shared / "golden", quality)
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.json:
-        Path(args.json).write_text(text + "\n")
+    emit(result, args.json)
     return 0
 
 
