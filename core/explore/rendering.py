@@ -9,17 +9,14 @@ The pool is forked (numba's compiled kernels are inherited) right after this pro
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 
 from core.render import render
+from core.workers import fork_pool, ordered_results
 
 
 class RenderPool:
@@ -35,11 +32,7 @@ class RenderPool:
 
     def __enter__(self) -> RenderPool:
         if self.workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=ctx, initializer=_exit_with_parent, initargs=(os.getpid(),)
-            )
+            self._pool = fork_pool(self.workers)
             blank: dict[str, Any] = {}
             for future in [self._pool.submit(_noop, blank) for _ in range(self.workers)]:
                 future.result()  # start every worker now, before the caller loads a judge
@@ -58,30 +51,8 @@ class RenderPool:
                     return
                 yield self.render(params)
             return
-        futures: list[Future[np.ndarray]] = [
-            self._pool.submit(render, p, *self.size, self.quality) for p in batch
-        ]
-        try:
-            for future in futures:
-                if stop():
-                    return
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        yield from ordered_results(self._pool, render, batch, stop, *self.size, self.quality)
 
 
 def _noop(value: dict[str, Any]) -> dict[str, Any]:
     return value
-
-
-def _exit_with_parent(parent: int, poll_s: float = 1.0) -> None:
-    """Worker initializer: leave when the parent dies. A killed parent (SIGKILL, OOM, a crash) cannot shut
-    its pool down, and an idle worker blocked on its queue would otherwise live on as an orphan."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(poll_s)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()

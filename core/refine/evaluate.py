@@ -8,9 +8,8 @@ sent once per worker rather than once per task.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 
 from core.refine.loss import Loss
 from core.render import render
+from core.workers import fork_pool, ordered_results
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,7 @@ class Evaluator:
 
     def __enter__(self) -> Evaluator:
         if self.workers > 1:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.scorer,)
-            )
+            self._pool = fork_pool(self.workers, _init_worker, (self.scorer,))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -83,12 +79,4 @@ class Evaluator:
                     return
                 yield self.scorer(params)
             return
-        futures: list[Future[float]] = [self._pool.submit(_score_in_worker, p) for p in batch]
-        try:
-            for future in futures:
-                if stop():
-                    return
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+        yield from ordered_results(self._pool, _score_in_worker, batch, stop)
