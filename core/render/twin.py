@@ -6,8 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from core.params import resolve
 from core.render.base import Params, Renderer, RenderError
 from core.render.color import LUT_MAX_D, LUT_SIZE, display, gradient_lut
+from core.render.effects import apply_effects
 from core.render.raster import CENTRE, MSAA4, draw_bands, draw_instances, resolve_samples
 from core.render.scene import LayerDraw, build_scene
 from core.render.shapes import band_edges, lod_error, tube_mesh, valid_steps
@@ -109,9 +111,6 @@ class LocalRenderer(Renderer):
         self.quality = quality
 
     def render(self, params: Params, width: int = 1024, height: int = 1024) -> np.ndarray:
-        from core.params import resolve
-        from core.render.effects import apply_effects
-
         check_size(width, height)
         p = resolve(params)
         offsets, detail = QUALITIES[self.quality]
