@@ -62,18 +62,26 @@ LUT_SIZE = 8192
 LUT_MAX_D = 1.5  # |d| = |p·(sin γ, cos γ)| stays below ~1.05 for every shape; margin for safety
 
 
-def gradient_lut(base: np.ndarray, gradient_range: tuple[float, float]) -> np.ndarray:
-    return _gradient_lut(tuple(float(c) for c in base), (float(gradient_range[0]), float(gradient_range[1])))
+def gradient_lut(base: np.ndarray, gradient_range: tuple[float, float], size: int = LUT_SIZE) -> np.ndarray:
+    lo, hi = float(gradient_range[0]), float(gradient_range[1])
+    return _gradient_lut(tuple(float(c) for c in base), (lo, hi), size)
 
 
 @lru_cache(maxsize=256)
-def _gradient_lut(base: tuple[float, ...], gradient_range: tuple[float, float]) -> np.ndarray:
-    """Display colour (LUT_SIZE+1, 3) as a function of |d| on [0, LUT_MAX_D], where d = p·(sin γ, cos γ).
+def _gradient_lut(base: tuple[float, ...], gradient_range: tuple[float, float], size: int) -> np.ndarray:
+    """Display colour (size+1, 3) as a function of |d| on [0, LUT_MAX_D], where d = p·(sin γ, cos γ).
 
     The gradient only depends on |d| (q = 0.5 + 0.5·|d|), so one table per layer colour serves every fragment.
+    g is monotonic in d, so the tone map (the costly part) runs only where g varies; the flat ends are copies.
     """
-    d = np.linspace(0.0, LUT_MAX_D, LUT_SIZE + 1)
+    d = np.linspace(0.0, LUT_MAX_D, size + 1)
     g = gradient_factor(0.5 + 0.5 * d, *gradient_range)
-    lut = display(np.asarray(base)[None, :] * g[:, None])
+    varying = np.flatnonzero(g != g[0])
+    first = max(int(varying[0]) - 1, 0) if len(varying) else 0
+    last = int(np.flatnonzero(g != g[-1])[-1]) + 1 if len(varying) else 0
+    lut = np.empty((len(d), 3))
+    lut[first : last + 1] = display(np.asarray(base)[None, :] * g[first : last + 1, None])
+    lut[:first] = lut[first]
+    lut[last + 1 :] = lut[last]
     lut.setflags(write=False)
     return lut

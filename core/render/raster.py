@@ -30,7 +30,11 @@ def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_sc
     py = np.empty(nv)
     xs = np.empty(3)
     ys = np.empty(3)
+    slopes = np.empty(4)
+    lut_max = lut.max()
     for k in range(mats.shape[0]):
+        if 255.0 * alphas[k] * lut_max < 0.5:  # every fragment would add round(…) = 0: nothing to draw
+            continue
         m = mats[k]
         xmin = 1e30
         xmax = -1e30
@@ -64,7 +68,7 @@ def draw_instances(buf, offsets, verts, tris, d_local, mats, alphas, lut, lut_sc
             gy = ((x1 - x0) * (dc - da) - (x2 - x0) * (db - da)) / cross
             xs[0], xs[1], xs[2] = x0, x1, x2
             ys[0], ys[1], ys[2] = y0, y1, y2
-            _fill_convex(buf, offsets, xs, ys, 3, x0, y0, da, gx, gy, alpha255, lut, lut_scale)
+            _fill_convex(buf, offsets, xs, ys, 3, x0, y0, da, gx, gy, alpha255, lut, lut_scale, slopes)
 
 
 @njit(cache=True, nogil=True)
@@ -84,11 +88,12 @@ def resolve_samples(buf):
 
 
 @njit(cache=True, nogil=True)
-def _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale):
+def _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale, slopes):
     """Add a convex polygon (n ≤ 4 vertices wound like a front triangle: negative area in y-down pixels).
 
     Each covered MSAA sample adds round(255·α·colour) per channel, saturating at 255, where the colour comes
     from the gradient LUT at |d| and d is affine over the polygon: d(x, y) = d_t + gx·(x − tx) + gy·(y − ty).
+    `slopes` is scratch space (≥ n) so that the hot path allocates nothing.
     """
     _, h, w, _ = buf.shape
     ymin = 1e30
@@ -98,12 +103,23 @@ def _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lu
         ymax = max(ymax, ys[v])
     if not (math.isfinite(ymin) and math.isfinite(ymax)):
         return
+    n_s = offsets.shape[0]
+    oy_min = 1e30
+    oy_max = -1e30
+    for s in range(n_s):
+        oy_min = min(oy_min, offsets[s, 1])
+        oy_max = max(oy_max, offsets[s, 1])
     # clamp before converting to int: huge coordinates (blown-up instances) must not overflow an index
-    j0 = max(0, math.ceil(max(ymin, -2.0) - offsets[:, 1].max()))
-    j1 = min(h - 1, math.floor(min(ymax, h + 2.0) - offsets[:, 1].min()))
+    j0 = max(0, math.ceil(max(ymin, -2.0) - oy_max))
+    j1 = min(h - 1, math.floor(min(ymax, h + 2.0) - oy_min))
+    if j0 > j1:
+        return
+    for e in range(n):
+        a_c = ys[(e + 1) % n] - ys[e]
+        slopes[e] = (xs[(e + 1) % n] - xs[e]) / a_c if a_c != 0.0 else 0.0
     n_lut = lut.shape[0] - 1
     for j in range(j0, j1 + 1):
-        for s in range(offsets.shape[0]):
+        for s in range(n_s):
             ox = offsets[s, 0]
             y = j + offsets[s, 1]
             if y < ymin or y > ymax:
@@ -114,35 +130,35 @@ def _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lu
             for e in range(n):
                 ax = xs[e]
                 ay = ys[e]
-                bx = xs[(e + 1) % n]
-                by = ys[(e + 1) % n]
-                a_c = by - ay
+                a_c = ys[(e + 1) % n] - ay
                 if a_c > 0.0:
-                    lo = max(lo, ax + (bx - ax) * (y - ay) / a_c)
+                    lo = max(lo, ax + slopes[e] * (y - ay))
                 elif a_c < 0.0:
-                    hi = min(hi, ax + (bx - ax) * (y - ay) / a_c)
+                    hi = min(hi, ax + slopes[e] * (y - ay))
                 else:
-                    f = (ax - bx) * (y - ay)
-                    if f < 0.0 or (f == 0.0 and ax < bx):
+                    f = (ax - xs[(e + 1) % n]) * (y - ay)
+                    if f < 0.0 or (f == 0.0 and ax < xs[(e + 1) % n]):
                         empty = True
-            if empty or lo >= hi:
-                continue
-            if not (lo == lo and hi == hi):  # NaN from non-finite vertices
+            if empty or not lo < hi:  # also rejects NaN from non-finite vertices
                 continue
             i0 = max(0, math.ceil(max(lo, -2.0) - ox))
             i1 = min(w, math.ceil(min(hi, w + 2.0) - ox))
-            d_row = d_t + gx * (ox - tx) + gy * (y - ty)
+            d_row = (d_t + gx * (ox - tx) + gy * (y - ty)) * lut_scale
+            g_step = gx * lut_scale
             row = buf[s, j]
             for i in range(i0, i1):
-                px = row[i]
-                if px[0] == 255 and px[1] == 255 and px[2] == 255:
+                r, g, b = row[i, 0], row[i, 1], row[i, 2]
+                if r == 255 and g == 255 and b == 255:
                     continue
-                k = int(abs(d_row + gx * i) * lut_scale + 0.5)
+                k = int(abs(d_row + g_step * i) + 0.5)
                 if k > n_lut:
                     k = n_lut
-                for c in range(3):
-                    v = px[c] + int(alpha255 * lut[k, c] + 0.5)
-                    px[c] = 255 if v > 255 else v
+                r += int(alpha255 * lut[k, 0] + 0.5)
+                g += int(alpha255 * lut[k, 1] + 0.5)
+                b += int(alpha255 * lut[k, 2] + 0.5)
+                row[i, 0] = 255 if r > 255 else r
+                row[i, 1] = 255 if g > 255 else g
+                row[i, 2] = 255 if b > 255 else b
 
 
 @njit(cache=True, nogil=True)
@@ -154,16 +170,6 @@ def _area2(xs, ys, n):
 
 
 @njit(cache=True, nogil=True)
-def _fill_oriented(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale):
-    """Fill a polygon whatever its winding (reversing it when needed)."""
-    if _area2(xs, ys, n) > 0.0:
-        for v in range(n // 2):
-            xs[v], xs[n - 1 - v] = xs[n - 1 - v], xs[v]
-            ys[v], ys[n - 1 - v] = ys[n - 1 - v], ys[v]
-    _fill_convex(buf, offsets, xs, ys, n, tx, ty, d_t, gx, gy, alpha255, lut, lut_scale)
-
-
-@njit(cache=True, nogil=True)
 def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scale):
     """Draw every instance of a planar band given its left and right edge polylines (local xy, (S, 2) each).
 
@@ -171,16 +177,52 @@ def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scal
     when all four face the camera and the quad is convex: then the quad covers exactly what the triangles
     cover. Otherwise (the band folds on a tight curve) each triangle is culled or drawn on its own, as the GPU
     does. So this gives the tube's pixels with a quarter of the rasteriser set-up work.
+
+    An affine map multiplies every signed area by its determinant and keeps convexity, so which triangles
+    face the camera, and whether a quad is convex, is decided once per segment in local coordinates; per
+    instance only the determinant's sign is needed.
     """
     _, h, w, _ = buf.shape
     n_st = left.shape[0]
+    n_seg = n_st - 1
+    # local signed areas of the 8 triangles per segment, and whether the quad is convex
+    local_tris = np.empty((n_seg, 8, 6))
+    local_cross = np.empty((n_seg, 8))
+    local_quad = np.empty(n_seg)
+    convex = np.empty(n_seg, dtype=np.bool_)
+    qx = np.empty(4)
+    qy = np.empty(4)
+    for i in range(n_seg):
+        _band_triangles(
+            local_tris[i],
+            0.5 * (left[i, 0] + right[i, 0]),
+            0.5 * (left[i, 1] + right[i, 1]),
+            0.5 * (left[i + 1, 0] + right[i + 1, 0]),
+            0.5 * (left[i + 1, 1] + right[i + 1, 1]),
+            left[i, 0],
+            left[i, 1],
+            left[i + 1, 0],
+            left[i + 1, 1],
+            right[i, 0],
+            right[i, 1],
+            right[i + 1, 0],
+            right[i + 1, 1],
+        )
+        for t in range(8):
+            tr = local_tris[i, t]
+            local_cross[i, t] = (tr[2] - tr[0]) * (tr[5] - tr[1]) - (tr[4] - tr[0]) * (tr[3] - tr[1])
+        qx[0], qy[0] = left[i, 0], left[i, 1]
+        qx[1], qy[1] = left[i + 1, 0], left[i + 1, 1]
+        qx[2], qy[2] = right[i + 1, 0], right[i + 1, 1]
+        qx[3], qy[3] = right[i, 0], right[i, 1]
+        convex[i] = _convex4(qx, qy)
+        local_quad[i] = _area2(qx, qy, 4)
     lx = np.empty(n_st)
     ly = np.empty(n_st)
     rx = np.empty(n_st)
     ry = np.empty(n_st)
-    qx = np.empty(4)
-    qy = np.empty(4)
-    tris = np.empty((8, 6))
+    slopes = np.empty(4)
+    lut_max = lut.max()
     for k in range(mats.shape[0]):
         m = mats[k]
         a00, a01, a10, a11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
@@ -207,80 +249,55 @@ def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scal
         if xmax < -1.0 or ymax < -1.0 or xmin > w + 1.0 or ymin > h + 1.0:
             continue
         alpha255 = 255.0 * alphas[k]
-        for i in range(n_st - 1):
-            qx[0], qy[0] = lx[i], ly[i]
-            qx[1], qy[1] = lx[i + 1], ly[i + 1]
-            qx[2], qy[2] = rx[i + 1], ry[i + 1]
-            qx[3], qy[3] = rx[i], ry[i]
-            if max(qx[0], qx[1], qx[2], qx[3]) < 0.0 or min(qx[0], qx[1], qx[2], qx[3]) > w:
+        if alpha255 * lut_max < 0.5:  # every fragment would add round(…) = 0 to every channel
+            continue
+        for i in range(n_seg):
+            if max(lx[i], lx[i + 1], rx[i], rx[i + 1]) < 0.0 or min(lx[i], lx[i + 1], rx[i], rx[i + 1]) > w:
                 continue
-            if max(qy[0], qy[1], qy[2], qy[3]) < 0.0 or min(qy[0], qy[1], qy[2], qy[3]) > h:
+            if max(ly[i], ly[i + 1], ry[i], ry[i + 1]) < 0.0 or min(ly[i], ly[i + 1], ry[i], ry[i + 1]) > h:
                 continue
             # The tube's four faces about the centreline C, triangulated as three.js does: faces 0 and 3 face
             # the camera for a non-mirrored instance, faces 1 and 2 for a mirrored one; culling decides.
-            cx0, cy0 = 0.5 * (lx[i] + rx[i]), 0.5 * (ly[i] + ry[i])
-            cx1, cy1 = 0.5 * (lx[i + 1] + rx[i + 1]), 0.5 * (ly[i + 1] + ry[i + 1])
-            tri = _band_triangles(
-                tris,
-                cx0,
-                cy0,
-                cx1,
-                cy1,
-                lx[i],
-                ly[i],
-                lx[i + 1],
-                ly[i + 1],
-                rx[i],
-                ry[i],
-                rx[i + 1],
-                ry[i + 1],
-            )
-            front = np.empty(8, dtype=np.bool_)
-            for t in range(8):
-                front[t] = _front(tri[t, 0], tri[t, 1], tri[t, 2], tri[t, 3], tri[t, 4], tri[t, 5])
-            plain = front[0] and front[1] and front[6] and front[7]
-            mirrored = front[2] and front[3] and front[4] and front[5]
-            if (plain or mirrored) and _convex4(qx, qy):
-                _fill_oriented(buf, offsets, qx, qy, 4, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale)
+            # On screen a triangle faces the camera when its pixel-space signed area (det × local) is < 0.
+            lc = local_cross[i]
+            plain = det * lc[0] < 0.0 and det * lc[1] < 0.0 and det * lc[6] < 0.0 and det * lc[7] < 0.0
+            mirrored = det * lc[2] < 0.0 and det * lc[3] < 0.0 and det * lc[4] < 0.0 and det * lc[5] < 0.0
+            if (plain or mirrored) and convex[i]:
+                if det * local_quad[i] > 0.0:  # wind it like a front triangle
+                    qx[0], qy[0], qx[1], qy[1] = rx[i], ry[i], rx[i + 1], ry[i + 1]
+                    qx[2], qy[2], qx[3], qy[3] = lx[i + 1], ly[i + 1], lx[i], ly[i]
+                else:
+                    qx[0], qy[0], qx[1], qy[1] = lx[i], ly[i], lx[i + 1], ly[i + 1]
+                    qx[2], qy[2], qx[3], qy[3] = rx[i + 1], ry[i + 1], rx[i], ry[i]
+                _fill_convex(buf, offsets, qx, qy, 4, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale, slopes)
                 continue
-            for t in range(8):  # a fold (tight curve, thick band): each triangle on its own
-                if front[t]:
-                    _tri(
-                        buf,
-                        offsets,
-                        tri[t, 0],
-                        tri[t, 1],
-                        tri[t, 2],
-                        tri[t, 3],
-                        tri[t, 4],
-                        tri[t, 5],
-                        tx,
-                        ty,
-                        gx,
-                        gy,
-                        alpha255,
-                        lut,
-                        lut_scale,
+            for t in range(8):  # a fold (tight curve, thick band): each front triangle on its own
+                if det * lc[t] < 0.0:
+                    tr = local_tris[i, t]
+                    for v in range(3):
+                        qx[v] = a00 * tr[2 * v] + a01 * tr[2 * v + 1] + tx
+                        qy[v] = a10 * tr[2 * v] + a11 * tr[2 * v + 1] + ty
+                    _fill_convex(
+                        buf, offsets, qx, qy, 3, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale, slopes
                     )
 
 
 @njit(cache=True, nogil=True)
 def _band_triangles(out, cx0, cy0, cx1, cy1, lx0, ly0, lx1, ly1, rx0, ry0, rx1, ry1):
     """The 8 triangles of one tube segment projected flat (radial vertices C, L, C, R; three.js order)."""
-    pts = (
-        (cx0, cy0, cx1, cy1, lx0, ly0),
-        (cx1, cy1, lx1, ly1, lx0, ly0),  # face 0: C → L
-        (lx0, ly0, lx1, ly1, cx0, cy0),
-        (lx1, ly1, cx1, cy1, cx0, cy0),  # face 1: L → C
-        (cx0, cy0, cx1, cy1, rx0, ry0),
-        (cx1, cy1, rx1, ry1, rx0, ry0),  # face 2: C → R
-        (rx0, ry0, rx1, ry1, cx0, cy0),
-        (rx1, ry1, cx1, cy1, cx0, cy0),
-    )  # face 3: R → C
-    for t in range(8):
-        for v in range(6):
-            out[t, v] = pts[t][v]
-    return out
+    _set_tri(out, 0, cx0, cy0, cx1, cy1, lx0, ly0)  # face 0: C → L
+    _set_tri(out, 1, cx1, cy1, lx1, ly1, lx0, ly0)
+    _set_tri(out, 2, lx0, ly0, lx1, ly1, cx0, cy0)  # face 1: L → C
+    _set_tri(out, 3, lx1, ly1, cx1, cy1, cx0, cy0)
+    _set_tri(out, 4, cx0, cy0, cx1, cy1, rx0, ry0)  # face 2: C → R
+    _set_tri(out, 5, cx1, cy1, rx1, ry1, rx0, ry0)
+    _set_tri(out, 6, rx0, ry0, rx1, ry1, cx0, cy0)  # face 3: R → C
+    _set_tri(out, 7, rx1, ry1, cx1, cy1, cx0, cy0)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _set_tri(out, t, x0, y0, x1, y1, x2, y2):
+    out[t, 0], out[t, 1], out[t, 2], out[t, 3], out[t, 4], out[t, 5] = x0, y0, x1, y1, x2, y2
 
 
 @njit(cache=True, nogil=True)
@@ -302,10 +319,3 @@ def _convex4(qx, qy):
             elif (c > 0.0) != (sign > 0.0):
                 return False
     return True
-
-
-@njit(cache=True, nogil=True)
-def _tri(buf, offsets, x0, y0, x1, y1, x2, y2, tx, ty, gx, gy, alpha255, lut, lut_scale):
-    xs = np.array([x0, x1, x2])
-    ys = np.array([y0, y1, y2])
-    _fill_convex(buf, offsets, xs, ys, 3, tx, ty, 0.0, gx, gy, alpha255, lut, lut_scale)

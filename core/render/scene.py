@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from core.render.color import layer_base_color
 
@@ -132,54 +133,70 @@ def recompose(world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Drops shear exactly as drei's Instances do (spec §4.3), including the unnormalised quaternion.
     Degenerate inputs (a zero column) are reported invalid: the original draws nothing for them.
     """
-    lin = world[:, :3, :3]
-    with np.errstate(all="ignore"):  # degenerate and overflowing matrices are expected; `valid` flags them
-        cols = np.linalg.norm(lin, axis=1)  # (n, 3): |c0|, |c1|, |c2|
-        det = np.linalg.det(lin)
-    valid = np.all(cols > 0, axis=1) & np.all(np.isfinite(world), axis=(1, 2)) & np.isfinite(det)
-    sx = np.where(det < 0, -cols[:, 0], cols[:, 0])
-    scales = np.stack([sx, cols[:, 1], cols[:, 2]], axis=1)
-    safe = np.where(valid[:, None], scales, 1.0)
-    r = lin / safe[:, None, :]
-    r11, r12, r13 = r[:, 0, 0], r[:, 0, 1], r[:, 0, 2]
-    r21, r22, r23 = r[:, 1, 0], r[:, 1, 1], r[:, 1, 2]
-    r31, r32, r33 = r[:, 2, 0], r[:, 2, 1], r[:, 2, 2]
-    trace = r11 + r22 + r33
-    qx, qy, qz, qw = (np.zeros(len(r)) for _ in range(4))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        b0 = trace > 0
-        b1 = ~b0 & (r11 > r22) & (r11 > r33)
-        b2 = ~b0 & ~b1 & (r22 > r33)
-        b3 = ~b0 & ~b1 & ~b2
-        h = 0.5 / np.sqrt(trace + 1.0)
-        qw = np.where(b0, 0.25 / h, qw)
-        qx = np.where(b0, (r32 - r23) * h, qx)
-        qy = np.where(b0, (r13 - r31) * h, qy)
-        qz = np.where(b0, (r21 - r12) * h, qz)
-        h = 2.0 * np.sqrt(1.0 + r11 - r22 - r33)
-        qw = np.where(b1, (r32 - r23) / h, qw)
-        qx = np.where(b1, 0.25 * h, qx)
-        qy = np.where(b1, (r12 + r21) / h, qy)
-        qz = np.where(b1, (r13 + r31) / h, qz)
-        h = 2.0 * np.sqrt(1.0 + r22 - r11 - r33)
-        qw = np.where(b2, (r13 - r31) / h, qw)
-        qx = np.where(b2, (r12 + r21) / h, qx)
-        qy = np.where(b2, 0.25 * h, qy)
-        qz = np.where(b2, (r23 + r32) / h, qz)
-        h = 2.0 * np.sqrt(1.0 + r33 - r11 - r22)
-        qw = np.where(b3, (r21 - r12) / h, qw)
-        qx = np.where(b3, (r13 + r31) / h, qx)
-        qy = np.where(b3, (r23 + r32) / h, qy)
-        qz = np.where(b3, 0.25 * h, qz)
-    x, y, z, w = qx, qy, qz, qw
-    q = np.empty((len(r), 3, 3))
-    q[:, 0, 0], q[:, 0, 1], q[:, 0, 2] = 1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)
-    q[:, 1, 0], q[:, 1, 1], q[:, 1, 2] = 2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)
-    q[:, 2, 0], q[:, 2, 1], q[:, 2, 2] = 2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)
-    out = world.copy()
-    out[:, :3, :3] = q * safe[:, None, :]
-    valid &= np.all(np.isfinite(out), axis=(1, 2))
+    out = np.array(world, dtype=np.float64, copy=True)
+    valid = np.ones(len(out), dtype=np.bool_)
+    _recompose_inplace(out, valid)
     return out, valid
+
+
+@njit(cache=True, nogil=True)
+def _recompose_inplace(m: np.ndarray, valid: np.ndarray) -> None:
+    """Matrix4.decompose then compose, one instance at a time (three.js's own scalar code path)."""
+    for k in range(m.shape[0]):
+        a = m[k]
+        finite = True
+        for i in range(4):
+            for j in range(4):
+                if not math.isfinite(a[i, j]):
+                    finite = False
+        sx = math.sqrt(a[0, 0] * a[0, 0] + a[1, 0] * a[1, 0] + a[2, 0] * a[2, 0])
+        sy = math.sqrt(a[0, 1] * a[0, 1] + a[1, 1] * a[1, 1] + a[2, 1] * a[2, 1])
+        sz = math.sqrt(a[0, 2] * a[0, 2] + a[1, 2] * a[1, 2] + a[2, 2] * a[2, 2])
+        det = (
+            a[0, 0] * (a[1, 1] * a[2, 2] - a[1, 2] * a[2, 1])
+            - a[0, 1] * (a[1, 0] * a[2, 2] - a[1, 2] * a[2, 0])
+            + a[0, 2] * (a[1, 0] * a[2, 1] - a[1, 1] * a[2, 0])
+        )
+        if not (finite and sx > 0.0 and sy > 0.0 and sz > 0.0 and math.isfinite(det)):
+            valid[k] = False
+            continue
+        if det < 0.0:
+            sx = -sx
+        r11, r12, r13 = a[0, 0] / sx, a[0, 1] / sy, a[0, 2] / sz
+        r21, r22, r23 = a[1, 0] / sx, a[1, 1] / sy, a[1, 2] / sz
+        r31, r32, r33 = a[2, 0] / sx, a[2, 1] / sy, a[2, 2] / sz
+        trace = r11 + r22 + r33
+        if trace > 0.0:
+            h = 0.5 / math.sqrt(trace + 1.0)
+            w, x, y, z = 0.25 / h, (r32 - r23) * h, (r13 - r31) * h, (r21 - r12) * h
+        elif r11 > r22 and r11 > r33:
+            h = 2.0 * math.sqrt(1.0 + r11 - r22 - r33)
+            w, x, y, z = (r32 - r23) / h, 0.25 * h, (r12 + r21) / h, (r13 + r31) / h
+        elif r22 > r33:
+            h = 2.0 * math.sqrt(1.0 + r22 - r11 - r33)
+            w, x, y, z = (r13 - r31) / h, (r12 + r21) / h, 0.25 * h, (r23 + r32) / h
+        else:
+            h = 2.0 * math.sqrt(1.0 + r33 - r11 - r22)
+            w, x, y, z = (r21 - r12) / h, (r13 + r31) / h, (r23 + r32) / h, 0.25 * h
+        a[0, 0], a[0, 1], a[0, 2] = (
+            (1 - 2 * (y * y + z * z)) * sx,
+            2 * (x * y - w * z) * sy,
+            2 * (x * z + w * y) * sz,
+        )
+        a[1, 0], a[1, 1], a[1, 2] = (
+            2 * (x * y + w * z) * sx,
+            (1 - 2 * (x * x + z * z)) * sy,
+            2 * (y * z - w * x) * sz,
+        )
+        a[2, 0], a[2, 1], a[2, 2] = (
+            2 * (x * z - w * y) * sx,
+            2 * (y * z + w * x) * sy,
+            (1 - 2 * (x * x + y * y)) * sz,
+        )
+        for i in range(3):
+            for j in range(3):
+                if not math.isfinite(a[i, j]):
+                    valid[k] = False
 
 
 def _layer_value(p: dict[str, Any], layer: dict[str, Any] | None, key: str) -> Any:

@@ -16,8 +16,9 @@ from core.render.shapes import band_edges, lod_error, tube_mesh, valid_steps
 
 MAX_SIDE = 8192
 MAX_PIXEL_COORD = 1e9
-# quality → (sample pattern, full detail)
-QUALITIES = {"exact": (MSAA4, True), "fast": (MSAA4, False), "draft": (CENTRE, False)}
+# quality → (sample pattern, level-of-detail tolerance in px; None = full detail). The tolerance is half the
+# sample spacing: a chord never moves an edge past the next sample (4× MSAA: ~0.5 px apart; 1 sample: 1 px).
+QUALITIES = {"exact": (MSAA4, None), "fast": (MSAA4, 0.25), "draft": (CENTRE, 0.5)}
 
 
 def pixel_matrices(matrices: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -31,40 +32,43 @@ def pixel_matrices(matrices: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def _lut(draw: LayerDraw, gradient_range: tuple[float, float]) -> np.ndarray:
+def _lut(draw: LayerDraw, gradient_range: tuple[float, float], size: int) -> np.ndarray:
     if not draw.gradient:
-        return np.repeat(display(draw.base_color)[None, :], LUT_SIZE + 1, axis=0)
-    return gradient_lut(draw.base_color, gradient_range)
+        return np.repeat(display(draw.base_color)[None, :], size + 1, axis=0)
+    return gradient_lut(draw.base_color, gradient_range, size)
 
 
-# Largest chord error (px) the "fast" level of detail accepts (a quarter pixel: an MSAA sample spacing).
-LOD_TOLERANCE_PX = 0.25
+def lut_size(width: int, lod_px: float | None) -> int:
+    """Gradient table entries: the full LUT_SIZE for exact renders; for the fast qualities enough that one
+    step of |d| stays far below a pixel (4 entries per pixel of width over the 1.5-unit table, ≥ 1024)."""
+    return LUT_SIZE if lod_px is None else int(min(LUT_SIZE, max(1024, 4 * width)))
 
 
-def lod_steps(draw: LayerDraw, mats: np.ndarray) -> np.ndarray:
-    """Per instance, the coarsest LOD step whose chord error stays under LOD_TOLERANCE_PX."""
+def lod_steps(draw: LayerDraw, mats: np.ndarray, tolerance_px: float) -> np.ndarray:
+    """Per instance, the coarsest LOD step whose chord error stays under tolerance_px."""
     scale_px = np.linalg.norm(mats[:, :, :2], axis=(1, 2))  # ≥ largest singular value
     steps = np.asarray(valid_steps(draw.geometry))
     errors = np.array([lod_error(draw.geometry, int(k)) for k in steps])  # increasing with the step
-    ok = errors[None, :] * scale_px[:, None] <= LOD_TOLERANCE_PX
+    ok = errors[None, :] * scale_px[:, None] <= tolerance_px
     coarsest = np.where(ok, np.arange(len(steps))[None, :], 0).max(axis=1)
     return steps[coarsest]
 
 
 def rasterise(
-    p: dict[str, Any], width: int, height: int, offsets: np.ndarray, detail: bool = True
+    p: dict[str, Any], width: int, height: int, offsets: np.ndarray, lod_px: float | None = None
 ) -> np.ndarray:
     """Draw a resolved parameter set before post effects; uint8 (H, W, 3).
 
     Planar shapes go through `draw_bands` (the tube's camera-facing faces as one quad per segment, with the
     GPU's culling where the band folds: the same pixels as the full tube, 4× less set-up work); the spiral,
-    whose frame twists out of the plane, through the full tube. detail=False adds a per-instance level of
-    detail (chord error ≤ LOD_TOLERANCE_PX) for optimisation loops.
+    whose frame twists out of the plane, through the full tube. lod_px adds a per-instance level of detail
+    (chord error ≤ lod_px pixels) for optimisation loops.
     """
     buf = np.zeros((len(offsets), height, width, 3), dtype=np.uint8)
     direction = np.array([np.sin(p["gradientAngle"]), np.cos(p["gradientAngle"])])
     gradient_range = (float(p["gradientRange"][0]), float(p["gradientRange"][1]))
-    scale = LUT_SIZE / LUT_MAX_D
+    n_lut = lut_size(width, lod_px)
+    scale = n_lut / LUT_MAX_D
     for draw in build_scene(p):
         mats = pixel_matrices(draw.matrices, width, height)
         # Blown-up instances (σ far beyond the frame, e.g. scaleFactor 1.8 over 200 fibonacci steps) have
@@ -72,12 +76,12 @@ def rasterise(
         sane = np.all(np.abs(mats) < MAX_PIXEL_COORD, axis=(1, 2))
         mats = mats[sane]
         alphas = draw.alphas[sane].astype(np.float64)
-        lut = _lut(draw, gradient_range)
+        lut = _lut(draw, gradient_range, n_lut)
         if draw.geometry == "spiral":
             verts, tris = tube_mesh(draw.geometry, draw.geo_width, draw.start_angle)
             draw_instances(buf, offsets, verts, tris, verts[:, :2] @ direction, mats, alphas, lut, scale)
             continue
-        steps = np.ones(len(mats), dtype=np.int64) if detail else lod_steps(draw, mats)
+        steps = np.ones(len(mats), dtype=np.int64) if lod_px is None else lod_steps(draw, mats, lod_px)
         for step in np.unique(steps):
             idx = np.flatnonzero(steps == step)
             left, right = band_edges(draw.geometry, draw.geo_width, draw.start_angle, int(step))
@@ -92,7 +96,7 @@ def rasterise(
                 lut,
                 scale,
             )
-    return resolve_samples(buf)
+    return buf[0] if len(offsets) == 1 else resolve_samples(buf)
 
 
 class LocalRenderer(Renderer):
@@ -113,8 +117,8 @@ class LocalRenderer(Renderer):
     def render(self, params: Params, width: int = 1024, height: int = 1024) -> np.ndarray:
         check_size(width, height)
         p = resolve(params)
-        offsets, detail = QUALITIES[self.quality]
-        image = rasterise(p, width, height, offsets, detail)
+        offsets, lod_px = QUALITIES[self.quality]
+        image = rasterise(p, width, height, offsets, lod_px)
         return apply_effects(image, p["noise"], p["crt"])
 
 
