@@ -1,7 +1,8 @@
 """Refinement benchmark: match report and wall time per target, per start, at one budget.
 
     python -m benchmarks.refine [--n 20] [--budget 3000] [--seconds S] [--method catcma|cma]
-                                [--starts random,perturbed] [--start-from cnn] [--workers 2] [--json OUT]
+                                [--starts random,perturbed] [--start-from cnn,guess] [--workers 2]
+                                [--json OUT]
 
 Targets: `--n` held-out synthetic scenes (sample_params(…, seed=HELD_OUT_SEED, mode="weighted",
 n_layers=0), the first whose 320×180 exact render lights between 1 % and 95 % of its pixels: an all-black
@@ -12,7 +13,9 @@ of its sampler draws); "perturbed" — a stand-in for a CNN prediction until cor
 params with every continuous coordinate moved by N(0, PERTURB_SIGMA) of its range and each categorical
 swapped to a random option with probability PERTURB_FLIP (synthetic targets only: references have no
 true params); "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
-alternatives as the multi-start's starts; skipped with a message when the module or checkpoint is absent.
+alternatives as the multi-start's starts; "guess" (--start-from guess) — core.inverse.guess: the CNN, its
+runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, the best 4 raced (its
+time counts in wall_s). Both are skipped with a message when the module, checkpoint or bank is absent.
 Each row reports the start's own match and the refined one (reports at 512 px, as everywhere).
 """
 
@@ -47,6 +50,7 @@ LIT_RANGE = (0.01, 0.95)
 PERTURB_SIGMA = 0.03
 PERTURB_FLIP = 0.15
 FIGURES = ("ssim", "ssim_skill", "lum_corr")
+REFINE_STARTS = 4
 
 
 def synthetic_targets(n: int) -> list[tuple[str, np.ndarray, dict[str, Any]]]:
@@ -98,6 +102,25 @@ def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]
     def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         prediction = inverse.predict(model, target)
         return prediction.params, alternative_starts(prediction.params, prediction.alternatives)
+
+    return predict
+
+
+def guess_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]] | None:
+    """target → (best first guess, the best REFINE_STARTS guesses): core.inverse.guess with the shipped
+    retrieval bank (the CNN, its runner-up categoricals and the bank's neighbours, ranked by rendering)."""
+    try:
+        inverse = importlib.import_module("core.inverse")
+        guessing = importlib.import_module("core.inverse.guess")
+        retrieval = importlib.import_module("core.inverse.retrieval")
+        model, bank = inverse.load_model(), retrieval.load_bank()
+    except Exception as err:  # absent module, checkpoint or bank
+        print(f"--start-from guess: unavailable ({type(err).__name__}: {err}); skipped", file=sys.stderr)
+        return None
+
+    def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        first = guessing.guess(model, target, bank)
+        return first.params, first.starts[:REFINE_STARTS]
 
     return predict
 
@@ -182,15 +205,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="loss working width in px")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
-    parser.add_argument("--start-from", choices=("cnn",), help="also refine from core.inverse.predict")
+    parser.add_argument(
+        "--start-from",
+        help="comma list: cnn (core.inverse.predict and its runner-up categoricals) and/or guess "
+        "(core.inverse.guess: the CNN plus the retrieval bank, ranked by rendering)",
+    )
     parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
 
     starts = [s for s in args.starts.split(",") if s]
-    predict = cnn_predictor() if args.start_from == "cnn" else None
-    if predict is not None:
-        starts.append("cnn")
+    predictors = {}
+    for kind in filter(None, (args.start_from or "").split(",")):
+        if kind not in ("cnn", "guess"):
+            parser.error(f"--start-from takes cnn and/or guess, not {kind!r}")
+        predictor = cnn_predictor() if kind == "cnn" else guess_predictor()
+        if predictor is not None:
+            predictors[kind] = predictor
+            starts.append(kind)
     targets: list[tuple[str, Any, dict[str, Any] | None]] = list(synthetic_targets(args.n))
     if not args.no_references:
         targets += reference_targets()
@@ -219,11 +251,15 @@ def main(argv: list[str] | None = None) -> int:
                 if truth is None:
                     continue
                 start = perturbed(truth, seed=args.seed + 17)
-            elif kind == "cnn":
-                start, top_k = predict(target)  # type: ignore[misc]
-            else:
+            t0 = time.perf_counter()
+            if kind in predictors:
+                start, top_k = predictors[kind](target)
+            elif kind != "perturbed":
                 start = None
+            predict_s = time.perf_counter() - t0
             row = run_one(target, start, args, top_k)
+            row["predict_s"] = round(predict_s, 2)
+            row["wall_s"] = round(row["wall_s"] + predict_s, 2)  # the first guess is part of the cost
             row["start"] = start_report(target, start)
             rows[kind] = row
             print(f"{name} {kind}: {row['start']} → {row['refined']} in {row['wall_s']} s", file=sys.stderr)

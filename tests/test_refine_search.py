@@ -93,3 +93,23 @@ def test_alternative_starts_from_ranked_categoricals() -> None:
     assert starts[0] == params
     assert [(s["geometry"], s["origin"]) for s in starts[1:]] == [("arch", "center"), ("ring", "top-center")]
     assert len(alternative_starts(params, ranked, k=10)) == 4  # start + the three real swaps
+
+
+def test_multistart_from_full_starts_races_each_from_its_own_point(problem) -> None:
+    """(x, c) starts (retrieved neighbours) each begin at their own continuous point, and the race keeps
+    the one that is really closest."""
+    space, x_opt, c_opt = problem
+    rng = np.random.default_rng(3)
+    far = (np.clip(rng.random(len(x_opt)), 0, 1), c_opt.copy())
+    near = (np.clip(x_opt + 0.02, 0, 1), c_opt.copy())
+    search = MultiStartCMA(space, x_opt, c_opt, starts=[far, near], top_k=2, sigma=0.02, seed=0)
+    near_run = search.runs[1]
+    first = search.ask()
+    centre = np.mean([cand.x for cand in first], axis=0)
+    assert np.abs(centre - far[0]).max() < 0.1  # the first run samples around its own start
+    search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in first])
+    second = search.ask()
+    assert np.abs(np.mean([cand.x for cand in second], axis=0) - near[0]).max() < 0.1
+    search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in second])
+    _optimise(search, space, x_opt, c_opt, 120)
+    assert search.runs == [near_run]

@@ -92,6 +92,18 @@ def test_evaluate_cli_writes_json(tiny_checkpoint, tmp_path):
     assert result["n"] == 3 and set(result["match"]) == {"ssim", "ssim_skill", "lum_corr"}
     assert 0 <= result["accuracy"]["geometry"] <= 1
     assert result["match"]["lum_corr"]["p10"] <= result["match"]["lum_corr"]["median"]
+    # the shipped retrieval bank adds the first guess's figures
+    assert set(result["match_with_bank"]) == {"ssim", "ssim_skill", "lum_corr"}
+    assert sum(result["first_guess_sources"].values()) == 3 and result["bank"]["scenes"] > 0
+    assert 0 <= result["lit_targets"] <= 3
+    alone = (
+        json.loads(out.read_text())
+        if evaluate.main([*args, "--bank", "none", "--json", str(out)]) == 0
+        else {}
+    )
+    assert "match_with_bank" not in alone and alone["match"] == result["match"]
+    with pytest.raises(SystemExit, match="build_retrieval"):
+        evaluate.main([*args, "--bank", str(tmp_path / "absent.npz")])
     with pytest.raises(SystemExit, match="training/validation"):
         evaluate.main(["--model", str(tiny_checkpoint), "--seed", "1000000"])
     with pytest.raises(ValueError):
@@ -121,6 +133,8 @@ def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, ca
     from PIL import Image
 
     assert Image.open(pngs / "wide-compare.png").size == (96 * 3 + 8, 54)
+    assert Image.open(pngs / "wide-guess-compare.png").size == (96 * 3 + 8, 54)
+    assert all(e["first_guess"]["ranked"][0]["source"] == e["first_guess"]["source"] for e in entries)
     assert "wide.png" in capsys.readouterr().out
 
 

@@ -6,6 +6,10 @@ Scenes come from `sample_params(n, seed, mode, n_layers)` with a seed ≥ 10_000
 training or validation run uses (train/seeds.py). Each target is rendered at --size², fed to the
 model through the same preprocessing as any real image, and the predicted parameters are rendered
 at the same size and compared with the match report (DESIGN.md).
+
+With a retrieval bank (the shipped models/retrieval.npz by default; --bank none to skip) the same figures
+are reported a second time for the full first guess (core.inverse.guess: the CNN, its runner-up
+categoricals and the bank's nearest scenes, ranked by rendering): "accuracy_with_bank", "match_with_bank".
 """
 
 from __future__ import annotations
@@ -23,12 +27,17 @@ from tqdm import tqdm
 
 from core.inverse import CATEGORICALS, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
+from core.inverse.guess import guess
 from core.inverse.model import InverseModel
+from core.inverse.retrieval import BankError, load_bank
 from core.metrics import match_report
 from train.generate_data import parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
 
 REPORT_KEYS = ("ssim", "ssim_skill", "lum_corr")
+LIT_LEVEL = 12
+LIT_RANGE = (0.01, 0.95)
+"""A target is "lit" when 1–95 % of its pixels exceed LIT_LEVEL (as in benchmarks/refine.py)."""
 
 
 def evaluate(
@@ -42,6 +51,7 @@ def evaluate(
     renderer: Any = None,
     batch_size: int = 32,
     progress: bool = True,
+    bank: Any = None,
 ) -> dict[str, Any]:
     """The evaluation figures as a JSON-ready dict (see module docstring)."""
     from core.params import sample_params
@@ -54,6 +64,8 @@ def evaluate(
     correct: dict[str, list[bool]] = {k: [] for k in (*CATEGORICALS, *BOOLEANS)}
     truths: dict[str, list[float]] = {k: [] for k in correct}
     pred_vec, true_vec, masks, reports = [], [], [], []
+    correct_bank: dict[str, list[bool]] = {k: [] for k in correct}
+    reports_bank, sources, lit = [], [], []
     infer_s = 0.0
     for start in tqdm(range(0, n, batch_size), desc="evaluate", disable=not progress, file=sys.stderr):
         chunk = params[start : start + batch_size]
@@ -63,26 +75,40 @@ def evaluate(
         preds = predict_batch(model, batch, top_k=1)
         infer_s += time.perf_counter() - t0
         for p, target, pred in zip(chunk, targets, preds, strict=True):
-            truth, guess = encode(p), encode(pred.params)
+            truth, predicted = encode(p), encode(pred.params)
             for k in CATEGORICALS:
-                correct[k].append(truth.classes[k] == guess.classes[k])
+                correct[k].append(truth.classes[k] == predicted.classes[k])
                 truths[k].append(truth.classes[k])
             for k in BOOLEANS:
-                correct[k].append(truth.flags[k] == guess.flags[k])
+                correct[k].append(truth.flags[k] == predicted.flags[k])
                 truths[k].append(truth.flags[k])
-            pred_vec.append(guess.continuous)
+            pred_vec.append(predicted.continuous)
             true_vec.append(truth.continuous)
             masks.append(truth.mask)
             reports.append(match_report(target, renderer.render(pred.params, size, size), lpips=False))
+            lit.append(float((target.max(axis=2) > LIT_LEVEL).mean()))
+            if bank is not None:
+                first = guess(model, target, bank)
+                chosen = encode(first.params)
+                for k in CATEGORICALS:
+                    correct_bank[k].append(truth.classes[k] == chosen.classes[k])
+                for k in BOOLEANS:
+                    correct_bank[k].append(truth.flags[k] == chosen.flags[k])
+                sources.append(first.sources[0].split(" ")[0])
+                rendered = renderer.render(first.params, size, size)
+                reports_bank.append(match_report(target, rendered, lpips=False))
     errors = natural_errors(np.stack(pred_vec), np.stack(true_vec), np.stack(masks))
-    match = {
-        k: {
-            "median": float(np.median([r[k] for r in reports])),
-            "p10": float(np.percentile([r[k] for r in reports], 10)),
-            "mean": float(np.mean([r[k] for r in reports])),
+    match = _match_summary(reports)
+    lit_idx = [i for i, f in enumerate(lit) if LIT_RANGE[0] <= f <= LIT_RANGE[1]]
+    with_bank = {}
+    if bank is not None:
+        with_bank = {
+            "accuracy_with_bank": {k: float(np.mean(v)) for k, v in correct_bank.items()},
+            "match_with_bank": _match_summary(reports_bank),
+            "match_with_bank_lit": _match_summary([reports_bank[i] for i in lit_idx]),
+            "first_guess_sources": {s: sources.count(s) for s in sorted(set(sources))},
+            "bank": {"scenes": len(bank), **bank.config},
         }
-        for k in REPORT_KEYS
-    }
     return {
         "n": n,
         "seed": seed,
@@ -102,8 +128,25 @@ def evaluate(
         },
         "error_units": "angles in rad (wrapped), colour in 0-255, others in the parameter's own units",
         "match": match,
+        # black (or flooded) targets have no light to place: lum_corr is 0 for any prediction there
+        "lit_targets": len(lit_idx),
+        "match_lit": _match_summary([reports[i] for i in lit_idx]),
         "batched_inference_ms_per_image": 1000 * infer_s / max(n, 1),
         "model": {**model.config.to_dict(), "meta_epoch": getattr(model, "meta", {}).get("epoch")},
+        **with_bank,
+    }
+
+
+def _match_summary(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    if not reports:
+        return {}
+    return {
+        k: {
+            "median": float(np.median([r[k] for r in reports])),
+            "p10": float(np.percentile([r[k] for r in reports], 10)),
+            "mean": float(np.mean([r[k] for r in reports])),
+        }
+        for k in REPORT_KEYS
     }
 
 
@@ -116,6 +159,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--n-layers", default=None, help="default: the setting the model was trained for")
     ap.add_argument("--size", type=int, default=512, help="render side in px (match report at 512 wide)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--device", default=None)
     ap.add_argument("--threads", type=int, default=0)
     return ap.parse_args(argv)
@@ -130,7 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
     model = load_model(args.model, device=args.device)
-    result = evaluate(model, args.n, args.seed, mode=args.mode, n_layers=args.n_layers, size=args.size)
+    bank = None
+    if args.bank != "none":
+        try:
+            bank = load_bank(args.bank)
+        except BankError as exc:
+            if args.bank is not None:
+                raise SystemExit(str(exc)) from exc
+            print(f"note: {exc}; evaluating the CNN alone", file=sys.stderr)
+    result = evaluate(
+        model, args.n, args.seed, mode=args.mode, n_layers=args.n_layers, size=args.size, bank=bank
+    )
     result["checkpoint"] = str(args.model or "models/inverse.pt")
     text = json.dumps(result, indent=1)
     if args.json:

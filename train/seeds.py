@@ -4,7 +4,8 @@ Samples come from `core.params.sample_params(n, seed, ...)`; a (seed, index) pai
 
 | range                      | used by                                                     |
 |----------------------------|-------------------------------------------------------------|
-| 1_000_000 … 1_999_999      | generate_data shards (shard k uses seed TRAIN_SHARD_BASE + k) |
+| 1_000_000 … 1_499_999      | generate_data shards (shard k uses seed TRAIN_SHARD_BASE + k) |
+| 1_500_000 … 1_999_999      | retrieval bank (chunk k uses seed RETRIEVAL_BASE + k)         |
 | 2_000_000 … 8_999_999      | on-the-fly training streams (chunk c uses TRAIN_STREAM_BASE + c) |
 | 9_000_000 … 9_999_999      | validation during training (model selection; VAL_SEED)       |
 | ≥ 10_000_000               | evaluate.py and benchmarks only (EVAL_SEED default)          |
@@ -13,6 +14,7 @@ Samples come from `core.params.sample_params(n, seed, ...)`; a (seed, index) pai
 from __future__ import annotations
 
 TRAIN_SHARD_BASE = 1_000_000
+RETRIEVAL_BASE = 1_500_000
 TRAIN_STREAM_BASE = 2_000_000
 VAL_SEED = 9_000_000
 EVAL_BASE = 10_000_000

@@ -7,8 +7,13 @@ For each target: the predicted flat SceneParams (with top-k alternatives), the p
 at the target's aspect (the camera shows 5 world units across, so only the height changes), the
 match report, and a side-by-side PNG target | prediction | |difference| in --out-dir.
 
-With --refine [--budget N] [--seconds S], each prediction is then refined (core.refine, multi-start over the
-CNN's top-k categoricals) and the refined params, render, report and side-by-side are added: before/after.
+With a retrieval bank (models/retrieval.npz by default; --bank none to skip) each target also gets the first
+guess (core.inverse.guess: the CNN, its runner-up categoricals and the bank's nearest scenes, ranked by
+rendering): its source, params, render, report and side-by-side ("first_guess").
+
+With --refine [--budget N] [--seconds S], the first guess (the CNN's prediction without a bank) is then
+refined (core.refine, multi-start CMA-ES from the best REFINE_STARTS guesses) and the refined params,
+render, report and side-by-side are added: before/after.
 """
 
 from __future__ import annotations
@@ -23,11 +28,15 @@ import numpy as np
 
 from core.imageio import resize, save_png, to_rgb_float
 from core.inverse import load_model, predict
+from core.inverse.guess import Guess, guess
 from core.inverse.model import InverseModel
+from core.inverse.retrieval import BankError, RetrievalBank, load_bank
 from core.metrics import match_report
+from core.refine.alternatives import alternative_starts
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MAX_RENDER_WIDTH = 1024
+REFINE_STARTS = 4
 
 
 def find_targets(specs: list[str | Path]) -> list[Path]:
@@ -63,6 +72,7 @@ def validate_target(
     out_dir: Path | None,
     top_k: int = 3,
     refine: dict[str, Any] | None = None,
+    bank: RetrievalBank | None = None,
 ) -> dict[str, Any]:
     target = to_rgb_float(path)
     h, w = target.shape[:2]
@@ -79,25 +89,44 @@ def validate_target(
         save_png(rendered, out_dir / f"{path.stem}-prediction.png")
         (out_dir / f"{path.stem}-params.json").write_text(json.dumps(result.params, indent=1))
         entry["compare_png"] = str(compare)
+    first = None
+    if bank is not None:
+        first = guess(model, target, bank, top_k=top_k)
+        entry["first_guess"] = _first_guess(first, target, renderer, (rw, rh), path.stem, out_dir)
     if refine is not None:
-        entry["refined"] = refine_target(target, result, renderer, (rw, rh), path.stem, out_dir, refine)
+        starts = (
+            first.starts if first else alternative_starts(result.params, result.alternatives, k=REFINE_STARTS)
+        )
+        entry["refined"] = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
     return entry
+
+
+def _first_guess(
+    first: Guess, target: np.ndarray, renderer: Any, size: tuple[int, int], stem: str, out_dir: Path | None
+) -> dict[str, Any]:
+    rendered = renderer.render(first.params, *size)
+    out = {**first.to_dict(), "report": match_report(target, rendered, lpips=False)}
+    if out_dir is not None:
+        compare = out_dir / f"{stem}-guess-compare.png"
+        save_png(side_by_side(resize(target, *size), rendered.astype(np.float32) / 255.0), compare)
+        (out_dir / f"{stem}-guess-params.json").write_text(json.dumps(first.params, indent=1))
+        out["compare_png"] = str(compare)
+    return out
 
 
 def refine_target(
     target: np.ndarray,
-    result: Any,
+    starts: list[dict[str, Any]],
     renderer: Any,
     size: tuple[int, int],
     stem: str,
     out_dir: Path | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """Refine the CNN's prediction against the target; the refined params, report and files."""
-    from core.refine import alternative_starts, refine_to_end
+    """Refine from the best of `starts` (racing the first REFINE_STARTS): refined params, report, files."""
+    from core.refine import refine_to_end
 
-    starts = alternative_starts(result.params, result.alternatives, k=4)
-    final = refine_to_end(target, result.params, top_k=starts, **options)
+    final = refine_to_end(target, starts[0], top_k=starts[:REFINE_STARTS], **options)
     rendered = renderer.render(final.best_params, *size)
     report = match_report(target, rendered, lpips=False)
     out = {
@@ -126,6 +155,13 @@ def summary_table(entries: list[dict[str, Any]]) -> str:
             f"{Path(e['target']).name[:28]:<28} {e['size'][0]:>4}x{e['size'][1]:<5} {r['ssim']:6.3f} "
             f"{r['ssim_black']:6.3f} {r['ssim_skill']:6.3f} {r['lum_corr']:6.3f}  {geo[0]} ({geo[1]:.2f})"
         )
+        if "first_guess" in e:
+            r, first = e["first_guess"]["report"], e["first_guess"]
+            rows.append(
+                f"{'  first guess':<28} {'':>10} {r['ssim']:6.3f} {r['ssim_black']:6.3f} "
+                f"{r['ssim_skill']:6.3f} {r['lum_corr']:6.3f}  "
+                f"{first['params']['geometry']} ({first['source']})"
+            )
         if "refined" in e:
             r, ref = e["refined"]["report"], e["refined"]
             cost = f"{ref['evaluations']} evals, {ref['seconds']} s"
@@ -146,6 +182,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
     ap.add_argument("--top-k", type=int, default=3)
     ap.add_argument("--device", default=None)
+    ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
     ap.add_argument("--budget", type=int, default=3000, help="refine: evaluations per target")
     ap.add_argument("--seconds", type=float, default=50.0, help="refine: seconds per target")
@@ -174,7 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.refine
         else None
     )
-    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k, refine) for p in targets]
+    bank = None
+    if args.bank != "none":
+        try:
+            bank = load_bank(args.bank)
+        except BankError as exc:
+            if args.bank is not None:
+                raise SystemExit(str(exc)) from exc
+            print(f"note: {exc}; first guesses come from the CNN alone", file=sys.stderr)
+    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank) for p in targets]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

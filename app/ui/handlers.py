@@ -122,6 +122,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     except EXPECTED as exc:
         return (f"⚠️ {name}: {exc}", to_uint8(target), *cleared[1:])
     session.params, session.source, session.report = start.params, start.source, report
+    session.alternatives = list(start.alternatives)
     flat, leva = match.params_texts(start.params)
     h, w = target.shape[:2]
     status = f"**{name}** ({w}×{h}): {start.note}."
@@ -161,6 +162,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             budget_evals=budget_evals,
             budget_seconds=budget_seconds,
             workers=session.settings.refine_workers,
+            alternatives=session.alternatives,
             on_start=hold,
         ):
             preview = skip if update.preview is None else update.preview
@@ -176,6 +178,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
                 )
                 return
             session.params, session.source, session.report = update.params, "refine", update.report
+            session.alternatives = []
             session.job = None
             flat, leva = match.params_texts(update.params)
             report = match.report_markdown(update.report, "Match report (refined)")

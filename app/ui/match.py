@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from core.imageio import ImageInputError, to_rgb_float, to_uint8
-from core.inverse import predict
+from core.inverse.guess import guess
+from core.inverse.retrieval import default_bank
 from core.metrics import match_report
 from core.params import defaults, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
@@ -34,6 +35,8 @@ SCREEN_WIDTH = 96
 """Working width in px of that screening."""
 FALLBACK_DRAWS = 48
 """Draws of the weighted sampler screened beside them (seeded, so a target always gets the same start)."""
+REFINE_STARTS = 4
+"""First guesses refinement races (the best one and the next REFINE_STARTS − 1)."""
 UPDATE_INTERVAL_S = 0.25
 """Refine updates are sent to the browser at most this often (and always the last)."""
 HEARTBEAT_S = 0.5
@@ -47,6 +50,7 @@ class StartPoint:
     params: dict[str, Any]
     source: str
     note: str
+    alternatives: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -80,11 +84,17 @@ def _reason(exc: Exception, path: str | Path) -> str:
 
 
 def start_point(target: np.ndarray, model: Any | None, model_note: str, store: Store | None) -> StartPoint:
-    """The CNN prediction when there is a model; else the closest of the defaults, the newest pool seeds
-    and FALLBACK_DRAWS sampler draws under the refine loss at SCREEN_WIDTH px (renders are cached)."""
+    """With a model, the best first guess (core.inverse.guess: the CNN, its runner-up categoricals and the
+    retrieval bank's nearest scenes, ranked by rendering), the next best as refinement's other starts;
+    else the closest of the defaults, the newest pool seeds and FALLBACK_DRAWS sampler draws under the
+    refine loss at SCREEN_WIDTH px (renders are cached)."""
     if model is not None:
-        prediction = predict(model, target)
-        return StartPoint(prediction.params, "cnn", "CNN prediction")
+        bank = default_bank()
+        first = guess(model, target, bank)
+        note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
+        note += f", the best of {len(first.starts)} ranked by rendering"
+        note += " (the CNN, its runner-up categoricals" + (", the retrieval bank)" if bank else ")")
+        return StartPoint(first.params, "cnn", note, tuple(first.starts[1:REFINE_STARTS]))
     candidates: list[tuple[str, dict[str, Any]]] = [("the default parameters", defaults())]
     if store is not None:
         candidates += [(f"pool seed #{s.id}", s.params) for s in store.seeds()[-FALLBACK_SEEDS:]]
@@ -155,12 +165,14 @@ def refine_updates(
     budget_evals: int | None,
     budget_seconds: float | None,
     workers: int = 1,
+    alternatives: list[dict[str, Any]] | None = None,
     on_start: Callable[[Refiner], None] | None = None,
 ) -> Iterator[RefineUpdate]:
     """Refine `start` against `target`, yielding UI updates every UPDATE_INTERVAL_S to HEARTBEAT_S, and the
     last one (done=True). The refiner runs in a thread, so updates keep coming (with the live evaluation
     count) even while one generation takes longer than a second.
 
+    `alternatives`: other first guesses, raced from the start with `start` (multi-start CMA-ES).
     `on_start` receives the Refiner (call its `cancel()` to stop; the run then ends with the best so far).
     Closing this generator early cancels the run.
     """
@@ -170,6 +182,7 @@ def refine_updates(
         budget_evals=budget_evals or None,
         budget_seconds=budget_seconds or None,
         workers=max(1, workers),
+        top_k=[start, *alternatives] if alternatives else None,
         preview_every=50,
         preview_width=DISPLAY_WIDTH,
         lpips=True,

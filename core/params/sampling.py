@@ -142,6 +142,24 @@ def sample_params(
     return [_sample(seed, i, mode, n_layers, strata, blowout_limit) for i in range(n)]
 
 
+def sample_one(
+    seed: int,
+    index: int,
+    mode: Mode = "weighted",
+    n_layers: LayerCount = None,
+    *,
+    blowout_limit: float | None = BLOWOUT_LIMIT,
+) -> dict[str, Any]:
+    """Exactly `sample_params(n, seed, mode, n_layers)[index]` for any n > index, without drawing the rest
+    (each draw has its own random stream); "stratified" needs the whole batch and is refused."""
+    if mode not in MODES or mode == "stratified":
+        raise ValueError(f"sample_one draws 'uniform' or 'weighted' scenes, not {mode!r}")
+    _check_layer_count(n_layers)
+    if index < 0:
+        raise ValueError(f"index must be ≥ 0, not {index}")
+    return _sample(seed, index, mode, n_layers, None, blowout_limit)
+
+
 def _check_layer_count(n_layers: LayerCount) -> None:
     if n_layers is None:
         return

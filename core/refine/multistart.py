@@ -57,7 +57,8 @@ class _Run:
 
 
 class MultiStartCMA:
-    """Ask/tell multi-start CMA-ES; `starts` are option vectors (None: screened from `start_c`)."""
+    """Ask/tell multi-start CMA-ES; `starts` are option vectors sharing `start_x`, or (x, c) pairs (e.g.
+    retrieved neighbours, each with its own continuous values); None: screened from `start_c`."""
 
     def __init__(
         self,
@@ -65,7 +66,7 @@ class MultiStartCMA:
         start_x: np.ndarray,
         start_c: np.ndarray,
         *,
-        starts: Sequence[np.ndarray] | None = None,
+        starts: Sequence[np.ndarray | tuple[np.ndarray, np.ndarray]] | None = None,
         top_k: int = 4,
         sigma: float = 0.15,
         seed: int = 0,
@@ -80,15 +81,14 @@ class MultiStartCMA:
         if starts is None:
             self._screening = neighbours(space, np.asarray(start_c))
         else:
-            self._start_runs([np.asarray(c) for c in starts][: max(1, top_k)])
+            pairs = [s if isinstance(s, tuple) else (self.start_x, s) for s in starts]
+            self._start_runs([(np.asarray(x, float), np.asarray(c)) for x, c in pairs][: max(1, top_k)])
         self._turn = 0  # index into runs of the run being asked
         self._generation_in_round = 0
         self._asked: list[np.ndarray] = []
 
-    def _start_runs(self, options: list[np.ndarray]) -> None:
-        self.runs = [
-            _Run(self.start_x, c, self.sigma, self.seed + i, self.popsize) for i, c in enumerate(options)
-        ]
+    def _start_runs(self, starts: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        self.runs = [_Run(x, c, self.sigma, self.seed + i, self.popsize) for i, (x, c) in enumerate(starts)]
 
     def ask(self) -> list[Candidate]:
         if self._screening is not None:
@@ -101,7 +101,7 @@ class MultiStartCMA:
         values = [clip_loss(v) for v in losses]
         if self._screening is not None:
             order = np.argsort(values, kind="stable")[: max(1, self.top_k)]
-            self._start_runs([self._screening[i] for i in order])
+            self._start_runs([(self.start_x, self._screening[i]) for i in order])
             self._screening = None
             return
         self.runs[self._turn].tell(self._asked, values)

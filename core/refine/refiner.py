@@ -40,12 +40,15 @@ FINAL_MAX_WIDTH = 1024
 """The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 
 
-def _catcma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[np.ndarray], **kw: Any) -> Search:
+Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
+
+
+def _catcma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
     kw.pop("top_k")
-    return CatCMASearch(space, x, c, alternatives=alts, **kw)
+    return CatCMASearch(space, x, c, alternatives=[alt_c for _, alt_c in alts], **kw)
 
 
-def _cma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[np.ndarray], **kw: Any) -> Search:
+def _cma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
     kw.pop("cat_confidence")
     return MultiStartCMA(space, x, c, starts=alts or None, **kw)
 
@@ -62,9 +65,11 @@ class Refiner:
     starts from the best, with a wide step and no categorical preference. budget_evals / budget_seconds:
     stop at whichever comes first (None: no limit of that kind; at least one must be set). top_k: an int
     (how many screened categorical alternatives method "cma" races), or a list of alternative params (e.g.
-    a CNN's top-k predictions) whose categoricals seed the starts. workers: processes scoring candidates
-    (1: this process). sigma: initial step in the [0, 1] coordinates (default 0.02 from given params, 0.1
-    from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to the target.
+    a CNN's top-k predictions, retrieved neighbours): method "cma" races one CMA-ES from each (its own
+    continuous values and categoricals), "catcma" takes their categoricals. workers: processes scoring
+    candidates (1: this process). sigma: initial step in the [0, 1] coordinates (default 0.02 from given
+    params, 0.1 from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to
+    the target.
     """
 
     def __init__(
@@ -138,12 +143,12 @@ class Refiner:
         return losses
 
     def _search(self, space: ParamSpace, x0: np.ndarray, c0: np.ndarray) -> Search:
-        alts: list[np.ndarray] = []
+        alts: list[Start] = []
         k = 4
         if isinstance(self.top_k, int):
             k = self.top_k
         elif self.top_k is not None:
-            alts = [space.encode(p)[1] for p in self.top_k]
+            alts = [space.encode(p) for p in self.top_k]
             k = len(alts)
         return METHODS[self.method](
             space,

@@ -407,9 +407,9 @@ def apply_effects(image: np.ndarray, noise: Mapping[str, Any], crt: Mapping[str,
     crt = {**CRT_DEFAULTS, **crt}
     crt_on = bool(crt["enabled"])
     noise_on = bool(noise["enabled"])
-    color = _to_unit(image)
     if not crt_on and not noise_on:
-        return np.array(image[..., :3], copy=True) if image.dtype == np.uint8 else _to_uint8(color)
+        return np.array(image[..., :3], copy=True) if image.dtype == np.uint8 else _to_uint8(_to_unit(image))
+    color = _to_unit(image)
     if crt_on:
         color = _crt_unit(
             color,

@@ -104,7 +104,7 @@ class LocalRenderer(Renderer):
 
     quality: "exact" (every tube triangle, culled as the GPU does, with the original's 4-sample MSAA pattern;
     the default), "fast" (the same samples, with a per-instance level of detail and only the camera-facing
-    faces; for optimisation loops), "draft" (fast plus one sample per pixel: aliased).
+    faces; for optimisation loops), "draft" (one sample per pixel and a coarser level of detail: aliased).
     """
 
     name = "local"

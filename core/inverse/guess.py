@@ -1,0 +1,85 @@
+"""First guesses for a target: the CNN's prediction, its runner-up categoricals and the retrieval bank's
+nearest scenes, each rendered and scored with refinement's loss, best first.
+
+Why render-and-score: the CNN's heads and the bank's coarse thumbnails are both cheap proxies; a render at
+the loss's working size (≈ 3 ms each) says which guess really looks most like the target, and the ranked
+list is what multi-start refinement races.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.imageio import to_rgb_float
+from core.inverse.model import InverseModel
+from core.inverse.predict import Prediction, predict
+from core.inverse.retrieval import RetrievalBank
+from core.params import validate
+from core.refine.alternatives import alternative_starts
+from core.refine.evaluate import Scorer
+from core.refine.loss import DEFAULT_WIDTH, make_loss
+
+
+@dataclass
+class Guess:
+    """starts: every distinct guess, best first (params is starts[0]); losses and sources align with it."""
+
+    params: dict[str, Any]
+    starts: list[dict[str, Any]]
+    losses: list[float]
+    sources: list[str]
+    prediction: Prediction
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": self.params,
+            "source": self.sources[0],
+            "ranked": [
+                {"source": s, "loss": round(v, 4)} for s, v in zip(self.sources, self.losses, strict=True)
+            ],
+            "cnn": self.prediction.to_dict(),
+        }
+
+
+def guess(
+    model: InverseModel,
+    image: Any,
+    bank: RetrievalBank | None = None,
+    *,
+    k_neighbours: int = 16,
+    top_k: int = 3,
+    loss: str = "ssim_lum",
+    working_width: int = DEFAULT_WIDTH,
+    quality: str = "fast",
+) -> Guess:
+    """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
+    (none when bank is None), ranked by `loss` on renders at `working_width`."""
+    target = to_rgb_float(image)
+    prediction = predict(model, target, top_k=top_k)
+    candidates: list[tuple[str, dict[str, Any]]] = [("cnn", prediction.params)]
+    for alt in alternative_starts(prediction.params, prediction.alternatives, k=top_k)[1:]:
+        changed = [k for k in alt if alt[k] != prediction.params.get(k)]
+        candidates.append(("cnn, " + ", ".join(f"{k}={alt[k]}" for k in changed), alt))
+    if bank is not None:
+        for n in bank.neighbours(target, k_neighbours):
+            candidates.append(
+                (f"bank {n.key[0]}/{n.key[1]} (similarity {n.similarity:.2f})", validate(n.params))
+            )
+    scorer = Scorer(make_loss(loss, target, working_width), quality)
+    scored, seen = [], set()
+    for source, params in candidates:
+        key = repr(sorted(params.items()))
+        if key in seen:
+            continue
+        seen.add(key)
+        scored.append((scorer(params), len(scored), source, params))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    return Guess(
+        params=scored[0][3],
+        starts=[s[3] for s in scored],
+        losses=[s[0] for s in scored],
+        sources=[s[2] for s in scored],
+        prediction=prediction,
+    )

@@ -1,0 +1,129 @@
+"""Build the retrieval bank (core.inverse.retrieval): render scenes, keep their luminance thumbnails, PCA.
+
+    python -m train.build_retrieval [--n 100000] [--seed 1500000] [--mode weighted] [--n-layers 0]
+                                    [--components 64] [--workers 2] [--out models/retrieval.npz]
+                                    [--work-dir data/retrieval-work]
+
+Chunk k holds `sample_params(chunk, seed + k, mode, n_layers)` rendered at 64² (quality "fast") and reduced
+to both views; chunks are written atomically to --work-dir, so a rerun continues where it stopped (the
+same options give the same bank). Scenes whose thumbnail is flat in either view (all black, or flooded)
+are left out. Then a PCA per view and int8 codes go to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
+from train.seeds import RETRIEVAL_BASE
+
+
+def _layers(text: str) -> int | tuple[int, int] | None:
+    if text == "any":
+        return None
+    if "-" in text:
+        lo, hi = text.split("-")
+        return int(lo), int(hi)
+    return int(text)
+
+
+def chunk_path(work: Path, k: int) -> Path:
+    return work / f"chunk-{k:05d}.npz"
+
+
+def build_chunk(config: dict[str, Any], k: int) -> int:
+    """Render chunk k and write its features; returns how many scenes it kept."""
+    from core.params import sample_params
+    from core.render import render
+
+    seed = config["seed"] + k
+    count = min(config["chunk"], config["n"] - k * config["chunk"])
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in VIEWS}
+    keys = []
+    for i, params in enumerate(sample_params(count, seed, mode=config["mode"], n_layers=config["n_layers"])):
+        feats = scene_features(render(params, RENDER_SIDE, RENDER_SIDE, quality="fast"))
+        if any(f is None for f in feats.values()):
+            continue
+        for name, f in feats.items():
+            kept[name].append(f.astype(np.float16))
+        keys.append((seed, i))
+    arrays = {name: np.array(v, dtype=np.float16).reshape(len(keys), -1) for name, v in kept.items()}
+    path = chunk_path(Path(config["work"]), k)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.savez(fh, keys=np.array(keys, dtype=np.int64).reshape(-1, 2), **arrays)
+    tmp.replace(path)
+    return len(keys)
+
+
+def assemble(config: dict[str, Any], n_chunks: int, components: int) -> RetrievalBank:
+    parts = [np.load(chunk_path(Path(config["work"]), k)) for k in range(n_chunks)]
+    keys = np.concatenate([p["keys"] for p in parts])
+    views = {}
+    for name in VIEWS:
+        features = np.concatenate([p[name] for p in parts]).astype(np.float32)
+        views[name] = fit_view(features, components)
+    meta = {k: config[k] for k in ("n", "seed", "mode", "n_layers", "chunk")}
+    meta |= {"version": BANK_VERSION, "render_side": RENDER_SIDE, "quality": "fast", "scenes": len(keys)}
+    return RetrievalBank(views, keys, meta)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=100_000, help="scenes to render (flat ones are then dropped)")
+    ap.add_argument("--seed", type=int, default=RETRIEVAL_BASE, help="chunk k uses seed + k")
+    ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform"))
+    ap.add_argument("--n-layers", default="0", help="0, k, lo-hi or any (the sampler's own)")
+    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--components", type=int, default=64, help="PCA dimensions kept per view")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("models/retrieval.npz"))
+    ap.add_argument("--work-dir", type=Path, default=Path("data/retrieval-work"))
+    args = ap.parse_args(argv)
+    if args.n < 1 or args.chunk < 1:
+        ap.error("--n and --chunk must be at least 1")
+    config = {
+        "n": args.n,
+        "seed": args.seed,
+        "mode": args.mode,
+        "n_layers": _layers(args.n_layers),
+        "chunk": args.chunk,
+        "work": str(args.work_dir),
+    }
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    stamp = args.work_dir / "config.json"
+    saved = {k: v for k, v in config.items() if k != "work"}
+    if stamp.exists() and json.loads(stamp.read_text()) != json.loads(json.dumps(saved)):
+        sys.exit(f"{args.work_dir} holds chunks of other options ({stamp}); use another --work-dir")
+    stamp.write_text(json.dumps(saved))
+    n_chunks = -(-args.n // args.chunk)
+    todo = [k for k in range(n_chunks) if not chunk_path(args.work_dir, k).exists()]
+    done = (n_chunks - len(todo)) * args.chunk
+    with tqdm(total=args.n, initial=min(done, args.n), unit="scene", desc="render", file=sys.stderr) as bar:
+        if args.workers <= 1:
+            for k in todo:
+                build_chunk(config, k)
+                bar.update(min(args.chunk, args.n - k * args.chunk))
+        else:
+            with ProcessPoolExecutor(args.workers) as pool:
+                futures = {pool.submit(build_chunk, config, k): k for k in todo}
+                for future in futures:
+                    future.result()
+                    k = futures[future]
+                    bar.update(min(args.chunk, args.n - k * args.chunk))
+    bank = assemble(config, n_chunks, args.components)
+    bank.save(args.out)
+    print(json.dumps({"out": str(args.out), "scenes": len(bank), "bytes": args.out.stat().st_size}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
