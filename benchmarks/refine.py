@@ -14,8 +14,9 @@ params with every continuous coordinate moved by N(0, PERTURB_SIGMA) of its rang
 swapped to a random option with probability PERTURB_FLIP (synthetic targets only: references have no
 true params); "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
 alternatives as the multi-start's starts; "guess" (--start-from guess) — core.inverse.guess: the CNN, its
-runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, the best 4 raced (its
-time counts in wall_s). Both are skipped with a message when the module, checkpoint or bank is absent.
+runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, 4 of them raced
+(Guess.race: the best, the CNN's own, the next best; its time counts in wall_s). Both are skipped with a
+message when the module, checkpoint or bank is absent.
 Each row reports the start's own match and the refined one (reports at 512 px, as everywhere).
 """
 
@@ -120,7 +121,7 @@ def guess_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, An
 
     def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         first = guessing.guess(model, target, bank)
-        return first.params, first.starts[:REFINE_STARTS]
+        return first.params, first.race(REFINE_STARTS)
 
     return predict
 

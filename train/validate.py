@@ -12,7 +12,7 @@ guess (core.inverse.guess: the CNN, its runner-up categoricals and the bank's ne
 rendering): its source, params, render, report and side-by-side ("first_guess").
 
 With --refine [--budget N] [--seconds S], the first guess (the CNN's prediction without a bank) is then
-refined (core.refine, multi-start CMA-ES from the best REFINE_STARTS guesses) and the refined params,
+refined (core.refine, multi-start CMA-ES from REFINE_STARTS guesses: Guess.race) and the refined params,
 render, report and side-by-side are added: before/after.
 """
 
@@ -94,9 +94,10 @@ def validate_target(
         first = guess(model, target, bank, top_k=top_k)
         entry["first_guess"] = _first_guess(first, target, renderer, (rw, rh), path.stem, out_dir)
     if refine is not None:
-        starts = (
-            first.starts if first else alternative_starts(result.params, result.alternatives, k=REFINE_STARTS)
-        )
+        if first is not None:
+            starts = first.race(REFINE_STARTS)
+        else:
+            starts = alternative_starts(result.params, result.alternatives, k=REFINE_STARTS)
         entry["refined"] = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
     return entry
 
@@ -123,7 +124,7 @@ def refine_target(
     out_dir: Path | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """Refine from the best of `starts` (racing the first REFINE_STARTS): refined params, report, files."""
+    """Refine from `starts[0]`, racing the first REFINE_STARTS: refined params, report, files."""
     from core.refine import refine_to_end
 
     final = refine_to_end(target, starts[0], top_k=starts[:REFINE_STARTS], **options)

@@ -94,7 +94,7 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
         note += " (the CNN, its runner-up categoricals" + (", the retrieval bank)" if bank else ")")
-        return StartPoint(first.params, "cnn", note, tuple(first.starts[1:REFINE_STARTS]))
+        return StartPoint(first.params, "cnn", note, tuple(first.race(REFINE_STARTS)[1:]))
     candidates: list[tuple[str, dict[str, Any]]] = [("the default parameters", defaults())]
     if store is not None:
         candidates += [(f"pool seed #{s.id}", s.params) for s in store.seeds()[-FALLBACK_SEEDS:]]

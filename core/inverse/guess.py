@@ -32,6 +32,16 @@ class Guess:
     prediction: Prediction
     extras: dict[str, Any] = field(default_factory=dict)
 
+    def race(self, k: int = 4) -> list[dict[str, Any]]:
+        """The k starts for multi-start refinement: the best guess, the CNN's own prediction (a bank scene
+        that shares the target's coarse light may still have the wrong structure, and the CNN's often
+        refines further: benchmarks/refine.py), then the next best."""
+        chosen = [0]
+        if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
+            chosen.append(self.sources.index("cnn"))
+        chosen += [i for i in range(len(self.starts)) if i not in chosen]
+        return [self.starts[i] for i in chosen[: max(1, k)]]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "params": self.params,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from .errors import ParamsError
@@ -34,6 +35,7 @@ def _finite(key: str, value: Any, allowed: Any) -> int | float:
     return int(value) if isinstance(value, numbers.Integral) else float(value)
 
 
+@lru_cache(maxsize=256)
 def _bounds_text(bounds: tuple[float, float] | None) -> str:
     return "any finite number" if bounds is None else f"a number in [{bounds[0]:g}, {bounds[1]:g}] (clamped)"
 

@@ -9,9 +9,9 @@ applied, so a candidate never floods the frame or stalls the rasteriser.
 
 The structure comes from a template (the start params): the layer count (the implicit mirror layer of a
 layer-less scene is made explicit, so its transform can move), which overrides each layer has, and the
-effects (noise, crt), which stay as given. What moves per layer: position, rotation, |scale| per axis with
-its sign as a categorical (a mirror flip is one categorical step, not a trek across zero), visibility, and
-the values of the overrides it has.
+settings of the effects (noise, crt), which stay as given; whether each effect is on is a categorical.
+What moves per layer: position, rotation, |scale| per axis with its sign as a categorical (a mirror flip
+is one categorical step, not a trek across zero), visibility, and the values of the overrides it has.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ MAIN_CHOICES: tuple[str, ...] = (
     "origin",
     "positionCoupled",
 )
+EFFECT_GROUPS: tuple[str, ...] = ("noise", "crt")
 _MAIN = {p.name: p for p in MAIN_PARAMS}
 _VEC_BOUNDS = (-2.0, 2.0)
 _RANGE_BOUNDS = (-1.0, 2.0)
@@ -136,6 +137,9 @@ class ParamSpace:
         for name in MAIN_CHOICES:
             param = _MAIN[name]
             choices.append(Choice((name,), (True, False) if param.kind is Kind.BOOL else param.options))
+        # effects switch on and off (their settings stay the template's): starts from different scenes
+        # share one template, and a start whose look needs no CRT must be able to say so
+        choices += [Choice((group, "enabled"), (True, False)) for group in EFFECT_GROUPS]
         if layers:
             for i, layer in enumerate(self.template["layers"]):
                 self._layer_dims(i, layer, dims, choices, colour)

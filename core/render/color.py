@@ -51,11 +51,15 @@ def gradient_factor(q: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
+@lru_cache(maxsize=1024)
 def layer_base_color(main_color: str, layer_color: str | None) -> np.ndarray:
-    """Main layer: lin(main)² (the colour is applied twice); layer k: lin(main) ⊙ lin(layer or main)."""
+    """Main layer: lin(main)² (the colour is applied twice); layer k: lin(main) ⊙ lin(layer or main).
+    Cached (read-only result): every render asks it once per layer."""
     main = srgb_to_linear(hex_to_rgb(main_color))
     other = srgb_to_linear(hex_to_rgb(layer_color)) if layer_color else main
-    return main * other
+    out = main * other
+    out.setflags(write=False)
+    return out
 
 
 LUT_SIZE = 8192

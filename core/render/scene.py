@@ -127,6 +127,33 @@ def instance_matrices(sigma: np.ndarray, phi_deg: np.ndarray, pos: np.ndarray) -
     return m
 
 
+def world_matrices(
+    parent: np.ndarray, sigma: np.ndarray, phi_deg: np.ndarray, pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """recompose(parent @ instance_matrices(σ, φ, pos)) in one pass: (n, 4, 4) and the valid mask."""
+    world = np.empty((len(sigma), 4, 4))
+    valid = np.ones(len(sigma), dtype=np.bool_)
+    _compose(np.ascontiguousarray(parent, dtype=np.float64), sigma, np.deg2rad(phi_deg), pos, world)
+    _recompose_inplace(world, valid)
+    return world, valid
+
+
+@njit(cache=True, nogil=True)
+def _compose(
+    parent: np.ndarray, sigma: np.ndarray, phi: np.ndarray, pos: np.ndarray, out: np.ndarray
+) -> None:
+    """out[k] = parent · T(x_k, y_k, 0) · Rz(φ_k) · S(σ_k), the same products as the numpy path."""
+    for k in range(sigma.shape[0]):
+        c, s, g = math.cos(phi[k]), math.sin(phi[k]), sigma[k]
+        x, y = pos[k, 0], pos[k, 1]
+        for r in range(4):
+            p0, p1, p2, p3 = parent[r, 0], parent[r, 1], parent[r, 2], parent[r, 3]
+            out[k, r, 0] = p0 * (c * g) + p1 * (s * g)
+            out[k, r, 1] = p0 * (-s * g) + p1 * (c * g)
+            out[k, r, 2] = p2 * g
+            out[k, r, 3] = p0 * x + p1 * y + p3
+
+
 def recompose(world: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """three.js compose(decompose(W)) for (n, 4, 4) matrices; returns (matrices, valid mask).
 
@@ -219,8 +246,7 @@ def build_layer(p: dict[str, Any], layer: dict[str, Any] | None) -> LayerDraw | 
     alpha = alpha_progression(p["alphaProgression"], f_a, i, float(p["repetitions"]))
     phi = rotation_progression(p["rotationProgression"], f_r, i)
     pos = instance_positions(p, step, sigma, i)
-    world = parent_matrix(p, layer)[None] @ instance_matrices(sigma, phi, pos)
-    world, valid = recompose(world)
+    world, valid = world_matrices(parent_matrix(p, layer), sigma, phi, pos)
     color = layer_base_color(p["color"], None if layer is None else _layer_value(p, layer, "color"))
     return LayerDraw(
         geometry=_layer_value(p, layer, "geometry"),
