@@ -1,6 +1,6 @@
 """Renderer twin benchmark: speed on one core over weighted-sampler scenes, fidelity on the golden pairs.
 
-    python -m benchmarks.render [--n 200] [--json OUT.json]
+    python -m benchmarks.render [--n 200] [--no-fidelity] [--json OUT.json]
 
 Prints JSON. Speed: renders/s pinned to one CPU core, over sample_params(n, seed=0, mode="weighted"), at
 256×144 and 1024×1024, per quality. Fidelity: every ../shared/golden pair rendered at 1024² and compared at
@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--n", type=int, default=200, help="weighted-sampler scenes for the speed test")
     parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument("--no-fidelity", action="store_true", help="speed only (skip the golden pairs)")
     args = parser.parse_args(argv)
     pin_to_one_core()
     scenes = sample_params(args.n, seed=0, mode="weighted")
@@ -82,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
     shared = shared_dir()
-    if shared is None:
+    if args.no_fidelity:
+        result["fidelity"] = {"skipped": "--no-fidelity"}
+    elif shared is None:
         result["fidelity"] = {"skipped": "../shared is absent (set BB_SHARED)"}
     else:
         for quality in QUALITIES:

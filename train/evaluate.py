@@ -29,7 +29,7 @@ from core.inverse import CATEGORICALS, encode, load_model, predict_batch, to_inp
 from core.inverse.encoding import BOOLEANS, natural_errors
 from core.inverse.guess import guess
 from core.inverse.model import InverseModel
-from core.inverse.retrieval import BankError, load_bank
+from core.inverse.retrieval import bank_for_cli
 from core.metrics import match_report
 from train.generate_data import parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
@@ -174,14 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
     model = load_model(args.model, device=args.device)
-    bank = None
-    if args.bank != "none":
-        try:
-            bank = load_bank(args.bank)
-        except BankError as exc:
-            if args.bank is not None:
-                raise SystemExit(str(exc)) from exc
-            print(f"note: {exc}; evaluating the CNN alone", file=sys.stderr)
+    bank = bank_for_cli(args.bank, "evaluating the CNN alone")
     result = evaluate(
         model, args.n, args.seed, mode=args.mode, n_layers=args.n_layers, size=args.size, bank=bank
     )

@@ -30,7 +30,7 @@ from core.imageio import resize, save_png, to_rgb_float
 from core.inverse import load_model, predict
 from core.inverse.guess import Guess, guess
 from core.inverse.model import InverseModel
-from core.inverse.retrieval import BankError, RetrievalBank, load_bank
+from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
 from core.refine.alternatives import alternative_starts
 
@@ -212,14 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.refine
         else None
     )
-    bank = None
-    if args.bank != "none":
-        try:
-            bank = load_bank(args.bank)
-        except BankError as exc:
-            if args.bank is not None:
-                raise SystemExit(str(exc)) from exc
-            print(f"note: {exc}; first guesses come from the CNN alone", file=sys.stderr)
+    bank = bank_for_cli(args.bank, "first guesses come from the CNN alone")
     entries = [validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank) for p in targets]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

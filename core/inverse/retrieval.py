@@ -17,6 +17,7 @@ them exactly from the sampler.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,20 @@ def default_bank() -> RetrievalBank | None:
             warnings.warn(f"{exc}; predictions use the CNN alone", stacklevel=2)
             _DEFAULT["bank"] = None
     return _DEFAULT["bank"]
+
+
+def bank_for_cli(option: str | None, fallback: str) -> RetrievalBank | None:
+    """A `--bank` option: "none" → None; a path → that bank (SystemExit with the reason when unreadable);
+    absent → the shipped bank, or None with a note on stderr saying `fallback` (what runs instead)."""
+    if option == "none":
+        return None
+    try:
+        return load_bank(option)
+    except BankError as exc:
+        if option is not None:
+            raise SystemExit(str(exc)) from exc
+        print(f"note: {exc}; {fallback}", file=sys.stderr)
+        return None
 
 
 def load_bank(path: str | Path | None = None) -> RetrievalBank:
