@@ -86,8 +86,8 @@ def _reason(exc: Exception, path: str | Path) -> str:
 def start_point(target: np.ndarray, model: Any | None, model_note: str, store: Store | None) -> StartPoint:
     """With a model, the best first guess (core.inverse.guess: the CNN, its runner-up categoricals and the
     retrieval bank's nearest scenes, ranked by rendering), the next best as refinement's other starts;
-    else the closest of the defaults, the newest pool seeds and FALLBACK_DRAWS sampler draws under the
-    refine loss at SCREEN_WIDTH px (renders are cached)."""
+    else the closest of the defaults, the newest pool seeds, FALLBACK_DRAWS sampler draws and the bank's
+    16 nearest scenes under the refine loss at SCREEN_WIDTH px (renders are cached)."""
     if model is not None:
         bank = default_bank()
         first = guess(model, target, bank)
@@ -100,6 +100,9 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         candidates += [(f"pool seed #{s.id}", s.params) for s in store.seeds()[-FALLBACK_SEEDS:]]
     draws = sample_params(FALLBACK_DRAWS, seed=0, mode="weighted")
     candidates += [(f"sampler draw {i}", p) for i, p in enumerate(draws)]
+    bank = default_bank()
+    if bank is not None:
+        candidates += [(f"bank scene {n.key[0]}/{n.key[1]}", n.params) for n in bank.neighbours(target, 16)]
     loss = make_loss("ssim_lum", target, SCREEN_WIDTH)
     scored = []
     for label, params in candidates:
@@ -111,7 +114,9 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
             continue
     _, label, params = min(scored, key=lambda item: item[0])
     note = f"{model_note}. Starting from {label}, the closest of {len(candidates)} candidates"
-    note += " (the defaults, the newest pool seeds, sampler draws)"
+    note += " (the defaults, the newest pool seeds, sampler draws" + (
+        ", the retrieval bank)" if bank else ")"
+    )
     return StartPoint(dict(params), "manual", note)
 
 
