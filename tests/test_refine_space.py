@@ -99,3 +99,18 @@ def test_layer_sign_and_visibility_categoricals() -> None:
     hidden[index[("layers", 0, "visible")]] = 1  # options (True, False)
     assert space.decode(x, hidden)["layers"][0]["scale"] == {"x": 0.0, "y": 0.0}
     assert space.encode(space.decode(x, hidden))[1][index[("layers", 0, "visible")]] == 1
+
+
+def test_effects_switch_only_when_asked() -> None:
+    """Refinement (effects=True) can turn a template's CRT off; exploration's default keeps it."""
+    params = {**sample_params(1, 3, mode="weighted", n_layers=0)[0]}
+    params["crt"] = {**params["crt"], "enabled": True}
+    plain = ParamSpace(params)
+    assert all(ch.path[0] not in ("noise", "crt") for ch in plain.choices)
+    space = ParamSpace(params, effects=True)
+    index = {ch.path: i for i, ch in enumerate(space.choices)}
+    x, c = space.encode(params)
+    assert space.choices[index[("crt", "enabled")]].options[c[index[("crt", "enabled")]]] is True
+    c[index[("crt", "enabled")]] = space.choices[index[("crt", "enabled")]].options.index(False)
+    off = space.decode(x, c)
+    assert off["crt"]["enabled"] is False and off["crt"]["scale"] == params["crt"]["scale"]

@@ -181,7 +181,7 @@ class Refiner:
             yield ProgressEvent(
                 self.evaluations, 0, best_loss, best_loss, best_params, self._elapsed(), self.method
             )
-            space = ParamSpace(best_params)
+            space = ParamSpace(best_params, effects=True)
             x0, c0 = space.encode(best_params)
             search = self._search(space, x0, c0)
             while self._stop_reason() is None:

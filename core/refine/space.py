@@ -9,7 +9,8 @@ applied, so a candidate never floods the frame or stalls the rasteriser.
 
 The structure comes from a template (the start params): the layer count (the implicit mirror layer of a
 layer-less scene is made explicit, so its transform can move), which overrides each layer has, and the
-settings of the effects (noise, crt), which stay as given; whether each effect is on is a categorical.
+settings of the effects (noise, crt), which stay as given (with effects=True, whether each is on is a
+categorical: refinement uses that; exploration keeps the seed's effects).
 What moves per layer: position, rotation, |scale| per axis with its sign as a categorical (a mirror flip
 is one categorical step, not a trek across zero), visibility, and the values of the overrides it has.
 """
@@ -123,7 +124,9 @@ class ParamSpace:
     indices. The template fixes everything not listed in `dims` and `choices`.
     """
 
-    def __init__(self, template: Mapping[str, Any], *, colour: bool = True, layers: bool = True) -> None:
+    def __init__(
+        self, template: Mapping[str, Any], *, colour: bool = True, layers: bool = True, effects: bool = False
+    ) -> None:
         self.template = complete(template)
         dims: list[Dim] = []
         choices: list[Choice] = []
@@ -137,9 +140,9 @@ class ParamSpace:
         for name in MAIN_CHOICES:
             param = _MAIN[name]
             choices.append(Choice((name,), (True, False) if param.kind is Kind.BOOL else param.options))
-        # effects switch on and off (their settings stay the template's): starts from different scenes
-        # share one template, and a start whose look needs no CRT must be able to say so
-        choices += [Choice((group, "enabled"), (True, False)) for group in EFFECT_GROUPS]
+        if effects:  # on/off per effect (settings stay the template's): refinement's starts come from
+            # different scenes but share one template, and a start whose look needs no CRT must say so
+            choices += [Choice((group, "enabled"), (True, False)) for group in EFFECT_GROUPS]
         if layers:
             for i, layer in enumerate(self.template["layers"]):
                 self._layer_dims(i, layer, dims, choices, colour)
