@@ -33,21 +33,15 @@ class Guess:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def race(self, k: int = 4) -> list[dict[str, Any]]:
-        """The k starts for multi-start refinement, alternating between the best guesses overall and the
-        best of the CNN's own family (its prediction and runner-up categoricals): a bank scene that shares
-        the target's coarse light may have the wrong structure, and on ref.png the CNN's runner-up
-        refined further than any bank scene (benchmarks/refine.py)."""
-        cnn = [i for i, s in enumerate(self.sources) if s.startswith("cnn")]
-        chosen: list[int] = []
-        overall, family = iter(range(len(self.starts))), iter(cnn)
-        while len(chosen) < min(max(1, k), len(self.starts)):
-            for source in (overall, family):
-                i = next((j for j in source if j not in chosen), None)
-                if i is not None and len(chosen) < max(1, k):
-                    chosen.append(i)
-            if all(i in chosen for i in range(len(self.starts))):
-                break
-        return [self.starts[i] for i in chosen]
+        """The k starts for multi-start refinement: the best guess, the CNN's own prediction (a bank scene
+        that shares the target's coarse light may still have the wrong structure), then the next best.
+        Measured on 20 held-out synthetic targets (benchmarks/refine.py): mean ssim / lum_corr 0.859 /
+        0.872 after refining, against 0.842 / 0.852 when alternating bank and CNN-family starts."""
+        chosen = [0]
+        if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
+            chosen.append(self.sources.index("cnn"))
+        chosen += [i for i in range(len(self.starts)) if i not in chosen]
+        return [self.starts[i] for i in chosen[: max(1, k)]]
 
     def to_dict(self) -> dict[str, Any]:
         return {
