@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
 import torch
@@ -118,6 +119,35 @@ def test_upload_uses_the_checkpoint_when_there_is_one(session: Session, target_p
     assert ("CNN prediction" in status) or ("First guess: bank" in status)
     validate(session.params)
     assert all(validate(p) for p in session.alternatives)
+
+
+def test_first_guesses_are_shown_and_one_can_be_picked(
+    session: Session, target_png: Path, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    model = InverseModel(ModelConfig(backbone="test_resnet", input_size=32, neck=32), pretrained=False)
+    ckpt = save_checkpoint(model.eval(), tmp_path / "tiny.pt")
+    session.settings = session.settings.updated(checkpoint=str(ckpt))
+    out = handlers.on_upload(session, str(target_png))
+    gallery = out[-1]
+    assert gallery is not None and 2 <= len(gallery) <= match.REFINE_STARTS == len(session.choices)
+    for (image, caption), (label, _) in zip(gallery, session.choices, strict=True):
+        assert image.shape == (135, 240, 3) and caption == label and "loss" in caption
+    assert session.params == session.choices[0][1]
+    status, candidate, report, flat, *_ = handlers.on_guess_select(
+        session, gr.SelectData(None, {"index": 1, "value": None})
+    )
+    picked = session.choices[1][1]
+    assert "picked from the first guesses" in status and session.params == picked
+    assert json.loads(flat) == json.loads(match.params_texts(picked)[0])
+    assert candidate.shape == (180, 320, 3) and "| lum_corr |" in report
+    assert picked not in session.alternatives and len(session.alternatives) == len(session.choices) - 1
+    # an out-of-range click changes nothing
+    assert all(
+        v is not None
+        for v in handlers.on_guess_select(session, gr.SelectData(None, {"index": 99, "value": None}))
+    )
+    assert session.params == picked
 
 
 def test_fallback_start_prefers_a_close_pool_seed(session: Session, target_png: Path) -> None:

@@ -95,15 +95,16 @@ def settings_summary(session: Session) -> str:
 
 def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
     """Outputs: upload (reset to an empty drop zone), status, target image, candidate image, report, flat
-    JSON, Leva JSON, files, plot, refine status. A bad file leaves a message in the status and clears the
-    rest."""
+    JSON, Leva JSON, files, plot, refine status, first-guess gallery. A bad file leaves a message in the
+    status and clears the rest."""
     return (None, *_upload(session, path))
 
 
 def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
-    cleared = (None, None, "", "", "", None, None, "")
+    cleared = (None, None, "", "", "", None, None, "", None)
+    session.choices = []
     if not path:
         session.target, session.params, session.report = None, None, None
         return ("Drop a design (PNG or any image) to start.", *cleared)
@@ -123,9 +124,17 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         return (f"⚠️ {name}: {exc}", to_uint8(target), *cleared[1:])
     session.params, session.source, session.report = start.params, start.source, report
     session.alternatives = list(start.alternatives)
+    session.choices = list(start.choices)
+    renderer = resources.renderer_for(session.settings.renderer)
+    try:
+        gallery = match.guess_gallery(start.choices, target, renderer) if len(start.choices) > 1 else None
+    except EXPECTED:  # the gallery is a convenience: the prediction is shown either way
+        gallery = None
     flat, leva = match.params_texts(start.params)
     h, w = target.shape[:2]
     status = f"**{name}** ({w}×{h}): {start.note}."
+    if gallery:
+        status += " Other first guesses are below: click one to start from it."
     return (
         status,
         to_uint8(target),
@@ -136,6 +145,35 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         match.params_files(start.params, name),
         None,
         "",
+        gallery,
+    )
+
+
+def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
+    """A first guess clicked in the gallery becomes the start (the others stay refinement's alternatives).
+    Outputs: status, candidate image, report, flat JSON, Leva JSON, files."""
+    skip = gr.skip()
+    index = evt.index if isinstance(evt.index, int) else evt.index[0]
+    if session.target is None or not 0 <= index < len(session.choices):
+        return (skip,) * 6
+    session.cancel()
+    caption, params = session.choices[index]
+    target = session.target
+    try:
+        candidate = match.render_like(params, target, resources.renderer_for(session.settings.renderer))
+        report = match.compare(target, candidate)
+    except EXPECTED as exc:
+        return (f"⚠️ {exc}", skip, skip, skip, skip, skip)
+    session.params, session.report = params, report
+    session.alternatives = [p for i, (_, p) in enumerate(session.choices) if i != index]
+    flat, leva = match.params_texts(params)
+    return (
+        f"**{session.target_name}**: starting from {caption} (picked from the first guesses).",
+        candidate,
+        match.report_markdown(report, "Match report (start)"),
+        flat,
+        leva,
+        match.params_files(params, session.target_name),
     )
 
 

@@ -28,6 +28,14 @@ def build_ui(home: str) -> gr.Blocks:
                 candidate_image = gr.Image(
                     label="Prediction / best so far", interactive=False, elem_id="candidate-image"
                 )
+            guesses = gr.Gallery(
+                label="First guesses (click one to start from it)",
+                columns=4,
+                height="auto",
+                object_fit="contain",
+                allow_preview=False,
+                elem_id="guess-gallery",
+            )
             report = gr.Markdown(elem_id="match-report")
             with gr.Row():
                 refine_evals = gr.Number(
@@ -157,8 +165,14 @@ def build_ui(home: str) -> gr.Blocks:
                 params_download,
                 score_plot,
                 refine_status,
+                guesses,
             ],
             concurrency_limit=4,
+        )
+        guesses.select(
+            handlers.on_guess_select,
+            session,
+            [match_status, candidate_image, report, flat_json, leva_json, params_download],
         )
         refine_button.click(
             handlers.on_refine,

@@ -9,7 +9,7 @@ import queue
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -36,6 +36,8 @@ SCREEN_WIDTH = 96
 FALLBACK_DRAWS = 48
 """Draws of the weighted sampler screened beside them (seeded, so a target always gets the same start)."""
 REFINE_STARTS = 4
+GUESS_WIDTH = 240
+"""Width in px of the first guesses shown under the prediction."""
 """First guesses refinement races (the best one and the next REFINE_STARTS − 1)."""
 UPDATE_INTERVAL_S = 0.25
 """Refine updates are sent to the browser at most this often (and always the last)."""
@@ -51,6 +53,7 @@ class StartPoint:
     source: str
     note: str
     alternatives: tuple[dict[str, Any], ...] = ()
+    choices: tuple[tuple[str, dict[str, Any]], ...] = ()  # (caption, params) of the guesses shown, best first
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,10 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
         note += " (the CNN, its runner-up categoricals" + (", the retrieval bank)" if bank else ")")
-        return StartPoint(first.params, "cnn", note, tuple(first.race(REFINE_STARTS)[1:]))
+        race = first.race_indices(REFINE_STARTS)
+        choices = tuple((f"{first.sources[i]} · loss {first.losses[i]:.3f}", first.starts[i]) for i in race)
+        alternatives = tuple(first.starts[i] for i in race[1:])
+        return StartPoint(first.params, "cnn", note, alternatives, choices)
     candidates: list[tuple[str, dict[str, Any]]] = [("the default parameters", defaults())]
     if store is not None:
         candidates += [(f"pool seed #{s.id}", s.params) for s in store.seeds()[-FALLBACK_SEEDS:]]
@@ -112,12 +118,25 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
             )
         except Exception:  # a seed that cannot render is skipped, not fatal
             continue
-    _, label, params = min(scored, key=lambda item: item[0])
+    scored.sort(key=lambda item: item[0])
+    _, label, params = scored[0]
     note = f"{model_note}. Starting from {label}, the closest of {len(candidates)} candidates"
     note += " (the defaults, the newest pool seeds, sampler draws" + (
         ", the retrieval bank)" if bank else ")"
     )
-    return StartPoint(dict(params), "manual", note)
+    choices = tuple((f"{lab} · loss {value:.3f}", dict(p)) for value, lab, p in scored[:REFINE_STARTS])
+    return StartPoint(dict(params), "manual", note, choices=choices)
+
+
+def guess_gallery(
+    choices: Sequence[tuple[str, dict[str, Any]]], target: np.ndarray, renderer: Renderer
+) -> list[tuple[np.ndarray, str]]:
+    """The first guesses as (render, caption) pairs for a gallery, GUESS_WIDTH px wide at the target's
+    aspect, so the designer can see them and start from another one."""
+    h, w = target.shape[:2]
+    width = min(w, GUESS_WIDTH)
+    height = max(1, round(width * h / w))
+    return [(renderer.render(params, width, height), caption) for caption, params in choices]
 
 
 @lru_cache(maxsize=1024)

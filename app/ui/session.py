@@ -16,7 +16,8 @@ class Session:
     target: the uploaded design as (H, W, 3) float32 RGB; target_name: its file name; target_id: bumped on
     every upload, so a refine of an older target never writes into a newer one. params: the current best
     flat params (prediction, then refine result); alternatives: the runner-up first guesses refinement
-    also starts from (emptied once params come from a refine); source: how they were found (a store seed
+    also starts from (emptied once params come from a refine); choices: the first guesses shown in the
+    gallery as (caption, params), best first; source: how they were found (a store seed
     source: cnn, refine, manual). report: the current match report. job: the running refine or exploration
     (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab."""
 
@@ -27,6 +28,7 @@ class Session:
     target_id: int = 0
     params: dict[str, Any] | None = None
     alternatives: list[dict[str, Any]] = field(default_factory=list)
+    choices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     source: str = "manual"
     report: dict[str, Any] | None = None
     job: Any = None

@@ -37,11 +37,15 @@ class Guess:
         that shares the target's coarse light may still have the wrong structure), then the next best.
         Measured on 20 held-out synthetic targets (benchmarks/refine.py): mean ssim / lum_corr 0.859 /
         0.872 after refining, against 0.842 / 0.852 when alternating bank and CNN-family starts."""
+        return [self.starts[i] for i in self.race_indices(k)]
+
+    def race_indices(self, k: int = 4) -> list[int]:
+        """Indices into starts/sources/losses of `race(k)`."""
         chosen = [0]
         if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
             chosen.append(self.sources.index("cnn"))
         chosen += [i for i in range(len(self.starts)) if i not in chosen]
-        return [self.starts[i] for i in chosen[: max(1, k)]]
+        return chosen[: max(1, k)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
