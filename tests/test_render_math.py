@@ -193,3 +193,16 @@ def test_tube_mesh_band_width() -> None:
     assert len(tris) == 16 * 4 * 2
     rotated, _ = shapes.tube_mesh("bar", 0.05, math.pi / 2)
     assert rotated[:, 1].max() == pytest.approx(0.05) and rotated[:, 0].max() == pytest.approx(0.9)
+
+
+def test_fused_world_matrices_equal_the_reference_products() -> None:
+    """build_layer's one-pass kernel is recompose(parent @ instance_matrices), degenerate instances too."""
+    rng = np.random.default_rng(4)
+    layer = {"position": {"x": 0.2, "y": -0.4}, "rotation": 0.7, "scale": {"x": -1.3, "y": 0.6}}
+    parent = scene.parent_matrix({"rotation": 0.4, "scale": 0.8, "position": {"x": 0.1, "y": 0.3}}, layer)
+    sigma = np.concatenate([rng.uniform(-2, 2, 40), [0.0]])
+    phi, pos = rng.uniform(-400, 400, 41), rng.uniform(-3, 3, (41, 2))
+    world, valid = scene.world_matrices(parent, sigma, phi, pos)
+    ref, ref_valid = scene.recompose(parent[None] @ scene.instance_matrices(sigma, phi, pos))
+    assert valid.tolist() == ref_valid.tolist() and not valid[-1]
+    np.testing.assert_allclose(world[valid], ref[ref_valid], rtol=0, atol=1e-12)

@@ -133,17 +133,20 @@ def _axis_taps(t: np.float32, crt: np.float32, res: np.float32, n: int, idx: np.
     return -((t - np.floor(t)) - f32(0.5))
 
 
+_TINY_WEIGHT = np.float32(2.0**-100)
+"""Tap weights below this are flushed to zero (GPUs flush subnormals too): far below anything visible, it
+keeps weight × texel products normal, and x86 arithmetic on subnormals is ~100× slower, which made the
+whole pass several times slower."""
+
+
 @njit(cache=True)
 def _gauss(d: np.float32, k: np.float32, w: np.ndarray) -> None:
     """w[o] = 2^(k·(d + o − m)²) for o = 0..2m (Gaus of the shader for offsets −m..m)."""
     m = (w.shape[0] - 1) // 2
-    tiny = np.float32(2.0**-100)  # far below anything visible; keeps weight × texel products normal too
     for o in range(w.shape[0]):
         x = d + np.float32(o - m)
         v = np.exp2(k * x * x)
-        # flush tiny weights to zero (GPUs flush subnormals too): they change no output value, and x86
-        # arithmetic on subnormals is ~100× slower, which made the whole pass several times slower
-        w[o] = v if v >= tiny else np.float32(0.0)
+        w[o] = v if v >= _TINY_WEIGHT else np.float32(0.0)
 
 
 @njit(cache=True)
@@ -159,7 +162,7 @@ def _gauss_recurrence(d: np.float32, k: np.float32, w: np.ndarray) -> None:
     ratio = 2.0 ** (kk * (2.0 * x + 1.0))
     step = 2.0 ** (2.0 * kk)
     for o in range(w.shape[0]):
-        w[o] = np.float32(v) if v >= 2.0**-100 else np.float32(0.0)
+        w[o] = np.float32(v) if v >= _TINY_WEIGHT else np.float32(0.0)
         v *= ratio
         ratio *= step
 

@@ -224,6 +224,9 @@ def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scal
     slopes = np.empty(4)
     lut_max = lut.max()
     for k in range(mats.shape[0]):
+        alpha255 = 255.0 * alphas[k]
+        if alpha255 * lut_max < 0.5:  # every fragment would add round(…) = 0 to every channel
+            continue
         m = mats[k]
         a00, a01, a10, a11 = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
         tx, ty = m[0, 3], m[1, 3]
@@ -247,9 +250,6 @@ def draw_bands(buf, offsets, left, right, direction, mats, alphas, lut, lut_scal
             ymin = min(ymin, ly[v], ry[v])
             ymax = max(ymax, ly[v], ry[v])
         if xmax < -1.0 or ymax < -1.0 or xmin > w + 1.0 or ymin > h + 1.0:
-            continue
-        alpha255 = 255.0 * alphas[k]
-        if alpha255 * lut_max < 0.5:  # every fragment would add round(…) = 0 to every channel
             continue
         for i in range(n_seg):
             if max(lx[i], lx[i + 1], rx[i], rx[i + 1]) < 0.0 or min(lx[i], lx[i + 1], rx[i], rx[i + 1]) > w:
@@ -298,12 +298,6 @@ def _band_triangles(out, cx0, cy0, cx1, cy1, lx0, ly0, lx1, ly1, rx0, ry0, rx1, 
 @njit(cache=True, nogil=True, inline="always")
 def _set_tri(out, t, x0, y0, x1, y1, x2, y2):
     out[t, 0], out[t, 1], out[t, 2], out[t, 3], out[t, 4], out[t, 5] = x0, y0, x1, y1, x2, y2
-
-
-@njit(cache=True, nogil=True)
-def _front(x0, y0, x1, y1, x2, y2):
-    """A triangle faces the camera when it winds counter-clockwise on screen (negative area, y down)."""
-    return (x1 - x0) * (y2 - y0) - (x2 - x0) * (y1 - y0) < 0.0
 
 
 @njit(cache=True, nogil=True)
