@@ -134,8 +134,8 @@ def test_race_keeps_the_best_and_the_cnn() -> None:
 
     starts = [{"geometry": g} for g in ("ring", "bar", "arch", "wave", "u")]
     sources = ["bank 1/1 (similarity 0.90)", "bank 1/2 (similarity 0.80)", "bank 1/3", "bank 1/4", "cnn"]
-    g = Guess(starts[0], starts, [0.1, 0.2, 0.3, 0.4, 0.5], sources, Prediction(starts[4]))
+    g = Guess(starts, [0.1, 0.2, 0.3, 0.4, 0.5], sources, Prediction(starts[4]))
     assert g.race(3) == [starts[0], starts[4], starts[1]]
     assert g.race(1) == [starts[0]]
-    solo = Guess(starts[4], [starts[4]], [0.5], ["cnn"], Prediction(starts[4]))
+    solo = Guess([starts[4]], [0.5], ["cnn"], Prediction(starts[4]))
     assert solo.race(4) == [starts[4]]

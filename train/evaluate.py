@@ -35,6 +35,8 @@ from train.generate_data import parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
 
 REPORT_KEYS = ("ssim", "ssim_skill", "lum_corr")
+GUESS_TOP_K = 3
+"""Runner-up categoricals per head the first guess tries (core.inverse.guess's default)."""
 LIT_LEVEL = 12
 LIT_RANGE = (0.01, 0.95)
 """A target is "lit" when 1–95 % of its pixels exceed LIT_LEVEL (as in benchmarks/refine.py)."""
@@ -72,15 +74,14 @@ def evaluate(
         targets = [renderer.render(p, size, size) for p in chunk]
         t0 = time.perf_counter()
         batch = torch.stack([to_input(im, model.config.input_size) for im in targets])
-        preds = predict_batch(model, batch, top_k=1)
+        preds = predict_batch(model, batch, top_k=GUESS_TOP_K)  # the alternatives serve the first guess
         infer_s += time.perf_counter() - t0
         for p, target, pred in zip(chunk, targets, preds, strict=True):
             truth, predicted = encode(p), encode(pred.params)
+            _tally(correct, truth, predicted)
             for k in CATEGORICALS:
-                correct[k].append(truth.classes[k] == predicted.classes[k])
                 truths[k].append(truth.classes[k])
             for k in BOOLEANS:
-                correct[k].append(truth.flags[k] == predicted.flags[k])
                 truths[k].append(truth.flags[k])
             pred_vec.append(predicted.continuous)
             true_vec.append(truth.continuous)
@@ -88,12 +89,8 @@ def evaluate(
             reports.append(match_report(target, renderer.render(pred.params, size, size), lpips=False))
             lit.append(float((target.max(axis=2) > LIT_LEVEL).mean()))
             if bank is not None:
-                first = guess(model, target, bank)
-                chosen = encode(first.params)
-                for k in CATEGORICALS:
-                    correct_bank[k].append(truth.classes[k] == chosen.classes[k])
-                for k in BOOLEANS:
-                    correct_bank[k].append(truth.flags[k] == chosen.flags[k])
+                first = guess(model, target, bank, top_k=GUESS_TOP_K, prediction=pred)
+                _tally(correct_bank, truth, encode(first.params))
                 sources.append(first.sources[0].split(" ")[0])
                 rendered = renderer.render(first.params, size, size)
                 reports_bank.append(match_report(target, rendered, lpips=False))
@@ -135,6 +132,14 @@ def evaluate(
         "model": {**model.config.to_dict(), "meta_epoch": getattr(model, "meta", {}).get("epoch")},
         **with_bank,
     }
+
+
+def _tally(correct: dict[str, list[bool]], truth: Any, chosen: Any) -> None:
+    """Append, per categorical and boolean head, whether `chosen` (encoded params) matches `truth`."""
+    for k in CATEGORICALS:
+        correct[k].append(truth.classes[k] == chosen.classes[k])
+    for k in BOOLEANS:
+        correct[k].append(truth.flags[k] == chosen.flags[k])
 
 
 def _match_summary(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

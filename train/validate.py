@@ -28,7 +28,7 @@ import numpy as np
 
 from core.imageio import resize, save_png, to_rgb_float
 from core.inverse import load_model, predict
-from core.inverse.guess import Guess, guess
+from core.inverse.guess import guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
@@ -78,21 +78,14 @@ def validate_target(
     h, w = target.shape[:2]
     result = predict(model, target, top_k=top_k)
     rw, rh = render_size(w, h)
-    rendered = renderer.render(result.params, rw, rh)
-    report = match_report(target, rendered, lpips=False)
-    entry: dict[str, Any] = {"target": str(path), "size": [w, h], "render_size": [rw, rh], "report": report}
+    entry: dict[str, Any] = {"target": str(path), "size": [w, h], "render_size": [rw, rh]}
+    entry.update(_record(target, result.params, renderer, (rw, rh), out_dir, path.stem, ""))
     entry.update(result.to_dict())
-    if out_dir is not None:
-        small = resize(target, rw, rh)
-        compare = out_dir / f"{path.stem}-compare.png"
-        save_png(side_by_side(small, rendered.astype(np.float32) / 255.0), compare)
-        save_png(rendered, out_dir / f"{path.stem}-prediction.png")
-        (out_dir / f"{path.stem}-params.json").write_text(json.dumps(result.params, indent=1))
-        entry["compare_png"] = str(compare)
     first = None
     if bank is not None:
-        first = guess(model, target, bank, top_k=top_k)
-        entry["first_guess"] = _first_guess(first, target, renderer, (rw, rh), path.stem, out_dir)
+        first = guess(model, target, bank, top_k=top_k, prediction=result)
+        record = _record(target, first.params, renderer, (rw, rh), out_dir, path.stem, "-guess")
+        entry["first_guess"] = {**first.to_dict(), **record}
     if refine is not None:
         if first is not None:
             starts = first.race(REFINE_STARTS)
@@ -102,15 +95,26 @@ def validate_target(
     return entry
 
 
-def _first_guess(
-    first: Guess, target: np.ndarray, renderer: Any, size: tuple[int, int], stem: str, out_dir: Path | None
+def _record(
+    target: np.ndarray,
+    params: dict[str, Any],
+    renderer: Any,
+    size: tuple[int, int],
+    out_dir: Path | None,
+    stem: str,
+    tag: str,
 ) -> dict[str, Any]:
-    rendered = renderer.render(first.params, *size)
-    out = {**first.to_dict(), "report": match_report(target, rendered, lpips=False)}
+    """Render `params` at `size` and its match report; in out_dir the side-by-side
+    `{stem}{tag}-compare.png` and `{stem}{tag}-params.json`, plus the render as `{stem}-prediction.png` for
+    the CNN's own (tag "")."""
+    rendered = renderer.render(params, *size)
+    out: dict[str, Any] = {"report": match_report(target, rendered, lpips=False)}
     if out_dir is not None:
-        compare = out_dir / f"{stem}-guess-compare.png"
+        compare = out_dir / f"{stem}{tag}-compare.png"
         save_png(side_by_side(resize(target, *size), rendered.astype(np.float32) / 255.0), compare)
-        (out_dir / f"{stem}-guess-params.json").write_text(json.dumps(first.params, indent=1))
+        if not tag:
+            save_png(rendered, out_dir / f"{stem}-prediction.png")
+        (out_dir / f"{stem}{tag}-params.json").write_text(json.dumps(params, indent=1))
         out["compare_png"] = str(compare)
     return out
 
@@ -128,22 +132,13 @@ def refine_target(
     from core.refine import refine_to_end
 
     final = refine_to_end(target, starts[0], top_k=starts[:REFINE_STARTS], **options)
-    rendered = renderer.render(final.best_params, *size)
-    report = match_report(target, rendered, lpips=False)
-    out = {
+    return {
         "params": final.best_params,
-        "report": report,
         "evaluations": final.evaluations,
         "seconds": round(final.elapsed, 2),
         "stop_reason": final.stop_reason,
+        **_record(target, final.best_params, renderer, size, out_dir, stem, "-refined"),
     }
-    if out_dir is not None:
-        small = resize(target, *size)
-        compare = out_dir / f"{stem}-refined-compare.png"
-        save_png(side_by_side(small, rendered.astype(np.float32) / 255.0), compare)
-        (out_dir / f"{stem}-refined-params.json").write_text(json.dumps(final.best_params, indent=1))
-        out["compare_png"] = str(compare)
-    return out
 
 
 def summary_table(entries: list[dict[str, Any]]) -> str:

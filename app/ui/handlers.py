@@ -118,14 +118,14 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         model, model_note = resources.model_for(session.settings.checkpoint)
         store = resources.store_for(session.settings.data_dir)
         start = match.start_point(target, model, model_note, store)
-        candidate = match.render_like(start.params, target, resources.renderer_for(session.settings.renderer))
+        renderer = resources.renderer_for(session.settings.renderer)
+        candidate = match.render_like(start.params, target, renderer)
         report = match.compare(target, candidate)
     except EXPECTED as exc:
         return (f"⚠️ {name}: {exc}", to_uint8(target), *cleared[1:])
     session.params, session.source, session.report = start.params, start.source, report
     session.alternatives = list(start.alternatives)
     session.choices = list(start.choices)
-    renderer = resources.renderer_for(session.settings.renderer)
     try:
         gallery = match.guess_gallery(start.choices, target, renderer) if len(start.choices) > 1 else None
     except EXPECTED:  # the gallery is a convenience: the prediction is shown either way

@@ -8,7 +8,7 @@ list is what multi-start refinement races.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from core.imageio import to_rgb_float
@@ -23,14 +23,17 @@ from core.refine.loss import DEFAULT_WIDTH, make_loss
 
 @dataclass
 class Guess:
-    """starts: every distinct guess, best first (params is starts[0]); losses and sources align with it."""
+    """starts: every distinct guess, best first; losses and sources align with it."""
 
-    params: dict[str, Any]
     starts: list[dict[str, Any]]
     losses: list[float]
     sources: list[str]
     prediction: Prediction
-    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The best guess."""
+        return self.starts[0]
 
     def race(self, k: int = 4) -> list[dict[str, Any]]:
         """The k starts for multi-start refinement: the best guess, the CNN's own prediction (a bank scene
@@ -68,11 +71,14 @@ def guess(
     loss: str = "ssim_lum",
     working_width: int = DEFAULT_WIDTH,
     quality: str = "fast",
+    prediction: Prediction | None = None,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
-    (none when bank is None), ranked by `loss` on renders at `working_width`."""
+    (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
+    reading of this image with top_k alternatives when the caller has it already (not run again)."""
     target = to_rgb_float(image)
-    prediction = predict(model, target, top_k=top_k)
+    if prediction is None:
+        prediction = predict(model, target, top_k=top_k)
     candidates: list[tuple[str, dict[str, Any]]] = [("cnn", prediction.params)]
     for alt in alternative_starts(prediction.params, prediction.alternatives, k=top_k)[1:]:
         changed = [k for k in alt if alt[k] != prediction.params.get(k)]
@@ -92,7 +98,6 @@ def guess(
         scored.append((scorer(params), len(scored), source, params))
     scored.sort(key=lambda s: (s[0], s[1]))
     return Guess(
-        params=scored[0][3],
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],
         sources=[s[2] for s in scored],

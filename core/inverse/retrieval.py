@@ -28,6 +28,7 @@ from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from core.imageio import to_rgb_float
+from core.metrics.similarity import luminance
 from core.paths import PROJECT_ROOT
 
 DEFAULT_BANK = PROJECT_ROOT / "models" / "retrieval.npz"
@@ -36,6 +37,7 @@ RENDER_SIDE = 64
 VIEWS: dict[str, tuple[int, int]] = {"square": (32, 32), "wide": (32, 18)}
 """View name → thumbnail (width, height)."""
 WIDE_ASPECT = 16 / 9
+VIEW_ASPECTS: dict[str, float] = {"square": 1.0, "wide": WIDE_ASPECT}
 WIDE_FROM = 1.4
 """Targets at least this much wider than tall are looked up in the wide view, the rest in the square one."""
 BLUR_SIGMA = 1.0
@@ -44,11 +46,6 @@ BANK_VERSION = 1
 
 class BankError(RuntimeError):
     """A retrieval bank is missing or unreadable; the message says how to build one."""
-
-
-def _luminance(rgb: np.ndarray) -> np.ndarray:
-    a = np.asarray(rgb, dtype=np.float32)
-    return 0.2126 * a[..., 0] + 0.7152 * a[..., 1] + 0.0722 * a[..., 2]
 
 
 def _resize(lum: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -67,29 +64,30 @@ def view_for(width: int, height: int) -> str:
     return "wide" if width / height >= WIDE_FROM else "square"
 
 
-def query_feature(image: Any) -> tuple[str, np.ndarray | None]:
-    """(view, feature) of any target image; the feature is None when its luminance is flat (black)."""
-    lum = _luminance(to_rgb_float(image))
+def _view_feature(lum: np.ndarray, view: str) -> np.ndarray | None:
+    """The feature of a luminance image in `view`. An image taller than the view's aspect is cut to its
+    central band: the camera shows 5 world units across, so that band is what a render at the view's
+    aspect shows."""
     h, w = lum.shape
-    view = view_for(w, h)
-    aspect = WIDE_ASPECT if view == "wide" else 1.0
-    if w / h < aspect:  # taller than the view: its central band is what a render at the view's aspect shows
+    aspect = VIEW_ASPECTS[view]
+    if w / h < aspect:
         rows = max(1, round(w / aspect))
         top = (h - rows) // 2
         lum = lum[top : top + rows]
-    return view, _normalised(_resize(lum, VIEWS[view]))
+    return _normalised(_resize(lum, VIEWS[view]))
+
+
+def query_feature(image: Any) -> tuple[str, np.ndarray | None]:
+    """(view, feature) of any target image; the feature is None when its luminance is flat (black)."""
+    lum = luminance(to_rgb_float(image))
+    view = view_for(lum.shape[1], lum.shape[0])
+    return view, _view_feature(lum, view)
 
 
 def scene_features(render_square: np.ndarray) -> dict[str, np.ndarray | None]:
     """Both views of a RENDER_SIDE² render (a bank entry)."""
-    lum = _luminance(render_square)
-    side = lum.shape[0]
-    rows = round(side / WIDE_ASPECT)
-    top = (side - rows) // 2
-    return {
-        "square": _normalised(_resize(lum, VIEWS["square"])),
-        "wide": _normalised(_resize(lum[top : top + rows], VIEWS["wide"])),
-    }
+    lum = luminance(np.asarray(render_square, dtype=np.float32))
+    return {view: _view_feature(lum, view) for view in VIEWS}
 
 
 @dataclass(frozen=True)
