@@ -14,6 +14,11 @@ rendering): its source, params, render, report and side-by-side ("first_guess").
 With --refine [--budget N] [--seconds S], the first guess (the CNN's prediction without a bank) is then
 refined (core.refine, multi-start CMA-ES from REFINE_STARTS guesses: Guess.race) and the refined params,
 render, report and side-by-side are added: before/after.
+
+The last stage run (refined, else the first guess, else the CNN's) also gets a gap analysis
+(core.refine.gap): where light is missing or extra, symmetry, colour, stroke width, each put down to the
+search or to the renderer, and the ceiling stated in words ("gap"; in --out-dir `{stem}-gap.png`: the
+target in grey, light the match lacks in red, light it adds in cyan).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
 from core.refine.alternatives import alternative_starts
+from core.refine.gap import gap_picture, gap_report
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MAX_RENDER_WIDTH = 1024
@@ -79,19 +85,25 @@ def validate_target(
     result = predict(model, target, top_k=top_k)
     rw, rh = render_size(w, h)
     entry: dict[str, Any] = {"target": str(path), "size": [w, h], "render_size": [rw, rh]}
-    entry.update(_record(target, result.params, renderer, (rw, rh), out_dir, path.stem, ""))
+    record, last = _record(target, result.params, renderer, (rw, rh), out_dir, path.stem, "")
+    entry.update(record)
     entry.update(result.to_dict())
-    first = None
+    last_params, first = result.params, None
     if bank is not None:
         first = guess(model, target, bank, top_k=top_k, prediction=result)
-        record = _record(target, first.params, renderer, (rw, rh), out_dir, path.stem, "-guess")
+        record, last = _record(target, first.params, renderer, (rw, rh), out_dir, path.stem, "-guess")
         entry["first_guess"] = {**first.to_dict(), **record}
+        last_params = first.params
     if refine is not None:
         if first is not None:
             starts = first.race(REFINE_STARTS)
         else:
             starts = alternative_starts(result.params, result.alternatives, k=REFINE_STARTS)
-        entry["refined"] = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
+        entry["refined"], last = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
+        last_params = entry["refined"]["params"]
+    entry["gap"] = gap_report(target, last, last_params)
+    if out_dir is not None:
+        save_png(gap_picture(target, last), out_dir / f"{path.stem}-gap.png")
     return entry
 
 
@@ -103,10 +115,10 @@ def _record(
     out_dir: Path | None,
     stem: str,
     tag: str,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
     """Render `params` at `size` and its match report; in out_dir the side-by-side
     `{stem}{tag}-compare.png` and `{stem}{tag}-params.json`, plus the render as `{stem}-prediction.png` for
-    the CNN's own (tag "")."""
+    the CNN's own (tag ""). Returns the record and the render."""
     rendered = renderer.render(params, *size)
     out: dict[str, Any] = {"report": match_report(target, rendered, lpips=False)}
     if out_dir is not None:
@@ -116,7 +128,7 @@ def _record(
             save_png(rendered, out_dir / f"{stem}-prediction.png")
         (out_dir / f"{stem}{tag}-params.json").write_text(json.dumps(params, indent=1))
         out["compare_png"] = str(compare)
-    return out
+    return out, rendered
 
 
 def refine_target(
@@ -127,18 +139,20 @@ def refine_target(
     stem: str,
     out_dir: Path | None,
     options: dict[str, Any],
-) -> dict[str, Any]:
-    """Refine from `starts[0]`, racing the first REFINE_STARTS: refined params, report, files."""
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Refine from `starts[0]`, racing the first REFINE_STARTS: refined params, report, files; and the
+    refined render."""
     from core.refine import refine_to_end
 
     final = refine_to_end(target, starts[0], top_k=starts[:REFINE_STARTS], **options)
+    record, rendered = _record(target, final.best_params, renderer, size, out_dir, stem, "-refined")
     return {
         "params": final.best_params,
         "evaluations": final.evaluations,
         "seconds": round(final.elapsed, 2),
         "stop_reason": final.stop_reason,
-        **_record(target, final.best_params, renderer, size, out_dir, stem, "-refined"),
-    }
+        **record,
+    }, rendered
 
 
 def summary_table(entries: list[dict[str, Any]]) -> str:
@@ -166,6 +180,11 @@ def summary_table(entries: list[dict[str, Any]]) -> str:
                 f"{r['lum_corr']:6.3f}  {ref['params']['geometry']} ({cost})"
             )
     return "\n".join(rows)
+
+
+def ceiling_lines(entries: list[dict[str, Any]]) -> str:
+    """Each target's gap analysis in words (the last stage's match: refined, first guess or CNN)."""
+    return "\n".join(f"{Path(e['target']).name}: {e['gap']['ceiling']}" for e in entries if "gap" in e)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -215,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({"model": str(args.model or "models/inverse.pt"), "targets": entries}, indent=1)
         )
     print(summary_table(entries), file=sys.stdout)
+    print(
+        "\nWhat is left, and who can close it (core.refine.gap):\n" + ceiling_lines(entries), file=sys.stdout
+    )
     return 0
 
 

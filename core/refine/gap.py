@@ -1,0 +1,305 @@
+"""What stands between a match and its target, measured, and who can close it: the search or the renderer.
+
+The match report says how far a render is from its target; this says where and what, in words a designer
+reads: light the render lacks or adds and where, the target's symmetry, its colours, its stroke width,
+its brightness. Each finding is decided by numbers it carries, and is labelled:
+
+- "search": the renderer can express the target's side (a mirror layer, another colour, a thinner tube,
+  light anywhere in the frame): a better start or a longer search can close it;
+- "renderer": the target asks for more than the renderer has (more colours than layers, strokes thinner
+  than the thinnest tube at this scale): the ceiling;
+- "ok": no gap worth naming on this aspect.
+
+`ceiling_words` sums the findings up in one paragraph: the "ceiling stated in words" of the plan's
+validation. These are checks, not a proof: a design can need something none of them measures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+from skimage.color import rgb2hsv
+from skimage.morphology import skeletonize
+
+from core.metrics import prepare_pair
+from core.metrics.similarity import correlation, luminance
+
+ANALYSIS_WIDTH = 512
+"""The match report's working width: findings describe what its figures saw."""
+PLACEMENT_SIGMA = 3.0
+"""Blur (px at ANALYSIS_WIDTH) before comparing where light falls: a stroke 1 px off is not 'missing'."""
+MISPLACED_NOTABLE = 0.2
+"""Share of the light in the wrong place above which placement is named as a gap."""
+SYMMETRY_CLEAR = 0.6
+"""Correlation of an image with its mirror image above which it counts as symmetric that way."""
+SYMMETRY_MARGIN = 0.2
+"""How much less symmetric than the target a render may be before it is named."""
+LIT_FRACTION_OF_PEAK = 0.25
+"""A pixel is 'lit' above this share of the image's 99th-percentile luminance."""
+SATURATED = 0.2
+"""HSV saturation below which light counts as neutral (white, cream, grey)."""
+HUE_SHARE = 0.15
+"""Share of the chromatic light a hue band must hold to count as one of the image's colours."""
+HUE_TOLERANCE = 30.0
+"""Degrees two hues may differ and still count as the same colour."""
+WIDTH_RATIO = 1.6
+"""Stroke widths differing by more than this factor are named."""
+BRIGHTNESS_RATIO = 1.5
+"""Total light differing by more than this factor is named."""
+MIN_GEO_WIDTH = 0.001
+"""The renderer's thinnest tube radius (schema bound of geoWidth)."""
+
+SYMMETRIES = {
+    "mirror left-right": lambda a: a[:, ::-1],
+    "mirror top-bottom": lambda a: a[::-1, :],
+    "180° rotation": lambda a: a[::-1, ::-1],
+}
+HOW_TO_DRAW = {
+    "mirror left-right": "a layer with scale.x < 0",
+    "mirror top-bottom": "a layer with scale.y < 0",
+    "180° rotation": "a layer with scale (−1, −1) or rotation π",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One measured difference: what, the numbers, who can close it, and the sentence for people."""
+
+    aspect: str
+    verdict: str  # "search" | "renderer" | "ok"
+    words: str
+    numbers: dict[str, Any]
+
+
+def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None = None) -> list[Finding]:
+    """Findings on light placement, brightness, symmetry, colour and stroke width, target vs render.
+
+    `params` (the render's flat params) lets the stroke check tell a search gap from the renderer's
+    thinnest tube; without them a too-thick stroke is put down to the search.
+    """
+    t, r = prepare_pair(target, render_image, ANALYSIS_WIDTH)
+    t_lum, r_lum = luminance(t), luminance(r)
+    return [
+        _placement(t_lum, r_lum),
+        _brightness(t_lum, r_lum),
+        _symmetry(t_lum, r_lum),
+        _colour(t, r, params),
+        _stroke(t_lum, r_lum, params),
+    ]
+
+
+def ceiling_words(findings: list[Finding]) -> str:
+    """One paragraph: the renderer's limits first (the ceiling), then what the search left open."""
+    limits = [f.words for f in findings if f.verdict == "renderer"]
+    search = [f.words for f in findings if f.verdict == "search"]
+    parts = []
+    if limits:
+        parts.append("Renderer ceiling: " + " ".join(limits))
+    else:
+        parts.append("No renderer limit found by these checks: the renderer can express what they measure.")
+    if search:
+        parts.append("Left to the search (expressible, not found): " + " ".join(search))
+    else:
+        parts.append("Nothing left to the search on these checks.")
+    return " ".join(parts)
+
+
+def gap_report(target: Any, render_image: Any, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """`analyse_gap` as JSON-ready data: {"ceiling": words, "findings": [...]}."""
+    findings = analyse_gap(target, render_image, params)
+    return {"ceiling": ceiling_words(findings), "findings": [asdict(f) for f in findings]}
+
+
+def gap_picture(target: Any, render_image: Any) -> np.ndarray:
+    """The target dimmed to grey, light the render lacks in red, light it adds in cyan: where the gap is,
+    at a glance (float RGB at the analysis width)."""
+    t, r = prepare_pair(target, render_image, ANALYSIS_WIDTH)
+    t_lum, r_lum = luminance(t), luminance(r)
+    tb, rb = gaussian_filter(t_lum, 1.0), gaussian_filter(r_lum, 1.0)
+    scale = max(float(np.percentile(tb, 99.5)), float(np.percentile(rb, 99.5)), 1e-6)
+    missing = np.clip((tb - rb) / scale, 0, 1)
+    extra = np.clip((rb - tb) / scale, 0, 1)
+    base = 0.35 * np.clip(t_lum, 0, 1)
+    out = np.stack([base + missing, base + extra, base + extra], axis=-1)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _unit(lum: np.ndarray) -> np.ndarray:
+    blurred = gaussian_filter(lum, PLACEMENT_SIGMA)
+    total = float(blurred.sum())
+    return blurred / total if total > 0 else blurred
+
+
+def _where(weights: np.ndarray) -> str:
+    """'the left third, top' style words for where a non-negative map's mass sits."""
+    total = float(weights.sum())
+    if total <= 0:
+        return "nowhere"
+    h, w = weights.shape
+    ys, xs = np.indices(weights.shape)
+    cx, cy = float((weights * xs).sum() / total) / w, float((weights * ys).sum() / total) / h
+    column = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else "centre"
+    row = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else "middle"
+    return "the centre" if (column, row) == ("centre", "middle") else f"the {row} {column}"
+
+
+def _placement(t_lum: np.ndarray, r_lum: np.ndarray) -> Finding:
+    tu, ru = _unit(t_lum), _unit(r_lum)
+    if tu.sum() == 0:
+        return Finding("light placement", "ok", "The target is black.", {"misplaced": 0.0})
+    if ru.sum() == 0:
+        words = "The render is black: all of the target's light is missing."
+        return Finding("light placement", "search", words, {"misplaced": 1.0})
+    missing, extra = np.clip(tu - ru, 0, None), np.clip(ru - tu, 0, None)
+    misplaced = float(missing.sum())  # = extra.sum(): both maps carry unit light
+    numbers = {"misplaced": round(misplaced, 3), "missing_at": _where(missing), "extra_at": _where(extra)}
+    if misplaced < MISPLACED_NOTABLE:
+        return Finding("light placement", "ok", f"{misplaced:.0%} of the light is misplaced.", numbers)
+    words = (
+        f"{misplaced:.0%} of the target's light falls where the render has none "
+        f"(mostly {numbers['missing_at']}), and as much of the render's where the target is dark "
+        f"(mostly {numbers['extra_at']}); "
+        "the renderer can put light anywhere in the frame."
+    )
+    return Finding("light placement", "search", words, numbers)
+
+
+def _brightness(t_lum: np.ndarray, r_lum: np.ndarray) -> Finding:
+    t_sum, r_sum = float(t_lum.sum()), float(r_lum.sum())
+    ratio = r_sum / t_sum if t_sum > 0 else (1.0 if r_sum == 0 else float("inf"))
+    numbers = {"render_over_target": round(ratio, 3)}
+    if 1 / BRIGHTNESS_RATIO <= ratio <= BRIGHTNESS_RATIO:
+        return Finding("brightness", "ok", f"The render carries {ratio:.2f}× the target's light.", numbers)
+    words = (
+        f"The render carries {ratio:.2f}× the target's light; "
+        "alphaFactor, repetitions and gradientRange set it freely."
+    )
+    return Finding("brightness", "search", words, numbers)
+
+
+def symmetry_scores(lum: np.ndarray) -> dict[str, float]:
+    """Correlation of a (blurred) luminance map with each of its mirror images about the frame's centre."""
+    blurred = gaussian_filter(lum, PLACEMENT_SIGMA)
+    return {name: round(correlation(blurred, flip(blurred)), 3) for name, flip in SYMMETRIES.items()}
+
+
+def _symmetry(t_lum: np.ndarray, r_lum: np.ndarray) -> Finding:
+    t_sym, r_sym = symmetry_scores(t_lum), symmetry_scores(r_lum)
+    numbers = {"target": t_sym, "render": r_sym}
+    lacking = [name for name, v in t_sym.items() if v >= SYMMETRY_CLEAR and r_sym[name] < v - SYMMETRY_MARGIN]
+    if not lacking:
+        strongest = max(t_sym, key=t_sym.get)  # type: ignore[arg-type]
+        if t_sym[strongest] >= SYMMETRY_CLEAR:
+            kept = f"({r_sym[strongest]:.2f} vs {t_sym[strongest]:.2f})"
+            words = f"The render keeps the target's {strongest} symmetry {kept}."
+        else:
+            words = "The target has no clear symmetry about the frame's centre."
+        return Finding("symmetry", "ok", words, numbers)
+    name = max(lacking, key=lambda n: t_sym[n] - r_sym[n])
+    words = (
+        f"The target is symmetric by {name} (correlation {t_sym[name]:.2f}), the render is not "
+        f"({r_sym[name]:.2f}); the renderer draws that symmetry with {HOW_TO_DRAW[name]}."
+    )
+    return Finding("symmetry", "search", words, numbers)
+
+
+def palette(image: np.ndarray) -> dict[str, Any]:
+    """The colours of an image's light: neutral share, and hue bands (degrees, share of chromatic light)."""
+    lum = luminance(image)
+    peak = float(np.percentile(lum, 99))
+    lit = lum > LIT_FRACTION_OF_PEAK * peak if peak > 0 else np.zeros_like(lum, bool)
+    if not lit.any():
+        return {"neutral": 1.0, "hues": []}
+    hsv = rgb2hsv(np.clip(image, 0, 1))
+    weight = lum[lit]
+    chromatic = hsv[..., 1][lit] >= SATURATED
+    neutral = float(weight[~chromatic].sum() / weight.sum())
+    hues: list[tuple[float, float]] = []
+    if chromatic.any():
+        hue = hsv[..., 0][lit][chromatic] * 360.0
+        w = weight[chromatic]
+        hist, edges = np.histogram(hue, bins=36, range=(0, 360), weights=w)
+        hist = hist / hist.sum()
+        for b in np.argsort(hist)[::-1]:
+            centre = float(edges[b] + 5.0)
+            share = float(sum(hist[(b + d) % 36] for d in (-1, 0, 1)))
+            if share < HUE_SHARE:
+                break
+            if all(_hue_distance(centre, h) > HUE_TOLERANCE for h, _ in hues):
+                hues.append((round(centre), round(share, 3)))
+    return {"neutral": round(neutral, 3), "hues": hues}
+
+
+def _hue_distance(a: float, b: float) -> float:
+    d = abs(a - b) % 360.0
+    return min(d, 360.0 - d)
+
+
+def _colours(p: Mapping[str, Any]) -> int:
+    """Colours the renderer draws in a scene: one per layer, main colour and layer overrides."""
+    layers = p.get("layers") or [{}]
+    return max(1, len({str(layer.get("color", p.get("color"))).lower() for layer in layers}))
+
+
+def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> Finding:
+    tp, rp = palette(t), palette(r)
+    numbers = {"target": tp, "render": rp}
+    t_hues = [h for h, _ in tp["hues"]] if tp["neutral"] < 0.8 else []
+    r_hues = [h for h, _ in rp["hues"]] if rp["neutral"] < 0.8 else []
+    described = ", ".join(f"{h}°" for h in t_hues) if t_hues else "neutral (white/cream/grey)"
+    unmatched = [h for h in t_hues if all(_hue_distance(h, o) > HUE_TOLERANCE for o in r_hues)]
+    spurious = [h for h in r_hues if all(_hue_distance(h, o) > HUE_TOLERANCE for o in t_hues)]
+    if len(t_hues) > 1 and params is not None and _colours(params) < len(t_hues):
+        words = (
+            f"The target's light has {len(t_hues)} hues ({described}); one scene layer draws one colour, "
+            f"so it needs {len(t_hues)} layers with their own colour (this match has {_colours(params)})."
+        )
+        return Finding("colour", "search", words, numbers)
+    if unmatched or spurious:
+        render_desc = ", ".join(f"{h}°" for h in r_hues) if r_hues else "neutral"
+        words = (
+            f"The target's light is {described}, the render's {render_desc}; "
+            "the colour is a free parameter (per layer)."
+        )
+        return Finding("colour", "search", words, numbers)
+    return Finding("colour", "ok", f"Colours agree: {described}.", numbers)
+
+
+def stroke_width(lum: np.ndarray) -> float | None:
+    """Mean stroke width in px: lit area over skeleton length (None when nothing is lit)."""
+    peak = float(np.percentile(lum, 99))
+    if peak <= 0:
+        return None
+    lit = lum > LIT_FRACTION_OF_PEAK * peak
+    length = int(skeletonize(lit).sum())
+    return float(lit.sum()) / length if length else None
+
+
+def _stroke(t_lum: np.ndarray, r_lum: np.ndarray, params: Mapping[str, Any] | None) -> Finding:
+    tw, rw = stroke_width(t_lum), stroke_width(r_lum)
+    numbers = {
+        "target_px": None if tw is None else round(tw, 2),
+        "render_px": None if rw is None else round(rw, 2),
+    }
+    if tw is None or rw is None:
+        return Finding("stroke width", "ok", "No strokes to compare (one image is black).", numbers)
+    ratio = rw / tw
+    numbers["render_over_target"] = round(ratio, 3)
+    if 1 / WIDTH_RATIO <= ratio <= WIDTH_RATIO:
+        return Finding("stroke width", "ok", f"Strokes agree ({rw:.1f} px vs {tw:.1f} px).", numbers)
+    at_floor = params is not None and float(params.get("geoWidth", 1.0)) <= MIN_GEO_WIDTH * 1.5
+    if ratio > 1 and at_floor:
+        words = (
+            f"The target's strokes are {tw:.1f} px wide at {ANALYSIS_WIDTH} px, the render's {rw:.1f} px "
+            f"at the renderer's thinnest tube (geoWidth {MIN_GEO_WIDTH}) at this scene's scale."
+        )
+        return Finding("stroke width", "renderer", words, numbers)
+    words = (
+        f"The render's strokes are {ratio:.1f}× the target's ({rw:.1f} px vs {tw:.1f} px at "
+        f"{ANALYSIS_WIDTH} px); geoWidth sets the tube's radius."
+    )
+    return Finding("stroke width", "search", words, numbers)

@@ -1,0 +1,98 @@
+"""Gap analysis: each check names the difference it was built for, and stays quiet on a perfect match."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.refine.gap import analyse_gap, ceiling_words, gap_picture, gap_report, palette, stroke_width
+from core.render import render
+
+W, H = 320, 180
+
+
+def _canvas() -> np.ndarray:
+    return np.zeros((H, W, 3), np.float32)
+
+
+def _strokes(
+    x0: int, x1: int, width: int = 1, colour=(1.0, 0.97, 0.86), rows=range(30, 150, 12)
+) -> np.ndarray:
+    """Horizontal lines of `width` px between columns x0 and x1: a stand-in for a stroke design."""
+    image = _canvas()
+    for y in rows:
+        image[y : y + width, x0:x1] = colour
+    return image
+
+
+def _by_aspect(findings):
+    return {f.aspect: f for f in findings}
+
+
+def test_a_perfect_match_leaves_nothing_to_name():
+    image = render({"geometry": "ring", "repetitions": 60, "scale": 0.8}, W, H)
+    findings = _by_aspect(analyse_gap(image, image, {"geoWidth": 0.04}))
+    assert {f.verdict for f in findings.values()} == {"ok"}
+    words = ceiling_words(list(findings.values()))
+    assert "No renderer limit" in words and "Nothing left to the search" in words
+
+
+def test_light_in_the_wrong_half_is_placed_and_located():
+    target, candidate = _strokes(20, 120), _strokes(200, 300)
+    placement = _by_aspect(analyse_gap(target, candidate))["light placement"]
+    assert placement.verdict == "search"
+    assert placement.numbers["misplaced"] > 0.9
+    assert "left" in placement.numbers["missing_at"] and "right" in placement.numbers["extra_at"]
+
+
+def test_a_black_render_misses_all_the_light():
+    placement = _by_aspect(analyse_gap(_strokes(20, 300), _canvas()))["light placement"]
+    assert placement.verdict == "search" and placement.numbers["misplaced"] == 1.0
+
+
+def test_point_symmetry_the_render_lacks_is_named_with_how_to_draw_it():
+    half = _strokes(20, 140, rows=range(10, 80, 8))
+    target = half + half[::-1, ::-1]  # the same figure turned 180° about the centre
+    symmetry = _by_aspect(analyse_gap(target, half))["symmetry"]
+    assert symmetry.verdict == "search"
+    assert symmetry.numbers["target"]["180° rotation"] > 0.95
+    assert "180° rotation" in symmetry.words and "layer" in symmetry.words
+
+
+def test_a_wrong_hue_is_a_colour_gap_and_two_hues_need_two_layers():
+    cream, green = _strokes(20, 300), _strokes(20, 300, colour=(0.3, 1.0, 0.3))
+    colour = _by_aspect(analyse_gap(cream, green))["colour"]
+    assert colour.verdict == "search" and "neutral" in colour.words
+    two = _strokes(20, 150, colour=(1.0, 0.1, 0.1)) + _strokes(170, 300, colour=(0.1, 0.2, 1.0))
+    assert len(palette(two)["hues"]) == 2
+    needs = _by_aspect(analyse_gap(two, two, {"color": "#ff0000", "layers": [{}]}))["colour"]
+    assert needs.verdict == "search" and "2 layers" in needs.words
+
+
+def test_strokes_too_thick_are_the_search_until_the_tube_is_at_its_thinnest():
+    thin, thick = _strokes(20, 300, width=1), _strokes(20, 300, width=5)
+    assert stroke_width(luminance_of(thick)) == pytest.approx(5.0, rel=0.3)
+    search = _by_aspect(analyse_gap(thin, thick, {"geoWidth": 0.05}))["stroke width"]
+    assert search.verdict == "search" and search.numbers["render_over_target"] > 2
+    floor = _by_aspect(analyse_gap(thin, thick, {"geoWidth": 0.001}))["stroke width"]
+    assert floor.verdict == "renderer"
+    assert "Renderer ceiling" in ceiling_words([floor])
+
+
+def test_gap_report_is_json_ready_and_the_picture_marks_missing_light_red():
+    import json
+
+    target, candidate = _strokes(20, 120), _strokes(200, 300)
+    report = gap_report(target, candidate)
+    assert json.loads(json.dumps(report))["ceiling"].startswith("No renderer limit")
+    picture = gap_picture(target, candidate)
+    assert picture.shape == (288, 512, 3)
+    left, right = picture[:, :180], picture[:, 330:]
+    assert left[..., 0].max() > 0.8 and left[..., 1].max() < 0.5  # missing: red
+    assert right[..., 1].max() > 0.8 and right[..., 0].max() < 0.5  # extra: cyan
+
+
+def luminance_of(image: np.ndarray) -> np.ndarray:
+    from core.metrics.similarity import luminance
+
+    return luminance(image)
