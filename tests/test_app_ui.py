@@ -180,6 +180,7 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     best = history[history["series"] == "best"]["score"].to_numpy()
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
+    assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
     gaps = np.diff(times)
     print(f"\nrefine: {len(outputs)} updates, longest gap {gaps.max():.2f} s, mean {gaps.mean():.2f} s")
     assert gaps.max() < 1.0

@@ -220,6 +220,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             session.job = None
             flat, leva = match.params_texts(update.params)
             report = match.report_markdown(update.report, "Match report (refined)")
+            if update.preview is not None:
+                report += "\n\n" + match.gap_markdown(target, update.preview, update.params)
             files = match.params_files(update.params, name)
             yield (preview, update.history, update.status, report, flat, leva, files)
     except EXPECTED as exc:

@@ -24,6 +24,7 @@ from core.inverse.retrieval import default_bank
 from core.metrics import match_report
 from core.params import defaults, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
+from core.refine.gap import gap_report
 from core.render import Renderer, render
 from core.store import Store
 
@@ -173,6 +174,20 @@ def report_markdown(report: dict[str, Any] | None, title: str = "Match report") 
         lines.append(f"| lpips | {report['lpips']:.3f} | perceptual distance, lower is closer |")
     else:
         lines.append(f"| lpips | — | {report.get('lpips_reason') or 'not computed'} |")
+    return "\n".join(lines)
+
+
+_VERDICTS = {"search": "left to the search", "renderer": "renderer limit", "ok": "ok"}
+
+
+def gap_markdown(target: np.ndarray, render_image: np.ndarray, params: dict[str, Any]) -> str:
+    """What is left between the match and the target (core.refine.gap), in words and per check."""
+    gap = gap_report(target, render_image, params)
+    lines = ["**What is left**", "", gap["ceiling"], ""]
+    lines += [
+        f"- *{f['aspect']}* ({_VERDICTS.get(f['verdict'], f['verdict'])}): {f['words']}"
+        for f in gap["findings"]
+    ]
     return "\n".join(lines)
 
 

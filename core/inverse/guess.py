@@ -16,7 +16,7 @@ from core.inverse.model import InverseModel
 from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
 from core.params import validate
-from core.refine.alternatives import alternative_starts
+from core.refine.alternatives import alternative_starts, symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
 
@@ -47,6 +47,11 @@ class Guess:
         chosen = [0]
         if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
             chosen.append(self.sources.index("cnn"))
+        scenes = {_scene(self.sources[i]) for i in chosen}
+        for i in range(len(self.starts)):  # one start per scene first: its symmetry variants are near-twins
+            if i not in chosen and _scene(self.sources[i]) not in scenes:
+                chosen.append(i)
+                scenes.add(_scene(self.sources[i]))
         chosen += [i for i in range(len(self.starts)) if i not in chosen]
         return chosen[: max(1, k)]
 
@@ -61,6 +66,11 @@ class Guess:
         }
 
 
+def _scene(source: str) -> str:
+    """The scene a guess came from, without its symmetry variant ("bank 1/2 + 180° rotation" → "bank 1/2")."""
+    return source.split(" + ")[0]
+
+
 def guess(
     model: InverseModel,
     image: Any,
@@ -72,10 +82,14 @@ def guess(
     working_width: int = DEFAULT_WIDTH,
     quality: str = "fast",
     prediction: Prediction | None = None,
+    symmetric_of: int = 4,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
-    reading of this image with top_k alternatives when the caller has it already (not run again)."""
+    reading of this image with top_k alternatives when the caller has it already (not run again).
+    The best `symmetric_of` are also scored in each symmetry about the frame's centre (a mirror copy
+    either way, a 180° copy, no copy: core.refine.alternatives.symmetry_variants), which refinement
+    cannot reach from a start drawn with another."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -89,14 +103,20 @@ def guess(
                 (f"bank {n.key[0]}/{n.key[1]} (similarity {n.similarity:.2f})", validate(n.params))
             )
     scorer = Scorer(make_loss(loss, target, working_width), quality)
-    scored, seen = [], set()
-    for source, params in candidates:
-        key = repr(sorted(params.items()))
-        if key in seen:
-            continue
-        seen.add(key)
-        scored.append((scorer(params), len(scored), source, params))
-    scored.sort(key=lambda s: (s[0], s[1]))
+    scored: list[tuple[float, int, str, dict[str, Any]]] = []
+    seen: set[str] = set()
+
+    def score(pairs: list[tuple[str, dict[str, Any]]]) -> None:
+        for source, params in pairs:
+            key = repr(sorted(params.items()))
+            if key not in seen:
+                seen.add(key)
+                scored.append((scorer(params), len(scored), source, params))
+        scored.sort(key=lambda s: (s[0], s[1]))
+
+    score(candidates)
+    best = scored[:symmetric_of]
+    score([(f"{source} + {name}", v) for _, _, source, p in best for name, v in symmetry_variants(p)])
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],

@@ -34,3 +34,40 @@ def alternative_starts(
     out = [dict(params)]
     out += [{**params, name: option} for _, name, option in swaps[: max(0, k - 1)]]
     return out
+
+
+SYMMETRIES: dict[str, tuple[float, float]] = {
+    "mirror left-right": (-1.0, 1.0),
+    "mirror top-bottom": (1.0, -1.0),
+    "180° rotation": (-1.0, -1.0),
+}
+"""Layer scale signs that copy the main layer into each symmetry about the frame's centre."""
+
+
+def symmetry_variants(params: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The scene as one main layer plus one copy of it for each symmetry about the frame's centre, and
+    with no copy: (name, params) pairs.
+
+    Why: a layer's scale signs are categoricals that multi-start CMA-ES holds fixed per start, and turning
+    a mirror into a point symmetry also moves the layer (to −position), so the search cannot walk there; a
+    start drawn with the wrong symmetry stays wrong. Spec §4: the main layer draws d at p, layer k draws
+    a ⊙ d at l (both inside the scene's rotation and scale), so l = a ⊙ p mirrors the design about the
+    centre. The copy keeps the overrides of the scene's first layer, if any.
+    """
+    from core.refine.space import complete
+
+    flat = complete(params)
+    p = flat["position"]
+    first = {k: v for k, v in flat["layers"][0].items() if k not in ("position", "rotation", "scale")}
+    out = []
+    for name, (sx, sy) in SYMMETRIES.items():
+        layer = {
+            **first,
+            "position": {"x": sx * p["x"] + 0.0, "y": sy * p["y"] + 0.0},
+            "rotation": 0.0,
+            "scale": {"x": sx, "y": sy},
+        }
+        out.append((name, {**flat, "layers": [layer]}))
+    hidden = {"position": dict(p), "rotation": 0.0, "scale": {"x": 0.0, "y": 0.0}}
+    out.append(("no copy", {**flat, "layers": [hidden]}))
+    return out
