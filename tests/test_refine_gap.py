@@ -96,3 +96,18 @@ def luminance_of(image: np.ndarray) -> np.ndarray:
     from core.metrics.similarity import luminance
 
     return luminance(image)
+
+
+def test_symmetry_variants_draw_the_symmetry_they_name():
+    from core.metrics.similarity import luminance
+    from core.refine.alternatives import symmetry_variants
+    from core.refine.gap import symmetry_scores
+
+    scene = {"geometry": "ring", "repetitions": 40, "scale": 0.5, "position": {"x": 1.2, "y": 0.6}}
+    scores = {
+        name: symmetry_scores(luminance(render(params, W, H, quality="fast")))
+        for name, params in symmetry_variants(scene)
+    }
+    for name in ("mirror left-right", "mirror top-bottom", "180° rotation"):
+        assert scores[name][name] > 0.9, (name, scores[name])
+        assert scores["no copy"][name] < 0.5  # one ring off-centre has none of them
