@@ -126,6 +126,16 @@ def test_guess_ranks_cnn_and_bank_by_rendering(tiny_bank: tuple[RetrievalBank, P
     # the target's own scene is in the bank, so a bank guess should win
     assert first.sources[0].startswith("bank")
     assert first.to_dict()["source"] == first.sources[0]
+    # the best guesses were also tried in each symmetry and moved onto the target's light
+    for variant in (
+        "+ 180° rotation",
+        "+ mirror top-bottom",
+        "+ no copy",
+        "+ shifted",
+        "+ turned",
+        "+ zoomed",
+    ):
+        assert any(variant in s for s in first.sources), variant
 
 
 def test_race_keeps_the_best_and_the_cnn() -> None:
@@ -139,3 +149,13 @@ def test_race_keeps_the_best_and_the_cnn() -> None:
     assert g.race(1) == [starts[0]]
     solo = Guess([starts[4]], [0.5], ["cnn"], Prediction(starts[4]))
     assert solo.race(4) == [starts[4]]
+    # a scene's variants are near-twins: one start per scene first, the twins only to fill up
+    twins = [
+        "bank 1/1 (similarity 0.90)",
+        "bank 1/1 (similarity 0.90) + shifted",
+        "cnn",
+        "bank 1/4 + no copy",
+    ]
+    g = Guess(starts[:4], [0.1, 0.2, 0.3, 0.4], twins, Prediction(starts[2]))
+    assert g.race(3) == [starts[0], starts[2], starts[3]]
+    assert g.race(4) == [starts[0], starts[2], starts[3], starts[1]]

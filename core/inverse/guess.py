@@ -19,6 +19,7 @@ from core.params import validate
 from core.refine.alternatives import alternative_starts, symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
+from core.refine.pose import aligned, pose_variants
 
 
 @dataclass
@@ -83,13 +84,17 @@ def guess(
     quality: str = "fast",
     prediction: Prediction | None = None,
     symmetric_of: int = 4,
+    aligned_of: int = 4,
+    posed_of: int = 2,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
     reading of this image with top_k alternatives when the caller has it already (not run again).
     The best `symmetric_of` are also scored in each symmetry about the frame's centre (a mirror copy
     either way, a 180° copy, no copy: core.refine.alternatives.symmetry_variants), which refinement
-    cannot reach from a start drawn with another."""
+    cannot reach from a start drawn with another. The best `aligned_of` are also scored shifted so their
+    light lies over the target's (core.refine.pose: image registration, then the scene moved), and the
+    best `posed_of` turned and zoomed a little as well, each shifted again."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -117,6 +122,10 @@ def guess(
     score(candidates)
     best = scored[:symmetric_of]
     score([(f"{source} + {name}", v) for _, _, source, p in best for name, v in symmetry_variants(p)])
+    score([(f"{source} + shifted", aligned(scorer, p)) for _, _, source, p in scored[:aligned_of]])
+    score(
+        [(f"{source} + {n}", v) for _, _, source, p in scored[:posed_of] for n, v in pose_variants(scorer, p)]
+    )
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],

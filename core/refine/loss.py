@@ -25,9 +25,6 @@ DEFAULT_WIDTH = 160
 DEFAULT_BLUR = 1.0
 """Gaussian σ in working-size px applied to both images before comparing."""
 
-DEFAULT_COLOUR_WEIGHT = 0.0
-"""Weight of the colour term (1 − cosine of the two images' total RGB light)."""
-
 
 class Loss(Protocol):
     """A target-bound loss: `size` is what a candidate must be rendered at, `__call__` scores it."""
@@ -53,13 +50,6 @@ def blur(image: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter(image, sigma=(sigma, sigma, 0), mode="reflect").astype(np.float32, copy=False)
 
 
-def colour_cosine(a: np.ndarray, b: np.ndarray) -> float:
-    """Cosine of two RGB light totals: 1 for the same hue and saturation at any brightness, 0 when either
-    is black (no colour to agree with)."""
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else 0.0
-
-
 def _as_float(candidate: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     image = np.asarray(candidate)
     if image.shape[:2] != (size[1], size[0]):
@@ -83,29 +73,24 @@ class SsimLumLoss:
         sigma: float = DEFAULT_BLUR,
         w_ssim: float = 1.0,
         w_lum: float = 1.0,
-        w_colour: float = DEFAULT_COLOUR_WEIGHT,
     ) -> None:
         self.target = prepare_target(target, width)
         self.size = (self.target.shape[1], self.target.shape[0])
-        self.sigma, self.w_ssim, self.w_lum, self.w_colour = sigma, w_ssim, w_lum, w_colour
+        self.sigma, self.w_ssim, self.w_lum = sigma, w_ssim, w_lum
         self._target_blurred = blur(self.target, sigma)
         self._target_lum = similarity.luminance(self._target_blurred)
-        self._target_light = self.target.sum(axis=(0, 1), dtype=np.float64)
 
     def terms(self, candidate: np.ndarray) -> dict[str, float]:
         """The loss's parts: ssim and lum_corr on the blurred pair."""
-        image = _as_float(candidate, self.size)
-        b = blur(image, self.sigma)
+        b = blur(_as_float(candidate, self.size), self.sigma)
         return {
             "ssim": similarity.ssim(self._target_blurred, b),
             "lum_corr": similarity.correlation(self._target_lum, similarity.luminance(b)),
-            "colour": colour_cosine(self._target_light, image.sum(axis=(0, 1), dtype=np.float64)),
         }
 
     def __call__(self, candidate: np.ndarray) -> float:
         t = self.terms(candidate)
-        value = self.w_ssim * (1.0 - t["ssim"]) + self.w_lum * (1.0 - t["lum_corr"])
-        return value + self.w_colour * (1.0 - t["colour"])
+        return self.w_ssim * (1.0 - t["ssim"]) + self.w_lum * (1.0 - t["lum_corr"])
 
 
 class SsimLoss(SsimLumLoss):
