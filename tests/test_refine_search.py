@@ -113,3 +113,25 @@ def test_multistart_from_full_starts_races_each_from_its_own_point(problem) -> N
     search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in second])
     _optimise(search, space, x_opt, c_opt, 120)
     assert search.runs == [near_run]
+
+
+def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:
+    """A start whose categoricals are wrong in two places ends with them right: every `sweep_every`
+    generations its best point is scored with each one-categorical change and the better one is kept."""
+    space, x_opt, c_opt = problem
+    c0 = c_opt.copy()
+    for i in (0, 1):
+        c0[i] = (c0[i] + 1) % space.cat_num[i]
+    x0 = np.clip(x_opt + 0.03, 0, 1)
+    fixed = MultiStartCMA(space, x0, c0, starts=[(x0, c0)], sigma=0.03, seed=0, sweep_every=None)
+    swept = MultiStartCMA(space, x0, c0, starts=[(x0, c0)], sigma=0.03, seed=0, sweep_every=10)
+    _optimise(fixed, space, x_opt, c_opt, 60)
+    assert not np.array_equal(fixed.runs[0].c, c_opt)  # without sweeps they never move
+    sizes = []
+    for _ in range(60):
+        batch = swept.ask()
+        sizes.append(len(batch))
+        swept.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in batch])
+    assert np.array_equal(swept.runs[0].c, c_opt)
+    sweep_size = int(np.sum(space.cat_num - 1))
+    assert sizes.count(sweep_size) >= 2  # sweep batches: every one-option change of the leader

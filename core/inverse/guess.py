@@ -4,6 +4,12 @@ nearest scenes, each rendered and scored with refinement's loss, best first.
 Why render-and-score: the CNN's heads and the bank's coarse thumbnails are both cheap proxies; a render at
 the loss's working size (≈ 3 ms each) says which guess really looks most like the target, and the ranked
 list is what multi-start refinement races.
+
+The best few are then varied where refinement cannot walk, and the variants ranked with the rest: each
+symmetry about the centre (a layer's signs are fixed per start), moved onto the target's light (image
+registration; CMA-ES takes small steps), turned and zoomed a little, and every one-categorical change.
+On 12 held-out synthetic targets and the 4 references the moves (shift, pose, categoricals) took the
+median loss of the best guess from 0.568 (symmetries only) to 0.511, in ≈ 0.5–1.5 s per target on 2 cores.
 """
 
 from __future__ import annotations
@@ -67,6 +73,20 @@ class Guess:
         }
 
 
+def category_swaps(params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every one-categorical change of the scene's main choices (geometry, progressions, origin, …)."""
+    from core.params import MAIN_PARAMS
+    from core.refine.space import MAIN_CHOICES
+
+    options = {p.name: (p.options or (True, False)) for p in MAIN_PARAMS if p.name in MAIN_CHOICES}
+    return [
+        (f"{name}={option}", validate({**params, name: option}))
+        for name in MAIN_CHOICES
+        for option in options[name]
+        if option != params.get(name)
+    ]
+
+
 def _scene(source: str) -> str:
     """The scene a guess came from, without its symmetry variant ("bank 1/2 + 180° rotation" → "bank 1/2")."""
     return source.split(" + ")[0]
@@ -86,6 +106,7 @@ def guess(
     symmetric_of: int = 4,
     aligned_of: int = 4,
     posed_of: int = 2,
+    swapped_of: int = 2,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
@@ -94,7 +115,8 @@ def guess(
     either way, a 180° copy, no copy: core.refine.alternatives.symmetry_variants), which refinement
     cannot reach from a start drawn with another. The best `aligned_of` are also scored shifted so their
     light lies over the target's (core.refine.pose: image registration, then the scene moved), and the
-    best `posed_of` turned and zoomed a little as well, each shifted again."""
+    best `posed_of` turned and zoomed a little as well, each shifted again, and the best `swapped_of`
+    with each one-categorical change."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -126,6 +148,7 @@ def guess(
     score(
         [(f"{source} + {n}", v) for _, _, source, p in scored[:posed_of] for n, v in pose_variants(scorer, p)]
     )
+    score([(f"{source} + {n}", v) for _, _, source, p in scored[:swapped_of] for n, v in category_swaps(p)])
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],

@@ -7,6 +7,11 @@ works the same under an evaluation or a time budget.
 
 `screen` finds starts when none are given: the start plus every one-categorical change of it, scored in
 one batch, best k kept. It costs Σ(options − 1) evaluations (≈ 30 for a one-layer scene).
+
+Sweeps let the categoricals move during the run: every `sweep_every` generations the leading start's best
+point is scored with every one-categorical change (one batch, ≈ 40 evaluations); when one scores better,
+that start carries on with it (CMA-ES state kept: only what it holds fixed changed). A start drawn with
+the wrong progression or origin otherwise keeps it to the end, however well its numbers are tuned.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ def neighbours(space: ParamSpace, c: np.ndarray) -> list[np.ndarray]:
                 alt[i] = option
                 out.append(alt)
     return out
+
+
+SWEEP_EVERY = 24
+"""Generations (of any start) between categorical sweeps of the leading start."""
 
 
 class _Run:
@@ -72,10 +81,13 @@ class MultiStartCMA:
         seed: int = 0,
         population_size: int | None = None,
         round_generations: int = 8,
+        sweep_every: int | None = SWEEP_EVERY,
     ) -> None:
         self.space, self.start_x, self.top_k = space, np.asarray(start_x, float), top_k
         self.sigma, self.seed, self.popsize = sigma, seed, population_size
-        self.round_generations = round_generations
+        self.round_generations, self.sweep_every = round_generations, sweep_every
+        self._since_sweep = 0
+        self._sweeping: tuple[_Run, list[np.ndarray]] | None = None
         self._screening: list[np.ndarray] | None = None
         self.runs: list[_Run] = []
         if starts is None:
@@ -93,6 +105,12 @@ class MultiStartCMA:
     def ask(self) -> list[Candidate]:
         if self._screening is not None:
             return [Candidate(self.start_x, c, self.space.decode(self.start_x, c)) for c in self._screening]
+        if self.sweep_every and self._since_sweep >= self.sweep_every:
+            self._since_sweep = 0
+            leader = min(self.runs, key=lambda r: r.best[0])
+            x = leader.best[1]
+            self._sweeping = (leader, neighbours(self.space, leader.c)[1:])
+            return [Candidate(x, c, self.space.decode(x, c)) for c in self._sweeping[1]]
         run = self.runs[self._turn]
         self._asked = [run.opt.ask() for _ in range(run.opt.population_size)]
         return [Candidate(x, run.c, self.space.decode(x, run.c)) for x in self._asked]
@@ -104,6 +122,14 @@ class MultiStartCMA:
             self._start_runs([(self.start_x, self._screening[i]) for i in order])
             self._screening = None
             return
+        if self._sweeping is not None:
+            leader, options = self._sweeping
+            self._sweeping = None
+            i = int(np.argmin(values))
+            if values[i] < leader.best[0]:
+                leader.c, leader.best = options[i], (values[i], leader.best[1].copy())
+            return
+        self._since_sweep += 1
         self.runs[self._turn].tell(self._asked, values)
         self._turn += 1
         if self._turn == len(self.runs):
