@@ -135,28 +135,3 @@ def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:
     assert np.array_equal(swept.runs[0].c, c_opt)
     sweep_size = int(np.sum(space.cat_num - 1))
     assert sizes.count(sweep_size) >= 2  # sweep batches: every one-option change of the leader
-
-
-def test_a_winning_proposal_moves_the_start_there(problem) -> None:
-    """`propose` moves (e.g. the scene registered onto the target) join each sweep; one that wins moves
-    the start's CMA-ES to its point."""
-    space, x_opt, c_opt = problem
-    x0 = np.clip(x_opt + 0.2, 0, 1)
-    target = space.decode(x_opt, c_opt)
-    seen: list[dict] = []
-
-    def propose(params: dict) -> list[dict]:
-        seen.append(params)
-        return [target]
-
-    search = MultiStartCMA(
-        space, x0, c_opt, starts=[(x0, c_opt)], sigma=0.02, seed=0, sweep_every=2, propose=propose
-    )
-    for _ in range(3):
-        batch = search.ask()
-        search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in batch])
-    assert len(seen) == 1 and seen[0]["geometry"] == target["geometry"]
-    run = search.runs[0]
-    assert run.best[0] < 1e-4  # the proposal (x* up to rounding) won
-    nxt = search.ask()
-    assert np.abs(np.mean([cand.x for cand in nxt], axis=0) - x_opt).max() < 0.05  # CMA-ES samples there

@@ -12,14 +12,11 @@ Sweeps let the categoricals move during the run: every `sweep_every` generations
 point is scored with every one-categorical change (one batch, ≈ 40 evaluations); when one scores better,
 that start carries on with it (CMA-ES state kept: only what it holds fixed changed). A start drawn with
 the wrong progression or origin otherwise keeps it to the end, however well its numbers are tuned.
-`propose` (params → other params, e.g. the scene moved onto the target's light: core.refine.pose) adds
-its proposals to each sweep; when one wins, the start's CMA-ES moves there at its current step size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 from cmaes import CMA
@@ -85,14 +82,12 @@ class MultiStartCMA:
         population_size: int | None = None,
         round_generations: int = 8,
         sweep_every: int | None = SWEEP_EVERY,
-        propose: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.space, self.start_x, self.top_k = space, np.asarray(start_x, float), top_k
         self.sigma, self.seed, self.popsize = sigma, seed, population_size
         self.round_generations, self.sweep_every = round_generations, sweep_every
-        self.propose = propose
         self._since_sweep = 0
-        self._sweeping: tuple[_Run, list[Candidate]] | None = None
+        self._sweeping: tuple[_Run, list[np.ndarray]] | None = None
         self._screening: list[np.ndarray] | None = None
         self.runs: list[_Run] = []
         if starts is None:
@@ -113,21 +108,12 @@ class MultiStartCMA:
         if self.sweep_every and self._since_sweep >= self.sweep_every:
             self._since_sweep = 0
             leader = min(self.runs, key=lambda r: r.best[0])
-            self._sweeping = (leader, self._sweep_candidates(leader))
-            return self._sweeping[1]
+            x = leader.best[1]
+            self._sweeping = (leader, neighbours(self.space, leader.c)[1:])
+            return [Candidate(x, c, self.space.decode(x, c)) for c in self._sweeping[1]]
         run = self.runs[self._turn]
         self._asked = [run.opt.ask() for _ in range(run.opt.population_size)]
         return [Candidate(x, run.c, self.space.decode(x, run.c)) for x in self._asked]
-
-    def _sweep_candidates(self, leader: _Run) -> list[Candidate]:
-        """The leader's best point with each one-categorical change, then `propose`'s moves of it."""
-        x = leader.best[1]
-        out = [Candidate(x, c, self.space.decode(x, c)) for c in neighbours(self.space, leader.c)[1:]]
-        if self.propose is not None:
-            for params in self.propose(self.space.decode(x, leader.c)):
-                px, pc = self.space.encode(params)
-                out.append(Candidate(px, pc, self.space.decode(px, pc)))
-        return out
 
     def tell(self, losses: Sequence[float]) -> None:
         values = [clip_loss(v) for v in losses]
@@ -137,14 +123,11 @@ class MultiStartCMA:
             self._screening = None
             return
         if self._sweeping is not None:
-            leader, swept = self._sweeping
+            leader, options = self._sweeping
             self._sweeping = None
             i = int(np.argmin(values))
             if values[i] < leader.best[0]:
-                winner = swept[i]
-                if not np.array_equal(winner.x, leader.best[1]):  # a proposal moved the point itself
-                    leader.opt = leader._new(winner.x, max(step_size(leader.opt), MIN_SIGMA))
-                leader.c, leader.best = winner.c, (values[i], np.asarray(winner.x, float).copy())
+                leader.c, leader.best = options[i], (values[i], leader.best[1].copy())
             return
         self._since_sweep += 1
         self.runs[self._turn].tell(self._asked, values)

@@ -23,7 +23,6 @@ from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import MultiStartCMA
-from core.refine.pose import pose_variants
 from core.refine.search import Search
 from core.refine.space import ParamSpace, complete
 from core.render import render
@@ -46,7 +45,6 @@ Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
 
 def _catcma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
     kw.pop("top_k")
-    kw.pop("propose")
     return CatCMASearch(space, x, c, alternatives=[alt_c for _, alt_c in alts], **kw)
 
 
@@ -144,7 +142,7 @@ class Refiner:
             self.evaluations += 1
         return losses
 
-    def _search(self, space: ParamSpace, x0: np.ndarray, c0: np.ndarray, scorer: Scorer) -> Search:
+    def _search(self, space: ParamSpace, x0: np.ndarray, c0: np.ndarray) -> Search:
         alts: list[Start] = []
         k = 4
         if isinstance(self.top_k, int):
@@ -162,7 +160,6 @@ class Refiner:
             population_size=self.population_size,
             cat_confidence=self.cat_confidence,
             top_k=k,
-            propose=lambda params: [v for _, v in pose_variants(scorer, params)],
         )
 
     def run(self) -> Iterator[ProgressEvent]:
@@ -186,7 +183,7 @@ class Refiner:
             )
             space = ParamSpace(best_params, effects=True)
             x0, c0 = space.encode(best_params)
-            search = self._search(space, x0, c0, scorer)
+            search = self._search(space, x0, c0)
             while self._stop_reason() is None:
                 batch = search.ask()
                 losses = self._score(evaluator, [cand.params for cand in batch])
