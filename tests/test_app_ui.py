@@ -129,7 +129,7 @@ def test_first_guesses_are_shown_and_one_can_be_picked(
     ckpt = save_checkpoint(model.eval(), tmp_path / "tiny.pt")
     session.settings = session.settings.updated(checkpoint=str(ckpt))
     out = handlers.on_upload(session, str(target_png))
-    gallery = out[-1]
+    gallery = out[-2]
     assert gallery is not None and 2 <= len(gallery) <= match.REFINE_STARTS == len(session.choices)
     for (image, caption), (label, _) in zip(gallery, session.choices, strict=True):
         assert image.shape == (135, 240, 3) and caption == label and "loss" in caption
@@ -181,6 +181,12 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
+    picture = final[7]  # …and as a picture (red: light the match lacks, cyan: light it adds)
+    assert isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.shape[1] == 512
+    assert (
+        len(handlers.on_upload(session, str(target_png))) == 12
+        and handlers.on_upload(session, None)[-1] is None
+    )
     gaps = np.diff(times)
     print(f"\nrefine: {len(outputs)} updates, longest gap {gaps.max():.2f} s, mean {gaps.mean():.2f} s")
     assert gaps.max() < 1.0

@@ -95,15 +95,15 @@ def settings_summary(session: Session) -> str:
 
 def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
     """Outputs: upload (reset to an empty drop zone), status, target image, candidate image, report, flat
-    JSON, Leva JSON, files, plot, refine status, first-guess gallery. A bad file leaves a message in the
-    status and clears the rest."""
+    JSON, Leva JSON, files, plot, refine status, first-guess gallery, gap picture. A bad file leaves a
+    message in the status and clears the rest."""
     return (None, *_upload(session, path))
 
 
 def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
-    cleared = (None, None, "", "", "", None, None, "", None)
+    cleared = (None, None, "", "", "", None, None, "", None, None)
     session.choices = []
     if not path:
         session.target, session.params, session.report = None, None, None
@@ -146,6 +146,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         None,
         "",
         gallery,
+        None,
     )
 
 
@@ -178,10 +179,11 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
 
 
 def on_refine(session: Session, evals: float | None, seconds: float | None) -> Iterator[tuple[Any, ...]]:
-    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files. Streams."""
+    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files, gap picture.
+    Streams."""
     skip = gr.skip()
     if session.target is None or session.params is None:
-        yield (skip, skip, "Upload a design first.", skip, skip, skip, skip)
+        yield (skip, skip, "Upload a design first.", skip, skip, skip, skip, skip)
         return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
@@ -205,14 +207,14 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         ):
             preview = skip if update.preview is None else update.preview
             if not update.done:
-                yield (preview, update.history, update.status, skip, skip, skip, skip)
+                yield (preview, update.history, update.status, skip, skip, skip, skip, skip)
                 continue
             if session.target_id != target_id or update.params is None:
                 yield (
                     skip,
                     update.history,
                     update.status + " (a new target was uploaded meanwhile)",
-                    *[skip] * 4,
+                    *[skip] * 5,
                 )
                 return
             session.params, session.source, session.report = update.params, "refine", update.report
@@ -220,15 +222,17 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             session.job = None
             flat, leva = match.params_texts(update.params)
             report = match.report_markdown(update.report, "Match report (refined)")
+            picture = skip
             if update.preview is not None:
-                report += "\n\n" + match.gap_markdown(target, update.preview, update.params)
+                words, picture = match.gap_view(target, update.preview, update.params)
+                report += "\n\n" + words
             files = match.params_files(update.params, name)
-            yield (preview, update.history, update.status, report, flat, leva, files)
+            yield (preview, update.history, update.status, report, flat, leva, files, picture)
     except EXPECTED as exc:
-        yield (skip, skip, f"⚠️ Refine failed: {exc}", skip, skip, skip, skip)
+        yield (skip, skip, f"⚠️ Refine failed: {exc}", skip, skip, skip, skip, skip)
     except Exception as exc:
         log.exception("refine failed")
-        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", skip, skip, skip, skip)
+        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", skip, skip, skip, skip, skip)
 
 
 def on_stop(session: Session) -> None:

@@ -54,6 +54,11 @@ def build_ui(home: str) -> gr.Blocks:
                 height=260,
                 elem_id="score-plot",
             )
+            gap_image = gr.Image(
+                label="Where the refined match differs: red = light it lacks, cyan = light it adds",
+                interactive=False,
+                elem_id="gap-image",
+            )
             with gr.Row():
                 save_button = gr.Button("Save to seed pool", elem_id="save-seed-btn")
                 save_status = gr.Markdown(elem_id="save-status")
@@ -166,6 +171,7 @@ def build_ui(home: str) -> gr.Blocks:
                 score_plot,
                 refine_status,
                 guesses,
+                gap_image,
             ],
             concurrency_limit=4,
         )
@@ -177,7 +183,16 @@ def build_ui(home: str) -> gr.Blocks:
         refine_button.click(
             handlers.on_refine,
             [session, refine_evals, refine_seconds],
-            [candidate_image, score_plot, refine_status, report, flat_json, leva_json, params_download],
+            [
+                candidate_image,
+                score_plot,
+                refine_status,
+                report,
+                flat_json,
+                leva_json,
+                params_download,
+                gap_image,
+            ],
             concurrency_limit=4,
         )
         stop_button.click(handlers.on_stop, session, None, concurrency_limit=None)

@@ -24,7 +24,7 @@ from core.inverse.retrieval import default_bank
 from core.metrics import match_report
 from core.params import defaults, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
-from core.refine.gap import gap_report
+from core.refine.gap import gap_picture, gap_report
 from core.render import Renderer, render
 from core.store import Store
 
@@ -180,15 +180,16 @@ def report_markdown(report: dict[str, Any] | None, title: str = "Match report") 
 _VERDICTS = {"search": "left to the search", "renderer": "renderer limit", "ok": "ok"}
 
 
-def gap_markdown(target: np.ndarray, render_image: np.ndarray, params: dict[str, Any]) -> str:
-    """What is left between the match and the target (core.refine.gap), in words and per check."""
+def gap_view(target: np.ndarray, render_image: np.ndarray, params: dict[str, Any]) -> tuple[str, np.ndarray]:
+    """What is left between the match and the target (core.refine.gap): the words, per check, and the
+    picture (target in grey, light the match lacks in red, light it adds in cyan) as uint8."""
     gap = gap_report(target, render_image, params)
     lines = ["**What is left**", "", gap["ceiling"], ""]
     lines += [
         f"- *{f['aspect']}* ({_VERDICTS.get(f['verdict'], f['verdict'])}): {f['words']}"
         for f in gap["findings"]
     ]
-    return "\n".join(lines)
+    return "\n".join(lines), to_uint8(gap_picture(target, render_image))
 
 
 def score_from_loss(loss: float) -> float:
