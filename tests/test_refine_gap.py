@@ -111,3 +111,11 @@ def test_symmetry_variants_draw_the_symmetry_they_name():
     for name in ("mirror left-right", "mirror top-bottom", "180° rotation"):
         assert scores[name][name] > 0.9, (name, scores[name])
         assert scores["no copy"][name] < 0.5  # one ring off-centre has none of them
+
+
+def test_solid_light_where_the_target_has_lines_is_called_filled():
+    lines = _strokes(20, 300, width=1)
+    solid = _canvas()
+    solid[30:150, 20:300] = 1.0
+    stroke = {f.aspect: f for f in analyse_gap(lines, solid, {"geoWidth": 0.05})}["stroke width"]
+    assert stroke.verdict == "search" and "fills areas" in stroke.words

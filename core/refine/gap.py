@@ -50,6 +50,8 @@ WIDTH_RATIO = 1.6
 """Stroke widths differing by more than this factor are named."""
 BRIGHTNESS_RATIO = 1.5
 """Total light differing by more than this factor is named."""
+FILLED_RATIO = 4.0
+"""Light this many times wider than the target's strokes is filled area, not a thicker stroke."""
 MIN_GEO_WIDTH = 0.001
 """The renderer's thinnest tube radius (schema bound of geoWidth)."""
 
@@ -298,8 +300,14 @@ def _stroke(t_lum: np.ndarray, r_lum: np.ndarray, params: Mapping[str, Any] | No
             f"at the renderer's thinnest tube (geoWidth {MIN_GEO_WIDTH}) at this scene's scale."
         )
         return Finding("stroke width", "renderer", words, numbers)
-    words = (
-        f"The render's strokes are {ratio:.1f}× the target's ({rw:.1f} px vs {tw:.1f} px at "
-        f"{ANALYSIS_WIDTH} px); geoWidth sets the tube's radius."
-    )
+    if ratio > FILLED_RATIO:
+        words = (
+            f"The render fills areas where the target draws lines (light {ratio:.0f}× as wide: {rw:.1f} px "
+            f"vs {tw:.1f} px at {ANALYSIS_WIDTH} px); fewer or thinner instances draw lines."
+        )
+    else:
+        words = (
+            f"The render's strokes are {ratio:.1f}× the target's ({rw:.1f} px vs {tw:.1f} px at "
+            f"{ANALYSIS_WIDTH} px); geoWidth sets the tube's radius."
+        )
     return Finding("stroke width", "search", words, numbers)
