@@ -128,3 +128,17 @@ def test_bad_arguments_raise(target: np.ndarray) -> None:
         Refiner(target, method="nope")
     with pytest.raises(ValueError, match="budget"):
         Refiner(target, budget_evals=None, budget_seconds=None)
+
+
+def test_effects_the_match_does_not_need_are_switched_off(scene: dict) -> None:
+    """Against a clean target a CRT grille and grain are dropped; against a target that has the CRT it
+    stays (judged at the report's 512 px, where a grille cannot pass for a blur)."""
+    crt = {"enabled": True, "mask": "grille", "maskStrength": 1.0, "scanlines": 0.8, "bloom": 0.3}
+    effects = validate({**scene, "crt": crt, "noise": {"enabled": True, "opacity": 0.5, "density": 0.5}})
+    clean = Refiner(render(scene, 320, 180, "exact"), scene, **FAST)
+    plain = clean.simplified(effects)
+    assert not plain["crt"]["enabled"] and not plain["noise"]["enabled"]
+    assert clean.simplified(scene) is scene  # nothing on: nothing to do
+    with_crt = validate({**scene, "crt": crt})
+    kept = Refiner(render(with_crt, 320, 180, "exact"), with_crt, **FAST).simplified(with_crt)
+    assert kept["crt"]["enabled"]

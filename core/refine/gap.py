@@ -263,10 +263,13 @@ def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> F
         return Finding("colour", "search", words, numbers)
     if unmatched or spurious:
         render_desc = ", ".join(f"{h}°" for h in r_hues) if r_hues else "neutral"
-        words = (
-            f"The target's light is {described}, the render's {render_desc}; "
-            "the colour is a free parameter (per layer)."
+        crt = (params or {}).get("crt") or {}
+        why = (
+            "the render's CRT mask colours its light (crt.enabled: off removes it)"
+            if crt.get("enabled") and len(r_hues) > 1
+            else "the colour is a free parameter (per layer)"
         )
+        words = f"The target's light is {described}, the render's {render_desc}; {why}."
         return Finding("colour", "search", words, numbers)
     return Finding("colour", "ok", f"Colours agree: {described}.", numbers)
 
