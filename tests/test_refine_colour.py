@@ -1,0 +1,61 @@
+"""Colour fitting: a scene drawn in the wrong colour comes back in the target's, brightness kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.refine import Refiner
+from core.refine.colour import fit_colour, light_chromaticity
+from core.render import render
+
+W, H = 160, 90
+SCENE = {"geometry": "ring", "repetitions": 60, "scale": 0.8, "color": "#f5deb3", "alphaFactor": 0.6}
+
+
+def _rgb(colour: str) -> np.ndarray:
+    return np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)], float)
+
+
+def _draw(params: dict) -> np.ndarray:
+    return render(params, W, H, quality="fast")
+
+
+def test_chromaticity_of_light_and_of_black():
+    cream = light_chromaticity(_draw(SCENE))
+    green = light_chromaticity(_draw({**SCENE, "color": "#7fff7f"}))
+    assert cream is not None and green is not None
+    assert cream[0] > cream[2] and green[1] > 1.0 > green[0]  # cream leans red, green leans green
+    assert light_chromaticity(np.zeros((H, W, 3), np.uint8)) is None
+
+
+def test_a_green_scene_is_fitted_back_to_cream_with_its_brightness():
+    target = _draw(SCENE)
+    fitted = fit_colour({**SCENE, "color": "#9cf59c"}, target, _draw)
+    assert np.abs(_rgb(fitted["color"]) - _rgb(SCENE["color"])).max() < 25  # within ~10 % per channel
+    want, got = light_chromaticity(target), light_chromaticity(_draw(fitted))
+    was = light_chromaticity(_draw({**SCENE, "color": "#9cf59c"}))
+    # most of the way (a channel the held luminance pushes past 1 is clipped, so not all of it)
+    assert np.abs(want - got).sum() < 0.3 * np.abs(want - was).sum()
+    before = render({**SCENE, "color": "#9cf59c"}, W, H, quality="fast").astype(float)
+    after = _draw(fitted).astype(float)
+    lum = np.array([0.2126, 0.7152, 0.0722])
+    assert abs((after @ lum).sum() / (before @ lum).sum() - 1) < 0.15  # brightness is left alone
+
+
+def test_layer_colours_move_with_the_main_colour():
+    scene = {**SCENE, "color": "#9cf59c", "layers": [{"color": "#80ff80", "scale": {"x": -1, "y": 1}}]}
+    fitted = fit_colour(scene, _draw(SCENE), _draw)
+    assert fitted["layers"][0]["color"] != "#80ff80"
+    r, g, _ = _rgb(fitted["layers"][0]["color"])
+    assert r > 0.8 * g  # no longer green
+
+
+def test_refinement_ends_in_the_target_colour():
+    target = render(SCENE, 320, 180, "exact")
+    refiner = Refiner(target, {**SCENE, "color": "#9cf59c"}, budget_evals=20, budget_seconds=None)
+    assert (
+        np.abs(_rgb(refiner.recoloured({**SCENE, "color": "#9cf59c"})["color"]) - _rgb(SCENE["color"])).max()
+        < 25
+    )
+    right = refiner.recoloured(SCENE)  # already the target's colour: (almost) nothing to move
+    assert np.abs(_rgb(right["color"]) - _rgb(SCENE["color"])).max() <= 8
