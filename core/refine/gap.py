@@ -27,6 +27,7 @@ from skimage.morphology import skeletonize
 
 from core.metrics import prepare_pair
 from core.metrics.similarity import correlation, luminance
+from core.refine.colour import light_chromaticity
 
 ANALYSIS_WIDTH = 512
 """The match report's working width: findings describe what its figures saw."""
@@ -46,6 +47,10 @@ HUE_SHARE = 0.15
 """Share of the chromatic light a hue band must hold to count as one of the image's colours."""
 HUE_TOLERANCE = 30.0
 """Degrees two hues may differ and still count as the same colour."""
+CHROMA_APART = 0.12
+"""Largest per-channel difference of the two lights' chromaticities (linear RGB at unit luminance,
+core.refine.colour) that still counts as the same colour; hue bands alone call a cream render 'yellow'
+where the target's pixels sit just under the saturation cut."""
 WIDTH_RATIO = 1.6
 """Stroke widths differing by more than this factor are named."""
 BRIGHTNESS_RATIO = 1.5
@@ -253,15 +258,16 @@ def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> F
     t_hues = [h for h, _ in tp["hues"]] if tp["neutral"] < 0.8 else []
     r_hues = [h for h, _ in rp["hues"]] if rp["neutral"] < 0.8 else []
     described = ", ".join(f"{h}°" for h in t_hues) if t_hues else "neutral (white/cream/grey)"
-    unmatched = [h for h in t_hues if all(_hue_distance(h, o) > HUE_TOLERANCE for o in r_hues)]
-    spurious = [h for h in r_hues if all(_hue_distance(h, o) > HUE_TOLERANCE for o in t_hues)]
+    t_chroma, r_chroma = light_chromaticity(t), light_chromaticity(r)
+    apart = 0.0 if t_chroma is None or r_chroma is None else float(np.abs(t_chroma - r_chroma).max())
+    numbers["chromaticity_gap"] = round(apart, 3)
     if len(t_hues) > 1 and params is not None and _colours(params) < len(t_hues):
         words = (
             f"The target's light has {len(t_hues)} hues ({described}); one scene layer draws one colour, "
             f"so it needs {len(t_hues)} layers with their own colour (this match has {_colours(params)})."
         )
         return Finding("colour", "search", words, numbers)
-    if unmatched or spurious:
+    if apart > CHROMA_APART:
         render_desc = ", ".join(f"{h}°" for h in r_hues) if r_hues else "neutral"
         crt = (params or {}).get("crt") or {}
         why = (
