@@ -179,6 +179,8 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     history = final[1]
     best = history[history["series"] == "best"]["score"].to_numpy()
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
+    finished = history[history["series"] == "finished"]["score"].to_numpy()
+    assert len(finished) == 1 and f"→ {finished[0]:.3f}" in final[2]  # the match as handed over
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
     picture = final[7]  # …and as a picture (red: light the match lacks, cyan: light it adds)

@@ -251,8 +251,12 @@ def refine_updates(
             if event is not None:
                 best = score_from_loss(event.best_loss)
                 start_score = best if start_score is None else start_score
-                rows.append((event.evaluations, best, "best"))
-                rows.append((event.evaluations, score_from_loss(event.batch_loss), "generation"))
+                # the search's best is monotone; the finished match (effects that do not pay switched
+                # off, colour fitted: core.refine.refiner) may give a little of it back, so it has its own
+                # series rather than a dip in "best"
+                rows.append((event.evaluations, best, "finished" if event.done else "best"))
+                if not event.done:
+                    rows.append((event.evaluations, score_from_loss(event.batch_loss), "generation"))
                 if event.preview is not None:
                     preview = event.preview
             now = time.perf_counter()
