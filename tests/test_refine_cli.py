@@ -18,7 +18,7 @@ from core.render import render
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_cli_writes_params_render_and_side_by_side(tmp_path: Path) -> None:
+def test_cli_writes_params_render_and_side_by_side(tmp_path: Path, capsys) -> None:
     scene = sample_params(30, seed=9000, mode="weighted", n_layers=0)[9]
     target = save_png(render(scene, 96, 54, "exact"), tmp_path / "target.png")
     start = tmp_path / "start.json"
@@ -34,6 +34,9 @@ def test_cli_writes_params_render_and_side_by_side(tmp_path: Path) -> None:
     assert summary["evaluations"] == 40 and summary["stop_reason"] == "budget_evals"
     assert 0.0 <= summary["report"]["lum_corr"] <= 1.0
     assert np.isfinite(summary["best_loss"])
+    # what is left, in words (stderr and report.json) and as a picture
+    assert len(summary["gap"]["findings"]) == 5 and summary["gap"]["ceiling"] in capsys.readouterr().err
+    assert Image.open(out / "gap.png").size == (512, 288)
 
 
 def test_module_entry_point_shows_help() -> None:

@@ -5,7 +5,9 @@ side-by-side comparison.
                           [--method catcma|cma] [--workers W] [--seed K] [--out-dir D]
 
 Writes D/best_params.json (flat SceneParams), D/best.png (the best render at the target's size, exact
-quality), D/side_by_side.png (target | best) and D/report.json (the final match report and run figures).
+quality), D/side_by_side.png (target | best), D/gap.png (where the match differs: target grey, light it
+lacks red, light it adds cyan) and D/report.json (the final match report, the gap analysis and run
+figures); prints what is left in words (core.refine.gap) on stderr.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.imageio import save_png, to_rgb_float, to_uint8
+from core.refine.gap import gap_picture, gap_report
 from core.refine.refiner import (
     DEFAULT_BUDGET_EVALS,
     DEFAULT_BUDGET_SECONDS,
@@ -80,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     best = render(final.best_params, w, h, quality="exact")
     save_png(best, out / "best.png")
     save_png(side_by_side(to_uint8(target), best), out / "side_by_side.png")
+    save_png(gap_picture(target, best), out / "gap.png")
+    gap = gap_report(target, best, final.best_params)
+    print(f"What is left: {gap['ceiling']}", file=sys.stderr)
     summary = {
         "target": str(args.target),
         "method": final.method,
@@ -88,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         "stop_reason": final.stop_reason,
         "best_loss": final.best_loss,
         "report": final.best_report,
+        "gap": gap,
     }
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k != "report"} | {"report": final.best_report}))
+    print(json.dumps({k: v for k, v in summary.items() if k != "gap"}))
     return 0
