@@ -135,3 +135,17 @@ def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:
     assert np.array_equal(swept.runs[0].c, c_opt)
     sweep_size = int(np.sum(space.cat_num - 1))
     assert sizes.count(sweep_size) >= 2  # sweep batches: every one-option change of the leader
+
+
+def test_category_swaps_change_exactly_one_main_choice() -> None:
+    from core.params import MAIN_PARAMS
+    from core.refine.alternatives import category_swaps
+    from core.refine.space import MAIN_CHOICES
+
+    scene = sample_params(1, seed=12, mode="weighted", n_layers=0)[0]
+    swaps = category_swaps(scene)
+    sizes = {p.name: len(p.options or (True, False)) for p in MAIN_PARAMS if p.name in MAIN_CHOICES}
+    assert len(swaps) == sum(n - 1 for n in sizes.values())
+    for label, params in swaps:
+        changed = [k for k in MAIN_CHOICES if params[k] != scene[k]]
+        assert changed == [label.split("=")[0]]

@@ -22,7 +22,7 @@ from core.inverse.model import InverseModel
 from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
 from core.params import validate
-from core.refine.alternatives import alternative_starts, symmetry_variants
+from core.refine.alternatives import alternative_starts, category_swaps, symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
 from core.refine.pose import aligned, pose_variants
@@ -73,22 +73,8 @@ class Guess:
         }
 
 
-def category_swaps(params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Every one-categorical change of the scene's main choices (geometry, progressions, origin, …)."""
-    from core.params import MAIN_PARAMS
-    from core.refine.space import MAIN_CHOICES
-
-    options = {p.name: (p.options or (True, False)) for p in MAIN_PARAMS if p.name in MAIN_CHOICES}
-    return [
-        (f"{name}={option}", validate({**params, name: option}))
-        for name in MAIN_CHOICES
-        for option in options[name]
-        if option != params.get(name)
-    ]
-
-
 def _scene(source: str) -> str:
-    """The scene a guess came from, without its symmetry variant ("bank 1/2 + 180° rotation" → "bank 1/2")."""
+    """The scene a guess came from, without its variants ("bank 1/2 + 180° rotation" → "bank 1/2")."""
     return source.split(" + ")[0]
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from core.params import MAIN_PARAMS
+from core.params import MAIN_PARAMS, validate
+from core.refine.space import MAIN_CHOICES, complete
 
 _MAIN_OPTIONS = {p.name: p.options for p in MAIN_PARAMS if p.options}
 
@@ -36,6 +37,18 @@ def alternative_starts(
     return out
 
 
+def category_swaps(params: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every one-categorical change of the scene's main choices (geometry, progressions, origin, …), as
+    (name=option, params) pairs."""
+    options = {p.name: (p.options or (True, False)) for p in MAIN_PARAMS if p.name in MAIN_CHOICES}
+    return [
+        (f"{name}={option}", validate({**params, name: option}))
+        for name in MAIN_CHOICES
+        for option in options[name]
+        if option != params.get(name)
+    ]
+
+
 SYMMETRIES: dict[str, tuple[float, float]] = {
     "mirror left-right": (-1.0, 1.0),
     "mirror top-bottom": (1.0, -1.0),
@@ -54,8 +67,6 @@ def symmetry_variants(params: Mapping[str, Any]) -> list[tuple[str, dict[str, An
     a ⊙ d at l (both inside the scene's rotation and scale), so l = a ⊙ p mirrors the design about the
     centre. The copy keeps the overrides of the scene's first layer, if any.
     """
-    from core.refine.space import complete
-
     flat = complete(params)
     p = flat["position"]
     first = {k: v for k, v in flat["layers"][0].items() if k not in ("position", "rotation", "scale")}
