@@ -71,3 +71,18 @@ def test_registration_brings_a_misplaced_guess_back_and_pose_variants_are_scored
 def test_a_black_image_gives_no_shift():
     black = np.zeros((90, 160, 3), np.float32)
     assert registration_shift(black, _float(render(SCENE, 160, 90, quality="fast"))) == (0.0, 0.0)
+
+
+def test_shifting_a_layer_less_scene_moves_its_implicit_mirror_too():
+    """A layer-less scene (every bank scene) draws the renderer's default mirror layer: it moves with the
+    main layer, so the whole picture shifts."""
+    scene = {
+        "geometry": "ring",
+        "repetitions": 40,
+        "scale": 0.7,
+        "position": {"x": 0.6, "y": -0.2},
+        "layers": [],
+    }
+    base = render(scene, 320, 180, quality="fast")
+    moved = render(shift_scene(scene, 0.5, 0.0), 320, 180, quality="fast")
+    assert registration_shift(_float(moved), _float(base)) == pytest.approx((0.5, 0.0), abs=2 * 5.0 / 320)

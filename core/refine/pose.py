@@ -11,7 +11,6 @@ light of the two images (image registration), one FFT instead of a search.
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -23,6 +22,7 @@ from skimage.registration import phase_cross_correlation
 from core.metrics.similarity import luminance
 from core.params import validate
 from core.refine.evaluate import Scorer
+from core.refine.space import complete
 
 VISIBLE_WIDTH = 5.0
 """World units across the frame at any size and aspect (spec §1)."""
@@ -37,15 +37,12 @@ POSE_ZOOMS = (0.85, 1.18)
 def shift_scene(params: Mapping[str, Any], dx: float, dy: float) -> dict[str, Any]:
     """The scene moved by (dx, dy) world units on screen (+x right, +y up): p and every layer's l move by
     the same amount, expressed inside the scene's rotation θ and scale s."""
-    flat = copy.deepcopy(dict(params))
-    theta, s = float(flat.get("rotation", 0.0)), float(flat.get("scale", 1.0)) or 1e-6
+    flat = complete(params)  # a layer-less scene's implicit mirror layer made explicit, so it moves too
+    theta, s = float(flat["rotation"]), float(flat["scale"]) or 1e-6
     c, n = math.cos(-theta), math.sin(-theta)
     ux, uy = (c * dx - n * dy) / s, (n * dx + c * dy) / s
-    position = dict(flat.get("position") or {"x": 0.0, "y": -0.5})
-    flat["position"] = {"x": position["x"] + ux, "y": position["y"] + uy}
-    for layer in flat.get("layers") or []:
-        lp = layer.get("position") or {"x": 0.0, "y": 0.0}
-        layer["position"] = {"x": lp["x"] + ux, "y": lp["y"] + uy}
+    for node in (flat, *flat["layers"]):
+        node["position"] = {"x": node["position"]["x"] + ux, "y": node["position"]["y"] + uy}
     return validate(flat)
 
 
