@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from core.metrics.similarity import luminance
+from core.metrics.similarity import REC709, luminance
+from core.render.color import hex_to_rgb, linear_to_srgb, srgb_to_linear
 
 FIT_STEPS = 4
 """Render-and-update rounds."""
@@ -26,8 +27,13 @@ DAMPING = 0.7
 """Exponent on each round's gain: the full step overshoots where glow saturates a channel (figma-02's
 green went to pink and back); 0.7 settles in 3–4 rounds on the references."""
 LIT_SHARE = 0.25
-"""Pixels above this share of the 99th-percentile luminance are the light whose colour counts."""
-REC709 = np.array([0.2126, 0.7152, 0.0722])
+"""Pixels above this share of the 99th-percentile luminance are the light (its colour, its strokes)."""
+
+
+def lit_mask(lum: np.ndarray) -> np.ndarray | None:
+    """The lit pixels of a luminance map (above LIT_SHARE of its 99th percentile); None when black."""
+    peak = float(np.percentile(lum, 99))
+    return lum > LIT_SHARE * peak if peak > 0 else None
 
 
 def light_chromaticity(image: np.ndarray) -> np.ndarray | None:
@@ -36,11 +42,10 @@ def light_chromaticity(image: np.ndarray) -> np.ndarray | None:
     rgb = np.asarray(image)
     rgb = rgb.astype(np.float64) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
     lum = luminance(rgb)
-    peak = float(np.percentile(lum, 99))
-    if peak <= 0:
+    lit = lit_mask(lum)
+    if lit is None:
         return None
-    lit = lum > LIT_SHARE * peak
-    mean = (_to_linear(rgb[lit]) * lum[lit][:, None]).sum(axis=0) / lum[lit].sum()
+    mean = (srgb_to_linear(rgb[lit]) * lum[lit][:, None]).sum(axis=0) / lum[lit].sum()
     y = float(mean @ REC709)
     return mean / y if y > 0 else None
 
@@ -80,21 +85,10 @@ def _scaled(params: Mapping[str, Any], gain: np.ndarray) -> dict[str, Any]:
 
 def _scale_hex(colour: str, gain: np.ndarray) -> str:
     """The colour times `gain` per channel in linear light, its (squared) luminance held, clipped to 1."""
-    h = colour.lstrip("#")
-    linear = _to_linear(np.array([int(h[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]))
+    linear = srgb_to_linear(hex_to_rgb(colour))
     scaled = linear * gain
     before, after = float((linear**2) @ REC709), float((scaled**2) @ REC709)
     if after > 0:
         scaled *= np.sqrt(before / after)
-    srgb = np.clip(_to_srgb(np.clip(scaled, 0.0, 1.0)), 0.0, 1.0)
+    srgb = np.clip(linear_to_srgb(np.clip(scaled, 0.0, 1.0)), 0.0, 1.0)
     return "#" + "".join(f"{round(float(c) * 255):02x}" for c in srgb)
-
-
-def _to_linear(srgb: np.ndarray) -> np.ndarray:
-    srgb = np.asarray(srgb, np.float64)
-    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
-
-
-def _to_srgb(linear: np.ndarray) -> np.ndarray:
-    linear = np.clip(np.asarray(linear, np.float64), 0.0, None)
-    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)

@@ -27,7 +27,7 @@ from skimage.morphology import skeletonize
 
 from core.metrics import prepare_pair
 from core.metrics.similarity import correlation, luminance
-from core.refine.colour import light_chromaticity
+from core.refine.colour import light_chromaticity, lit_mask
 
 ANALYSIS_WIDTH = 512
 """The match report's working width: findings describe what its figures saw."""
@@ -39,8 +39,6 @@ SYMMETRY_CLEAR = 0.6
 """Correlation of an image with its mirror image above which it counts as symmetric that way."""
 SYMMETRY_MARGIN = 0.2
 """How much less symmetric than the target a render may be before it is named."""
-LIT_FRACTION_OF_PEAK = 0.25
-"""A pixel is 'lit' above this share of the image's 99th-percentile luminance."""
 SATURATED = 0.2
 """HSV saturation below which light counts as neutral (white, cream, grey)."""
 HUE_SHARE = 0.15
@@ -217,9 +215,8 @@ def _symmetry(t_lum: np.ndarray, r_lum: np.ndarray) -> Finding:
 def palette(image: np.ndarray) -> dict[str, Any]:
     """The colours of an image's light: neutral share, and hue bands (degrees, share of chromatic light)."""
     lum = luminance(image)
-    peak = float(np.percentile(lum, 99))
-    lit = lum > LIT_FRACTION_OF_PEAK * peak if peak > 0 else np.zeros_like(lum, bool)
-    if not lit.any():
+    lit = lit_mask(lum)
+    if lit is None or not lit.any():
         return {"neutral": 1.0, "hues": []}
     hsv = rgb2hsv(np.clip(image, 0, 1))
     weight = lum[lit]
@@ -282,10 +279,9 @@ def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> F
 
 def stroke_width(lum: np.ndarray) -> float | None:
     """Mean stroke width in px: lit area over skeleton length (None when nothing is lit)."""
-    peak = float(np.percentile(lum, 99))
-    if peak <= 0:
+    lit = lit_mask(lum)
+    if lit is None:
         return None
-    lit = lum > LIT_FRACTION_OF_PEAK * peak
     length = int(skeletonize(lit).sum())
     return float(lit.sum()) / length if length else None
 

@@ -8,6 +8,7 @@ count (results are told in submission order). A time budget trades that for a wa
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -118,6 +119,8 @@ class Refiner:
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
         self._cancel = threading.Event()
+        self._full: Loss | None = None  # the loss at the report's size, made when first needed
+        self._full_values: dict[str, float] = {}
         self._t0 = 0.0
         self.evaluations = 0
 
@@ -297,9 +300,21 @@ class Refiner:
         return fitted
 
     def _full_size_loss(self) -> tuple[Callable[[dict[str, Any]], float], Loss]:
-        """The loss at the report's 512 px on exact renders, and the Loss itself (its target, size)."""
-        full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
-        return (lambda params: full(render(params, *full.size, quality="exact"))), full
+        """The loss at the report's 512 px on exact renders, and the Loss itself (its target, size).
+
+        One Loss per refiner, and each params' value kept: the end of a run asks it of the same best
+        params up to three times (effects, colour, start-or-best), each an exact 512-px render."""
+        if self._full is None:
+            self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
+        full, values = self._full, self._full_values
+
+        def at_full(params: dict[str, Any]) -> float:
+            key = json.dumps(params, sort_keys=True)
+            if key not in values:
+                values[key] = full(render(params, *full.size, quality="exact"))
+            return values[key]
+
+        return at_full, full
 
     def _start_wins_at_full_size(self, start: dict[str, Any], best: dict[str, Any]) -> bool:
         """The working size is a proxy: when the start scores better than the search's best under the
