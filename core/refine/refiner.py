@@ -222,12 +222,13 @@ class Refiner:
                     preview,
                 )
         reason = self._stop_reason() or "budget_evals"
-        finished = self.recoloured(self.simplified(best_params))
+        keep_start = self.final_report and self.start_params is not None
+        if keep_start and self._start_wins_at_full_size(start, best_params):
+            best_params, best_loss = start, start_loss
+        finished = self.recoloured(self.simplified(best_params))  # whichever is handed over
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
         if self.final_report:
-            if self.start_params is not None and self._start_wins_at_full_size(start, best_params):
-                best_params, best_loss = start, start_loss
             report = self._final_report(best_params)
         yield ProgressEvent(
             self.evaluations,
