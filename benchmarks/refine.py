@@ -107,7 +107,10 @@ def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]
     return predict
 
 
-def guess_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]] | None:
+Predictor = Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]]
+
+
+def guess_predictor(supersample: int = 1) -> Predictor | None:
     """target → (best first guess, the best REFINE_STARTS guesses): core.inverse.guess with the shipped
     retrieval bank (the CNN, its runner-up categoricals and the bank's neighbours, ranked by rendering)."""
     try:
@@ -120,7 +123,7 @@ def guess_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, An
         return None
 
     def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        first = guessing.guess(model, target, bank)
+        first = guessing.guess(model, target, bank, supersample=supersample)
         return first.params, first.race(REFINE_STARTS)
 
     return predict
@@ -164,6 +167,7 @@ def run_one(
         quality=args.quality,
         sigma=args.sigma,
         working_width=args.width,
+        supersample=args.supersample,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -205,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigma", type=float, default=None, help="initial step (default: the refiner's)")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="loss working width in px")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
+    )
     parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
     parser.add_argument(
         "--start-from",
@@ -220,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in filter(None, (args.start_from or "").split(",")):
         if kind not in ("cnn", "guess"):
             parser.error(f"--start-from takes cnn and/or guess, not {kind!r}")
-        predictor = cnn_predictor() if kind == "cnn" else guess_predictor()
+        predictor = cnn_predictor() if kind == "cnn" else guess_predictor(args.supersample)
         if predictor is not None:
             predictors[kind] = predictor
             starts.append(kind)
@@ -236,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "quality": args.quality,
         "sigma": args.sigma,
         "working_width": args.width,
+        "supersample": args.supersample,
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
         "perturbed_start": (
             f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "

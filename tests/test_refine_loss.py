@@ -49,3 +49,20 @@ def test_lpips_loss_fails_fast_offline(target: np.ndarray) -> None:
         pytest.skip("LPIPS weights are present on this machine")
     with pytest.raises(LpipsUnavailable):
         make_loss("ssim_lum_lpips", target, 96)
+
+
+def test_supersampled_scorer_sees_grain_and_thin_strokes_as_a_downscaled_render_does() -> None:
+    from core.refine.evaluate import Scorer
+
+    scene = sample_params(30, seed=9000, mode="weighted", n_layers=0)[9]
+    scene = {**scene, "noise": {"enabled": True, "density": 0.5, "opacity": 0.3, "size": 0.3}}
+    target = render(scene, 192, 108, "fast")  # the working size is 96: the target is 2× larger
+    loss = make_loss("ssim_lum", target, 96)
+    plain, supersampled = Scorer(loss, "fast"), Scorer(loss, "fast", supersample=2)
+    image = supersampled.image(scene)
+    assert image.dtype == np.float32 and image.shape == (54, 96, 3)
+    assert supersampled(scene) < 1e-3  # the target's own params: the same pixels, averaged the same way
+    assert plain(scene) > 0.05  # drawn at 96 px the grain is another pattern at twice the contrast
+    for bad in (0, 5):
+        with pytest.raises(ValueError, match="supersample"):
+            Scorer(loss, "fast", supersample=bad)

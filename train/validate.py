@@ -79,6 +79,7 @@ def validate_target(
     top_k: int = 3,
     refine: dict[str, Any] | None = None,
     bank: RetrievalBank | None = None,
+    supersample: int = 1,
 ) -> dict[str, Any]:
     target = to_rgb_float(path)
     h, w = target.shape[:2]
@@ -90,7 +91,7 @@ def validate_target(
     entry.update(result.to_dict())
     last_params, first = result.params, None
     if bank is not None:
-        first = guess(model, target, bank, top_k=top_k, prediction=result)
+        first = guess(model, target, bank, top_k=top_k, prediction=result, supersample=supersample)
         record, last = _record(target, first.params, renderer, (rw, rh), out_dir, path.stem, "-guess")
         entry["first_guess"] = {**first.to_dict(), **record}
         last_params = first.params
@@ -203,6 +204,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--seconds", type=float, default=50.0, help="refine: seconds per target")
     ap.add_argument("--workers", type=int, default=2, help="refine: evaluation processes")
     ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
+    ap.add_argument(
+        "--supersample", type=int, default=1, help="first guess and refine: candidates at k× the working size"
+    )
     return ap.parse_args(argv)
 
 
@@ -222,12 +226,16 @@ def main(argv: list[str] | None = None) -> int:
             "budget_seconds": args.seconds,
             "workers": args.workers,
             "seed": args.seed,
+            "supersample": args.supersample,
         }
         if args.refine
         else None
     )
     bank = bank_for_cli(args.bank, "first guesses come from the CNN alone")
-    entries = [validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank) for p in targets]
+    entries = [
+        validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample)
+        for p in targets
+    ]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(

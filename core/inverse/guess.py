@@ -93,6 +93,7 @@ def guess(
     aligned_of: int = 4,
     posed_of: int = 2,
     swapped_of: int = 2,
+    supersample: int = 1,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
@@ -102,7 +103,8 @@ def guess(
     cannot reach from a start drawn with another. The best `aligned_of` are also scored shifted so their
     light lies over the target's (core.refine.pose: image registration, then the scene moved), and the
     best `posed_of` turned and zoomed a little as well, each shifted again, and the best `swapped_of`
-    with each one-categorical change."""
+    with each one-categorical change. supersample: as core.refine.Refiner's (the same renders rank
+    the starts as the refinement will score them)."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -115,7 +117,7 @@ def guess(
             candidates.append(
                 (f"bank {n.key[0]}/{n.key[1]} (similarity {n.similarity:.2f})", validate(n.params))
             )
-    scorer = Scorer(make_loss(loss, target, working_width), quality)
+    scorer = Scorer(make_loss(loss, target, working_width), quality, supersample)
     scored: list[tuple[float, int, str, dict[str, Any]]] = []
     seen: set[str] = set()
 

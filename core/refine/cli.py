@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
+    )
     parser.add_argument("--out-dir", default="refine-out")
     args = parser.parse_args(argv)
 
@@ -64,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         method=args.method,
         seed=args.seed,
         workers=args.workers,
+        supersample=args.supersample,
     )
     final = None
     with tqdm(total=args.budget or None, unit="eval", file=sys.stderr) as bar:

@@ -75,7 +75,8 @@ class Refiner:
     continuous values and categoricals), "catcma" takes their categoricals. workers: processes scoring
     candidates (1: this process). sigma: initial step in the [0, 1] coordinates (default 0.02 from given
     params, 0.1 from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to
-    the target.
+    the target. supersample: render candidates at this many times the working size and average them
+    down (core.refine.evaluate.Scorer), at roughly that factor squared in render time.
     """
 
     def __init__(
@@ -101,6 +102,7 @@ class Refiner:
         preview_width: int = 320,
         final_report: bool = True,
         lpips: bool = False,
+        supersample: int = 1,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
@@ -113,6 +115,7 @@ class Refiner:
         self.method, self.seed, self.workers = method, seed, workers
         self.budget_evals, self.budget_seconds = budget_evals, budget_seconds
         self.top_k, self.quality, self.n_init = top_k, quality, n_init
+        self.supersample = Scorer(self.loss, quality, supersample).supersample  # validated there
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
         self.cat_confidence = cat_confidence if informed else None
         self.population_size = population_size
@@ -173,7 +176,7 @@ class Refiner:
     def run(self) -> Iterator[ProgressEvent]:
         """Events: one once the start is scored, one per generation, and a final one (done=True)."""
         self._t0, self.evaluations = time.perf_counter(), 0
-        scorer = Scorer(self.loss, self.quality)
+        scorer = Scorer(self.loss, self.quality, self.supersample)
         first = self.start_params if self.start_params is not None else complete(defaults())
         best_params = start = ParamSpace(first).decode(*ParamSpace(first).encode(first))
         best_loss = start_loss = scorer(best_params)  # also warms the renderer before a pool forks
