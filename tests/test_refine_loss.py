@@ -66,3 +66,10 @@ def test_supersampled_scorer_sees_grain_and_thin_strokes_as_a_downscaled_render_
     for bad in (0, 5):
         with pytest.raises(ValueError, match="supersample"):
             Scorer(loss, "fast", supersample=bad)
+
+
+def test_refiner_rejects_a_bad_supersample_before_any_work(target: np.ndarray) -> None:
+    from core.refine import Refiner
+
+    with pytest.raises(ValueError, match="supersample"):
+        Refiner(target, None, budget_evals=10, supersample=0)

@@ -23,6 +23,13 @@ from core.workers import fork_pool, ordered_results
 MAX_SUPERSAMPLE = 4
 
 
+def checked_supersample(k: int) -> int:
+    """`k` when it is a supersampling factor the scorer takes (1…MAX_SUPERSAMPLE); else ValueError."""
+    if not 1 <= k <= MAX_SUPERSAMPLE:
+        raise ValueError(f"supersample must be 1…{MAX_SUPERSAMPLE}, not {k}")
+    return k
+
+
 @dataclass(frozen=True)
 class Scorer:
     """Params → loss: the one function a worker runs.
@@ -38,8 +45,7 @@ class Scorer:
     supersample: int = 1
 
     def __post_init__(self) -> None:
-        if not 1 <= self.supersample <= MAX_SUPERSAMPLE:
-            raise ValueError(f"supersample must be 1…{MAX_SUPERSAMPLE}, not {self.supersample}")
+        checked_supersample(self.supersample)
 
     def image(self, params: dict[str, Any]) -> np.ndarray:
         """The candidate at the loss's size: uint8 (h, w, 3), or float32 in [0, 1] when supersampled."""

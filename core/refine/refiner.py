@@ -21,7 +21,7 @@ from core.metrics import WORKING_WIDTH, match_report
 from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
 from core.refine.colour import fit_colour
-from core.refine.evaluate import Evaluator, Scorer
+from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import MultiStartCMA
@@ -115,7 +115,7 @@ class Refiner:
         self.method, self.seed, self.workers = method, seed, workers
         self.budget_evals, self.budget_seconds = budget_evals, budget_seconds
         self.top_k, self.quality, self.n_init = top_k, quality, n_init
-        self.supersample = Scorer(self.loss, quality, supersample).supersample  # validated there
+        self.supersample = checked_supersample(supersample)
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
         self.cat_confidence = cat_confidence if informed else None
         self.population_size = population_size
