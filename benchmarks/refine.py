@@ -2,7 +2,7 @@
 
     python -m benchmarks.refine [--n 20] [--budget 3000] [--seconds S] [--method catcma|cma]
                                 [--starts random,perturbed] [--start-from cnn,guess] [--workers 2]
-                                [--json OUT]
+                                [--seeds 0,1] [--json OUT]
 
 Targets: `--n` held-out synthetic scenes (sample_params(…, seed=HELD_OUT_SEED, mode="weighted",
 n_layers=0), the first whose 320×180 exact render lights between 1 % and 95 % of its pixels: an all-black
@@ -18,6 +18,9 @@ runner-up categoricals and the retrieval bank's nearest scenes ranked by renderi
 (Guess.race: the best, the CNN's own, the next best; its time counts in wall_s). Both are skipped with a
 message when the module, checkpoint or bank is absent.
 Each row reports the start's own match and the refined one (reports at 512 px, as everywhere).
+`--seeds 0,1`: each start refined once per optimiser seed (rows "kind/seedS"); the summary adds, per start,
+the median over targets of each target's mean over seeds and the spread between seeds. One seed's outcome
+on a target is chaotic in the seed (README: seed noise), so compare search changes over several.
 """
 
 from __future__ import annotations
@@ -153,6 +156,7 @@ def run_one(
     start: Mapping[str, Any] | None,
     args: argparse.Namespace,
     top_k: list[dict[str, Any]] | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
     refiner = Refiner(
@@ -161,7 +165,7 @@ def run_one(
         budget_evals=args.budget,
         budget_seconds=args.seconds or None,
         method=args.method,
-        seed=args.seed,
+        seed=seed,
         workers=args.workers,
         top_k=top_k,
         quality=args.quality,
@@ -194,6 +198,17 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def seed_means(per_target: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians over targets of each target's mean over seeds, and the median spread between seeds."""
+    out: dict[str, Any] = {"n": len(per_target)}
+    for k in FIGURES:
+        values = [[r["refined"][k] for r in rows] for rows in per_target]
+        out[f"median_{k}"] = round(statistics.median(statistics.mean(v) for v in values), 4)
+        out[f"median_spread_{k}"] = round(statistics.median(max(v) - min(v) for v in values), 4)
+        out[f"max_spread_{k}"] = round(max(max(v) - min(v) for v in values), 4)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -209,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigma", type=float, default=None, help="initial step (default: the refiner's)")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="loss working width in px")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds",
+        help="comma list of optimiser seeds (e.g. 0,1): one run per seed, plus the per-target means",
+    )
     parser.add_argument(
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
     )
@@ -252,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         "random_start": "no start params: the refiner starts from the best of its own sampler draws",
         "targets": {},
     }
+    seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
+    result["seeds"] = seeds
+    keys = [kind if len(seeds) == 1 else f"{kind}/seed{seed}" for kind in starts for seed in seeds]
     for name, target, truth in targets:
         rows: dict[str, Any] = {}
         for kind in starts:
@@ -259,30 +281,45 @@ def main(argv: list[str] | None = None) -> int:
             if kind == "perturbed":
                 if truth is None:
                     continue
-                start = perturbed(truth, seed=args.seed + 17)
+                start = perturbed(truth, seed=seeds[0] + 17)
             t0 = time.perf_counter()
             if kind in predictors:
                 start, top_k = predictors[kind](target)
             elif kind != "perturbed":
                 start = None
             predict_s = time.perf_counter() - t0
-            row = run_one(target, start, args, top_k)
-            row["predict_s"] = round(predict_s, 2)
-            row["wall_s"] = round(row["wall_s"] + predict_s, 2)  # the first guess is part of the cost
-            row["start"] = start_report(target, start)
-            rows[kind] = row
-            print(f"{name} {kind}: {row['start']} → {row['refined']} in {row['wall_s']} s", file=sys.stderr)
+            start_figures = start_report(target, start)
+            for seed in seeds:  # the start is the same for every seed: only the optimiser's draws differ
+                key = kind if len(seeds) == 1 else f"{kind}/seed{seed}"
+                row = run_one(target, start, args, top_k, seed)
+                row["predict_s"] = round(predict_s, 2)
+                row["wall_s"] = round(row["wall_s"] + predict_s, 2)  # the first guess is part of the cost
+                row["start"] = start_figures
+                rows[key] = row
+                print(
+                    f"{name} {key}: {row['start']} → {row['refined']} in {row['wall_s']} s", file=sys.stderr
+                )
         result["targets"][name] = rows
     result["summary"] = {}
-    for kind in starts:
-        for group, prefix in (("synthetic", "synthetic-"), ("references", "")):
-            rows = [
-                r[kind]
-                for n, r in result["targets"].items()
-                if kind in r and (n.startswith(prefix) if prefix else not n.startswith("synthetic-"))
-            ]
+    for group, prefix in (("synthetic", "synthetic-"), ("references", "")):
+        members = {
+            n: r
+            for n, r in result["targets"].items()
+            if (n.startswith(prefix) if prefix else not n.startswith("synthetic-"))
+        }
+        for key in keys:
+            rows = [r[key] for r in members.values() if key in r]
             if rows:
-                result["summary"][f"{group}/{kind}"] = summarise(rows)
+                result["summary"][f"{group}/{key}"] = summarise(rows)
+        if len(seeds) > 1:
+            for kind in starts:
+                per_target = [
+                    [r[f"{kind}/seed{seed}"] for seed in seeds]
+                    for r in members.values()
+                    if f"{kind}/seed{seeds[0]}" in r
+                ]
+                if per_target:
+                    result["summary"][f"{group}/{kind}/seed-mean"] = seed_means(per_target)
     emit(result, args.json)
     return 0
 
