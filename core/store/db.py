@@ -8,6 +8,7 @@ writers never deadlock upgrading a read lock.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +23,27 @@ def connect(path: Path, timeout: float = BUSY_TIMEOUT_S) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    conn.execute("PRAGMA journal_mode = WAL")
+    _enter_wal(conn, timeout)
     conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; WAL never corrupts on a crash
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL, retrying: the switch reads under a shared lock and then needs an exclusive one, and
+    SQLite answers "locked" at once, without its busy handler, when two fresh openers would deadlock."""
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            contended = "locked" in str(error) or "busy" in str(error)
+            if not contended or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 @contextmanager
