@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.refine import seed_means
+from benchmarks.refine import perturbed_start, seed_means
+from core.params import sample_params
+from core.refine import ParamSpace
 
 
 def _row(ssim: float, skill: float, lum: float) -> dict:
@@ -23,3 +25,17 @@ def test_seed_means_average_each_target_then_take_the_median() -> None:
     assert out["median_spread_lum_corr"] == pytest.approx(0.02)
     assert out["max_spread_lum_corr"] == pytest.approx(0.38)
     assert out["median_ssim"] == pytest.approx(0.7)
+
+
+def test_each_target_gets_its_own_perturbation_and_it_is_reproducible() -> None:
+    truth = sample_params(1, seed=3, mode="weighted", n_layers=0)[0]
+    space = ParamSpace(truth)
+    x_true, _ = space.encode(truth)
+
+    def error(name: str, seed: int = 0):
+        x, _ = space.encode(perturbed_start(name, truth, seed))
+        return x - x_true
+
+    assert error("synthetic-9000-001") == pytest.approx(error("synthetic-9000-001"))
+    assert abs(error("synthetic-9000-001") - error("synthetic-9000-004")).max() > 0.01
+    assert abs(error("synthetic-9000-001") - error("synthetic-9000-001", seed=1)).max() > 0.01
