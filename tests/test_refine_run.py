@@ -142,3 +142,16 @@ def test_effects_the_match_does_not_need_are_switched_off(scene: dict) -> None:
     with_crt = validate({**scene, "crt": crt})
     kept = Refiner(render(with_crt, 320, 180, "exact"), with_crt, **FAST).simplified(with_crt)
     assert kept["crt"]["enabled"]
+
+
+def test_the_end_of_a_run_judges_grain_as_the_report_does(scene: dict) -> None:
+    """A grainy target smaller than 512 px: its own params must score as a perfect match in the 512-px
+    checks at the end of a run (drawn at 512 px directly, the grain was another pattern: loss ≈ 1), and a
+    run started from them must hand them over, not params the 96-px loss merely preferred."""
+    noisy = {**scene, "noise": {"enabled": True, "density": 0.5, "opacity": 0.3, "size": 0.3}}
+    target = render(noisy, 320, 180, "exact")
+    refiner = Refiner(target, noisy, budget_evals=60, seed=0, **FAST)
+    at_full = refiner._full_size_loss()[0]
+    assert at_full(noisy) < 1e-3
+    final = refine_to_end(target, noisy, budget_evals=60, seed=0, **FAST)
+    assert final.best_report["lum_corr"] > 0.999 and final.best_report["ssim"] > 0.999

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.imageio import to_rgb_float
+from core.imageio import resize, to_rgb_float
 from core.metrics import WORKING_WIDTH, match_report
 from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
@@ -304,10 +304,14 @@ class Refiner:
         return fitted
 
     def _full_size_loss(self) -> tuple[Callable[[dict[str, Any]], float], Loss]:
-        """The loss at the report's 512 px on exact renders, and the Loss itself (its target, size).
+        """The loss at the report's 512 px, and the Loss itself (its target, size).
 
-        One Loss per refiner, and each params' value kept: the end of a run asks it of the same best
-        params up to three times (effects, colour, start-or-best), each an exact 512-px render."""
+        Candidates are drawn as the report draws them (`_final_image`: exact, at the target's size) and
+        then scaled to 512 px: drawn at 512 px directly, grain and sub-pixel strokes are another pattern,
+        and a grainy 320-px target's own params scored 1.08 (their report: ssim and lum_corr 1.00), so a
+        run handed over worse params than its perfect start. One Loss per refiner, and each params' value
+        kept: the end of a run asks it of the same best params up to three times (effects, colour,
+        start-or-best)."""
         if self._full is None:
             self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
         full, values = self._full, self._full_values
@@ -315,7 +319,7 @@ class Refiner:
         def at_full(params: dict[str, Any]) -> float:
             key = json.dumps(params, sort_keys=True)
             if key not in values:
-                values[key] = full(render(params, *full.size, quality="exact"))
+                values[key] = full(resize(to_rgb_float(self._final_image(params)), *full.size))
             return values[key]
 
         return at_full, full
