@@ -155,3 +155,25 @@ def test_the_end_of_a_run_judges_grain_as_the_report_does(scene: dict) -> None:
     assert at_full(noisy) < 1e-3
     final = refine_to_end(target, noisy, budget_evals=60, seed=0, **FAST)
     assert final.best_report["lum_corr"] > 0.999 and final.best_report["ssim"] > 0.999
+
+
+def test_the_end_of_a_run_draws_each_full_size_image_once(
+    scene: dict, start: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end-of-run checks and the final report draw the same handed-over params: one render each."""
+    import json
+
+    import core.refine.refiner as refiner_module
+
+    target = render(scene, 320, 180, "exact")
+    drawn: list[str] = []
+
+    def counting_render(params: dict, width: int, height: int, quality: str = "exact") -> np.ndarray:
+        if (width, quality) == (320, "exact"):
+            drawn.append(json.dumps(params, sort_keys=True))
+        return render(params, width, height, quality)
+
+    monkeypatch.setattr(refiner_module, "render", counting_render)
+    final = refine_to_end(target, start, budget_evals=60, seed=0, **FAST)
+    assert json.dumps(final.best_params, sort_keys=True) in drawn
+    assert len(drawn) == len(set(drawn))

@@ -124,6 +124,7 @@ class Refiner:
         self._cancel = threading.Event()
         self._full: Loss | None = None  # the loss at the report's size, made when first needed
         self._full_values: dict[str, float] = {}
+        self._final_images: dict[str, np.ndarray] = {}
         self._t0 = 0.0
         self.evaluations = 0
 
@@ -257,9 +258,14 @@ class Refiner:
         return render(params, width, max(1, round(width * h / w)), quality=self.quality)
 
     def _final_image(self, params: dict[str, Any]) -> np.ndarray:
-        h, w = self.target.shape[:2]
-        width = min(w, FINAL_MAX_WIDTH)
-        return render(params, width, max(1, round(width * h / w)), quality="exact")
+        """The exact render at the target's size (≤ FINAL_MAX_WIDTH), kept per params: the end-of-run
+        checks and the final report draw the same handed-over params."""
+        key = json.dumps(params, sort_keys=True)
+        if key not in self._final_images:
+            h, w = self.target.shape[:2]
+            width = min(w, FINAL_MAX_WIDTH)
+            self._final_images[key] = render(params, width, max(1, round(width * h / w)), quality="exact")
+        return self._final_images[key]
 
     def _final_report(self, params: dict[str, Any]) -> dict[str, Any]:
         return match_report(self.target, self._final_image(params), lpips=self.lpips)
