@@ -280,7 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     }
     seeds = [int(x) for x in args.seeds.split(",")] if args.seeds else [args.seed]
     result["seeds"] = seeds
-    keys = [kind if len(seeds) == 1 else f"{kind}/seed{seed}" for kind in starts for seed in seeds]
+
+    def row_key(kind: str, seed: int) -> str:
+        return kind if len(seeds) == 1 else f"{kind}/seed{seed}"
+
+    keys = [row_key(kind, seed) for kind in starts for seed in seeds]
     for name, target, truth in targets:
         rows: dict[str, Any] = {}
         for kind in starts:
@@ -297,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             predict_s = time.perf_counter() - t0
             start_figures = start_report(target, start)
             for seed in seeds:  # the start is the same for every seed: only the optimiser's draws differ
-                key = kind if len(seeds) == 1 else f"{kind}/seed{seed}"
+                key = row_key(kind, seed)
                 row = run_one(target, start, args, top_k, seed)
                 row["predict_s"] = round(predict_s, 2)
                 row["wall_s"] = round(row["wall_s"] + predict_s, 2)  # the first guess is part of the cost
@@ -321,9 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         if len(seeds) > 1:
             for kind in starts:
                 per_target = [
-                    [r[f"{kind}/seed{seed}"] for seed in seeds]
+                    [r[row_key(kind, seed)] for seed in seeds]
                     for r in members.values()
-                    if f"{kind}/seed{seeds[0]}" in r
+                    if row_key(kind, seeds[0]) in r
                 ]
                 if per_target:
                     result["summary"][f"{group}/{kind}/seed-mean"] = seed_means(per_target)

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WRITER = """
 import sys, time
 import numpy as np
-from core.store import SCHEMA_VERSION, Store
+from core.store import Store
 
 db, name, start, count = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
 store = Store(db)
