@@ -39,7 +39,8 @@ def _enter_wal(conn: sqlite3.Connection, timeout: float) -> None:
             conn.execute("PRAGMA journal_mode = WAL")
             return
         except sqlite3.OperationalError as error:
-            contended = "locked" in str(error) or "busy" in str(error)
+            primary = getattr(error, "sqlite_errorcode", 0) & 0xFF  # extended codes keep it in the low byte
+            contended = primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
             if not contended or time.monotonic() > deadline:
                 raise
         time.sleep(delay)
