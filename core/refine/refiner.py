@@ -21,6 +21,7 @@ from core.metrics import WORKING_WIDTH, match_report
 from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
 from core.refine.colour import fit_colour
+from core.refine.effects import fit_effects
 from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
@@ -28,6 +29,7 @@ from core.refine.multistart import MultiStartCMA
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
 from core.render import render
+from core.render.effects import apply_effects
 
 DEFAULT_METHOD = "cma"
 """Measured (benchmarks/refine.py, 5 held-out synthetic targets from a perturbed start, 1000 evaluations,
@@ -229,7 +231,8 @@ class Refiner:
         keep_start = self.final_report and self.start_params is not None
         if keep_start and self._start_wins_at_full_size(start, best_params):
             best_params, best_loss = start, start_loss
-        finished = self.recoloured(self.simplified(best_params))  # whichever is handed over
+        # the finish applies to whichever params are handed over
+        finished = self.recoloured(self.simplified(self.effects_fitted(best_params)))
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
         if self.final_report:
@@ -270,6 +273,29 @@ class Refiner:
     def _final_report(self, params: dict[str, Any]) -> dict[str, Any]:
         return match_report(self.target, self._final_image(params), lpips=self.lpips)
 
+    def effects_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with the settings of its enabled effects fitted at the report's size
+        (core.refine.effects: the grain only lines up with the target's there); `params` itself when
+        none is on or no fit scores better. Every candidate is the clean render at the report's size with
+        the effects laid on it: what `_final_image` would draw (the rasteriser does not see the effects),
+        without drawing the scene again; the fitted params' image is kept for the checks that follow."""
+        on = [g for g in EFFECT_GROUPS if isinstance(params.get(g), dict) and params[g].get("enabled")]
+        if not on or self.loss.name not in LOSSES:
+            return params
+        at_full = self._full_size_loss()[0]
+        clean = self._final_image({**params, **{g: {**params[g], "enabled": False} for g in on}})
+
+        def score(candidate: Mapping[str, Any]) -> float:
+            image = apply_effects(clean, candidate["noise"], candidate["crt"])
+            return at_full(dict(candidate), image)
+
+        fitted, value = fit_effects(params, score, seed=self.seed)
+        if value >= at_full(params):
+            return params
+        key = json.dumps(fitted, sort_keys=True)
+        self._final_images[key] = apply_effects(clean, fitted["noise"], fitted["crt"])
+        return fitted
+
     def simplified(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` with each effect (noise, crt) switched off that does not pay for itself at the report's
         size: off unless off costs more than SIMPLER_TOLERANCE of the loss at 512 px (exact renders).
@@ -309,7 +335,7 @@ class Refiner:
             return params
         return fitted
 
-    def _full_size_loss(self) -> tuple[Callable[[dict[str, Any]], float], Loss]:
+    def _full_size_loss(self) -> tuple[Callable[..., float], Loss]:
         """The loss at the report's 512 px, and the Loss itself (its target, size).
 
         Candidates are drawn as the report draws them (`_final_image`: exact, at the target's size) and
@@ -322,10 +348,12 @@ class Refiner:
             self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
         full, values = self._full, self._full_values
 
-        def at_full(params: dict[str, Any]) -> float:
+        def at_full(params: dict[str, Any], image: np.ndarray | None = None) -> float:
+            """`image`: the params' final image when the caller has drawn it another way."""
             key = json.dumps(params, sort_keys=True)
             if key not in values:
-                values[key] = full(resize(to_rgb_float(self._final_image(params)), *full.size))
+                drawn = self._final_image(params) if image is None else image
+                values[key] = full(resize(to_rgb_float(drawn), *full.size))
             return values[key]
 
         return at_full, full

@@ -1,0 +1,87 @@
+"""The post effects' settings (Noise grain, CRT) fitted at the report's size, on one clean render.
+
+Why: the search moves only whether each effect is on (core.refine.space); its settings stay the start's.
+The grain is a hash per canvas pixel (spec §7), so at the 160-px working size it is another pattern than
+the target's and its density and opacity cannot be read there; at the target's own size it lines up
+pixel for pixel and they are exactly identifiable (measured on a held-out synthetic target drawn with
+grain: density found to three decimals, report lum_corr 0.55 → 1.00). Both passes work on the finished
+canvas, so one render without effects serves every candidate: a candidate costs an effect pass and a
+score, not a render. CMA-ES over each enabled effect's numbers (normalised by their UI bounds), then
+each CRT mask at the best numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+from cmaes import CMA
+
+from core.params import CRT, NOISE, validate
+from core.params.schema import Group, Kind
+from core.refine.space import complete
+
+GENERATIONS = 12
+"""CMA-ES generations per effect: ≈ 85 candidates for the grain's 3 numbers, ≈ 120 for the CRT's 7."""
+SIGMA = 0.2
+"""Initial step in the [0, 1] coordinates: the start's settings are the sampler's or the CNN's, not a fit."""
+GROUPS: tuple[Group, ...] = (NOISE, CRT)
+
+Score = Callable[[Mapping[str, Any]], float]
+"""Params → loss; the caller draws each candidate from its clean render (see `Refiner.effects_fitted`)."""
+
+
+def _numbers(group: Group) -> list[tuple[str, float, float]]:
+    return [(p.name, *p.bounds) for p in group.params if p.kind is Kind.NUMBER and not p.obsolete]  # type: ignore[misc]
+
+
+def _with(params: Mapping[str, Any], group: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    return validate({**params, group: {**params[group], **settings}})
+
+
+def _fit_group(params: dict[str, Any], group: Group, score: Score, seed: int) -> tuple[dict[str, Any], float]:
+    numbers = _numbers(group)
+    lo = np.array([b[1] for b in numbers])
+    hi = np.array([b[2] for b in numbers])
+    settings = params[group.name]
+
+    def decode(u: np.ndarray) -> dict[str, Any]:
+        values = lo + np.clip(u, 0.0, 1.0) * (hi - lo)
+        rounded = {n: round(float(v), 3) for (n, _, _), v in zip(numbers, values, strict=True)}
+        return _with(params, group.name, rounded)
+
+    u0 = np.clip((np.array([float(settings[n]) for n, _, _ in numbers]) - lo) / (hi - lo), 0.0, 1.0)
+    best, best_value = params, score(params)
+    opt = CMA(mean=u0, sigma=SIGMA, bounds=np.array([[0.0, 1.0]] * len(numbers)), seed=seed)
+    for _ in range(GENERATIONS):
+        told = []
+        for _ in range(opt.population_size):
+            u = opt.ask()
+            candidate = decode(u)
+            value = score(candidate)
+            told.append((u, value))
+            if value < best_value:
+                best, best_value = candidate, value
+        opt.tell(told)
+    if group.name == CRT.name:
+        for mask in group.param("mask").options or ():
+            if mask != best[group.name]["mask"]:
+                candidate = _with(best, group.name, {"mask": mask})
+                value = score(candidate)
+                if value < best_value:
+                    best, best_value = candidate, value
+    return best, best_value
+
+
+def fit_effects(params: Mapping[str, Any], score: Score, *, seed: int = 0) -> tuple[dict[str, Any], float]:
+    """`params` with the settings of each enabled effect fitted to lower `score`, and its score; `params`
+    (completed: every key filled) when no effect is on or no setting scores better."""
+    best = complete(params)
+    best_value = score(best)
+    for group in GROUPS:
+        if isinstance(best.get(group.name), dict) and best[group.name].get("enabled"):
+            candidate, value = _fit_group(best, group, score, seed)
+            if value < best_value:
+                best, best_value = candidate, value
+    return best, best_value
