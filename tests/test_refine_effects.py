@@ -41,10 +41,13 @@ def test_the_grain_density_is_recovered_from_a_clean_render(scene: dict) -> None
     assert fitted["crt"] == start["crt"]  # off: not touched
 
 
-def test_nothing_on_nothing_fitted(scene: dict) -> None:
-    calls: list[dict] = []
-    fitted, _ = fit_effects(scene, lambda p: calls.append(p) or 1.0)
-    assert fitted == scene and len(calls) == 1
+def test_without_grain_nothing_is_fitted(scene: dict) -> None:
+    """No grain: one score, params unchanged; a CRT keeps its settings (its fit paid in stripes, not
+    likeness: see core.refine.effects)."""
+    for params in (scene, complete({**scene, "crt": {"enabled": True, "bloom": 0.3}})):
+        calls: list[dict] = []
+        fitted, _ = fit_effects(params, lambda p: calls.append(p) or 1.0)  # noqa: B023 - used at once
+        assert fitted == params and len(calls) == 1
 
 
 def test_a_run_hands_over_the_target_grain(scene: dict) -> None:

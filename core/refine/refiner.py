@@ -21,6 +21,7 @@ from core.metrics import WORKING_WIDTH, match_report
 from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
 from core.refine.colour import fit_colour
+from core.refine.effects import GROUPS as EFFECT_FITS
 from core.refine.effects import fit_effects
 from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
@@ -274,16 +275,17 @@ class Refiner:
         return match_report(self.target, self._final_image(params), lpips=self.lpips)
 
     def effects_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with the settings of its enabled effects fitted at the report's size
-        (core.refine.effects: the grain only lines up with the target's there); `params` itself when
-        none is on or no fit scores better. Every candidate is the clean render at the report's size with
-        the effects laid on it: what `_final_image` would draw (the rasteriser does not see the effects),
-        without drawing the scene again; the fitted params' image is kept for the checks that follow."""
-        on = [g for g in EFFECT_GROUPS if isinstance(params.get(g), dict) and params[g].get("enabled")]
+        """`params` with its grain's settings fitted at the report's size (core.refine.effects: the grain
+        only lines up with the target's there); `params` itself when it is off or no fit scores better.
+        Every candidate is the clean render at the report's size with the effects laid on it: what
+        `_final_image` would draw (the rasteriser does not see the effects), without drawing the scene
+        again; the fitted params' image is kept for the checks that follow."""
+        on = [g.name for g in EFFECT_FITS if params.get(g.name, {}).get("enabled")]
         if not on or self.loss.name not in LOSSES:
             return params
         at_full = self._full_size_loss()[0]
-        clean = self._final_image({**params, **{g: {**params[g], "enabled": False} for g in on}})
+        off = {g: {**params[g], "enabled": False} for g in EFFECT_GROUPS if params.get(g, {}).get("enabled")}
+        clean = self._final_image({**params, **off})
 
         def score(candidate: Mapping[str, Any]) -> float:
             image = apply_effects(clean, candidate["noise"], candidate["crt"])
