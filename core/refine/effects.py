@@ -43,7 +43,10 @@ def _with(params: Mapping[str, Any], group: str, settings: Mapping[str, Any]) ->
     return validate({**params, group: {**params[group], **settings}})
 
 
-def _fit_group(params: dict[str, Any], group: Group, score: Score, seed: int) -> tuple[dict[str, Any], float]:
+def _fit_group(
+    params: dict[str, Any], value: float, group: Group, score: Score, seed: int
+) -> tuple[dict[str, Any], float]:
+    """CMA-ES over `group`'s numbers from `params` (whose score is `value`): the best seen and its score."""
     numbers = _numbers(group)
     lo = np.array([b[1] for b in numbers])
     hi = np.array([b[2] for b in numbers])
@@ -55,7 +58,7 @@ def _fit_group(params: dict[str, Any], group: Group, score: Score, seed: int) ->
         return _with(params, group.name, rounded)
 
     u0 = np.clip((np.array([float(settings[n]) for n, _, _ in numbers]) - lo) / (hi - lo), 0.0, 1.0)
-    best, best_value = params, score(params)
+    best, best_value = params, value
     opt = CMA(mean=u0, sigma=SIGMA, bounds=np.array([[0.0, 1.0]] * len(numbers)), seed=seed)
     for _ in range(GENERATIONS):
         told = []
@@ -77,7 +80,7 @@ def fit_effects(params: Mapping[str, Any], score: Score, *, seed: int = 0) -> tu
     best_value = score(best)
     for group in GROUPS:
         if isinstance(best.get(group.name), dict) and best[group.name].get("enabled"):
-            candidate, value = _fit_group(best, group, score, seed)
+            candidate, value = _fit_group(best, best_value, group, score, seed)
             if value < best_value:
                 best, best_value = candidate, value
     return best, best_value
