@@ -29,6 +29,7 @@ from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import MultiStartCMA
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
+from core.refine.stroke import fit_stroke
 from core.render import render
 from core.render.effects import apply_effects
 
@@ -233,7 +234,7 @@ class Refiner:
         if keep_start and self._start_wins_at_full_size(start, best_params):
             best_params, best_loss = start, start_loss
         # the finish applies to whichever params are handed over
-        finished = self.recoloured(self.simplified(self.effects_fitted(best_params)))
+        finished = self.recoloured(self.simplified(self.effects_fitted(self.stroke_fitted(best_params))))
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
         if self.final_report:
@@ -273,6 +274,15 @@ class Refiner:
 
     def _final_report(self, params: dict[str, Any]) -> dict[str, Any]:
         return match_report(self.target, self._final_image(params), lpips=self.lpips)
+
+    def stroke_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with geoWidth scanned at the report's size (core.refine.stroke: at the working size a
+        wide band of widths scores alike); `params` itself when no width scores better."""
+        if self.loss.name not in LOSSES:
+            return params
+        at_full = self._full_size_loss()[0]
+        fitted, value = fit_stroke(params, at_full(params), at_full)
+        return fitted if value < at_full(params) else params
 
     def effects_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` with its grain's settings fitted at the report's size (core.refine.effects: the grain
