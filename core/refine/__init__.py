@@ -7,9 +7,8 @@
 Modules, one concern each: `space` (which params move; vector ↔ params), `loss` (target-bound image
 losses), `search` / `catcma` / `multistart` (ask/tell optimisers), `evaluate` (scoring in a process pool),
 `events` (what progress looks like), `refiner` (the loop: budgets, cancel, progress), the end of a run's
-finish: `stroke` (geoWidth scanned at the target's size), `effects` (the grain's settings
-fitted there), `colour` (colour fitted to the light),
-`gap` (what is left, in words), and `cli`.
+finish: `stroke` (geoWidth scanned at the target's size), `effects` (the grain's settings fitted there),
+`colour` (colour fitted to the light), `gap` (what is left, in words), and `cli`.
 """
 
 from core.refine.alternatives import alternative_starts

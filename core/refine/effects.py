@@ -79,7 +79,7 @@ def fit_effects(params: Mapping[str, Any], score: Score, *, seed: int = 0) -> tu
     best = complete(params)
     best_value = score(best)
     for group in GROUPS:
-        if isinstance(best.get(group.name), dict) and best[group.name].get("enabled"):
+        if best[group.name]["enabled"]:  # complete() filled every group
             candidate, value = _fit_group(best, best_value, group, score, seed)
             if value < best_value:
                 best, best_value = candidate, value

@@ -354,8 +354,8 @@ class Refiner:
         then scaled to 512 px: drawn at 512 px directly, grain and sub-pixel strokes are another pattern,
         and a grainy 320-px target's own params scored 1.08 (their report: ssim and lum_corr 1.00), so a
         run handed over worse params than its perfect start. One Loss per refiner, and each params' value
-        kept: the end of a run asks it of the same best params up to three times (effects, colour,
-        start-or-best)."""
+        kept: the end of a run asks it of the same best params several times (start-or-best, stroke,
+        grain, effects, colour)."""
         if self._full is None:
             self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
         full, values = self._full, self._full_values

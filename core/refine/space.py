@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from core.params import MAIN_PARAMS, default_layer, defaults, validate
+from core.params import default_layer, defaults, validate
 from core.params.blowout import guard_scene
-from core.params.schema import LAYER_PARAMS, Kind
+from core.params.schema import LAYER_PARAMS, MAIN_BY_NAME, Kind
 
 Path = tuple[Any, ...]
 
@@ -57,7 +57,6 @@ MAIN_CHOICES: tuple[str, ...] = (
     "positionCoupled",
 )
 EFFECT_GROUPS: tuple[str, ...] = ("noise", "crt")
-_MAIN = {p.name: p for p in MAIN_PARAMS}
 _VEC_BOUNDS = (-2.0, 2.0)
 _RANGE_BOUNDS = (-1.0, 2.0)
 
@@ -131,14 +130,14 @@ class ParamSpace:
         dims: list[Dim] = []
         choices: list[Choice] = []
         for name in MAIN_NUMBERS:
-            lo, hi = _MAIN[name].bounds  # type: ignore[misc]
-            dims.append(Dim((name,), lo, hi, periodic=name in ANGLES, integer=_MAIN[name].integer))
+            lo, hi = MAIN_BY_NAME[name].bounds  # type: ignore[misc]
+            dims.append(Dim((name,), lo, hi, periodic=name in ANGLES, integer=MAIN_BY_NAME[name].integer))
         dims += [Dim(("position", axis), *_VEC_BOUNDS) for axis in ("x", "y")]
         dims += [Dim(("gradientRange", i), *_RANGE_BOUNDS) for i in (0, 1)]
         if colour:
             dims += [Dim(("color", i), 0.0, 1.0) for i in range(3)]
         for name in MAIN_CHOICES:
-            param = _MAIN[name]
+            param = MAIN_BY_NAME[name]
             choices.append(Choice((name,), (True, False) if param.kind is Kind.BOOL else param.options))
         if effects:  # on/off per effect (settings stay the template's): refinement's starts come from
             # different scenes but share one template, and a start whose look needs no CRT must say so

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core.params import MAIN_PARAMS, validate
+from core.params import validate
+from core.params.schema import MAIN_BY_NAME
 
 FACTORS: tuple[float, ...] = (0.25, 0.4, 0.6, 0.8, 1.25, 1.6, 2.5, 4.0)
 """Multiples of the current geoWidth tried (clipped to its bounds)."""
-_LO, _HI = next(p.bounds for p in MAIN_PARAMS if p.name == "geoWidth")  # type: ignore[misc]
+_LO, _HI = MAIN_BY_NAME["geoWidth"].bounds  # type: ignore[misc]
 
 
 def fit_stroke(
