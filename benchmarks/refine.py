@@ -14,9 +14,9 @@ params with every continuous coordinate moved by N(0, PERTURB_SIGMA) of its rang
 swapped to a random option with probability PERTURB_FLIP (synthetic targets only: references have no
 true params); "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
 alternatives as the multi-start's starts; "guess" (--start-from guess) — core.inverse.guess: the CNN, its
-runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, 4 of them raced
-(Guess.race: the best, the CNN's own, the next best; its time counts in wall_s). Both are skipped with a
-message when the module, checkpoint or bank is absent.
+runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, RACE_STARTS of them
+raced (Guess.race: the best, the CNN's own, the next best; `--race K` races K; its time counts in
+wall_s). Both are skipped with a message when the module, checkpoint or bank is absent.
 Each row reports the start's own match and the refined one (reports at 512 px, as everywhere).
 `--seeds 0,1`: each start refined once per optimiser seed (rows "kind/seedS"); the summary adds, per start,
 the median over targets of each target's mean over seeds and the spread between seeds. One seed's outcome
@@ -55,7 +55,6 @@ LIT_RANGE = (0.01, 0.95)
 PERTURB_SIGMA = 0.03
 PERTURB_FLIP = 0.15
 FIGURES = ("ssim", "ssim_skill", "lum_corr")
-REFINE_STARTS = 4
 
 
 def synthetic_targets(n: int) -> list[tuple[str, np.ndarray, dict[str, Any]]]:
@@ -120,8 +119,9 @@ def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]
 Predictor = Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]]
 
 
-def guess_predictor(supersample: int = 1) -> Predictor | None:
-    """target → (best first guess, the best REFINE_STARTS guesses): core.inverse.guess with the shipped
+def guess_predictor(supersample: int = 1, race: int | None = None) -> Predictor | None:
+    """target → (best first guess, the `race` guesses to race; None: Guess.race's default, as the app and
+    train.validate race): core.inverse.guess with the shipped
     retrieval bank (the CNN, its runner-up categoricals and the bank's neighbours, ranked by rendering)."""
     try:
         inverse = importlib.import_module("core.inverse")
@@ -134,7 +134,7 @@ def guess_predictor(supersample: int = 1) -> Predictor | None:
 
     def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         first = guessing.guess(model, target, bank, supersample=supersample)
-        return first.params, first.race(REFINE_STARTS)
+        return first.params, first.race() if race is None else first.race(race)
 
     return predict
 
@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma list of optimiser seeds (e.g. 0,1): one run per seed, plus the per-target means",
     )
     parser.add_argument(
+        "--race", type=int, default=None, help="guess: first guesses raced (default: Guess.race's)"
+    )
+    parser.add_argument(
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
     )
     parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
@@ -253,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in filter(None, (args.start_from or "").split(",")):
         if kind not in ("cnn", "guess"):
             parser.error(f"--start-from takes cnn and/or guess, not {kind!r}")
-        predictor = cnn_predictor() if kind == "cnn" else guess_predictor(args.supersample)
+        predictor = cnn_predictor() if kind == "cnn" else guess_predictor(args.supersample, args.race)
         if predictor is not None:
             predictors[kind] = predictor
             starts.append(kind)

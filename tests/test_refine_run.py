@@ -177,3 +177,14 @@ def test_the_end_of_a_run_draws_each_full_size_image_once(
     final = refine_to_end(target, start, budget_evals=60, seed=0, **FAST)
     assert json.dumps(final.best_params, sort_keys=True) in drawn
     assert len(drawn) == len(set(drawn))
+
+
+def test_a_finished_run_keeps_only_the_handed_over_image(scene: dict, start: dict) -> None:
+    """The finish draws a dozen full-size images (stroke widths, effects); after the run only the
+    handed-over params' image stays with the Refiner, which the app's session may keep for a while."""
+    import json
+
+    target = render(scene, 320, 180, "exact")
+    refiner = Refiner(target, start, budget_evals=60, seed=0, **FAST)
+    final = list(refiner.run())[-1]
+    assert list(refiner._final_images) == [json.dumps(final.best_params, sort_keys=True)]

@@ -12,7 +12,7 @@ guess (core.inverse.guess: the CNN, its runner-up categoricals and the bank's ne
 rendering): its source, params, render, report and side-by-side ("first_guess").
 
 With --refine [--budget N] [--seconds S], the first guess (the CNN's prediction without a bank) is then
-refined (core.refine, multi-start CMA-ES from REFINE_STARTS guesses: Guess.race) and the refined params,
+refined (core.refine, multi-start CMA-ES from RACE_STARTS guesses: Guess.race) and the refined params,
 render, report and side-by-side are added: before/after.
 
 The last stage run (refined, else the first guess, else the CNN's) also gets a gap analysis
@@ -33,16 +33,16 @@ import numpy as np
 
 from core.imageio import resize, save_png, to_rgb_float
 from core.inverse import load_model, predict
-from core.inverse.guess import guess
+from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
+from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
 from core.refine.gap import gap_picture, gap_report
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MAX_RENDER_WIDTH = 1024
-REFINE_STARTS = 4
 
 
 def find_targets(specs: list[str | Path]) -> list[Path]:
@@ -97,9 +97,9 @@ def validate_target(
         last_params = first.params
     if refine is not None:
         if first is not None:
-            starts = first.race(REFINE_STARTS)
+            starts = first.race(RACE_STARTS)
         else:
-            starts = alternative_starts(result.params, result.alternatives, k=REFINE_STARTS)
+            starts = alternative_starts(result.params, result.alternatives, k=RACE_STARTS)
         entry["refined"], last = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
         last_params = entry["refined"]["params"]
     entry["gap"] = gap_report(target, last, last_params)
@@ -141,11 +141,11 @@ def refine_target(
     out_dir: Path | None,
     options: dict[str, Any],
 ) -> tuple[dict[str, Any], np.ndarray]:
-    """Refine from `starts[0]`, racing the first REFINE_STARTS: refined params, report, files; and the
+    """Refine from `starts[0]`, racing the first RACE_STARTS: refined params, report, files; and the
     refined render."""
     from core.refine import refine_to_end
 
-    final = refine_to_end(target, starts[0], top_k=starts[:REFINE_STARTS], **options)
+    final = refine_to_end(target, starts[0], top_k=starts[:RACE_STARTS], **options)
     record, rendered = _record(target, final.best_params, renderer, size, out_dir, stem, "-refined")
     return {
         "params": final.best_params,
@@ -200,8 +200,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", default=None)
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
-    ap.add_argument("--budget", type=int, default=3000, help="refine: evaluations per target")
-    ap.add_argument("--seconds", type=float, default=50.0, help="refine: seconds per target")
+    ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="refine: evaluations per target")
+    ap.add_argument(
+        "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="refine: seconds per target"
+    )
     ap.add_argument("--workers", type=int, default=2, help="refine: evaluation processes")
     ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
     ap.add_argument(

@@ -23,6 +23,7 @@ from app.ui.settings import load_settings, save_settings
 from core.imageio import ImageInputError, to_uint8
 from core.judge import JudgeError
 from core.params import ParamsError
+from core.refine import DEFAULT_BUDGET_SECONDS
 from core.render import RenderError
 from core.store import StoreError
 
@@ -190,7 +191,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     budget_evals = int(evals) if evals else None
     budget_seconds = float(seconds) if seconds else None
     if budget_evals is None and budget_seconds is None:
-        budget_seconds = 30.0
+        budget_seconds = DEFAULT_BUDGET_SECONDS
 
     def hold(refiner: Any) -> None:
         session.job = refiner

@@ -8,6 +8,7 @@ import gradio as gr
 
 from app.ui import handlers, pool
 from app.ui.settings import JUDGE_CHOICES
+from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 
 CSS = """
 #match-report table { font-size: 0.9em; }
@@ -39,9 +40,14 @@ def build_ui(home: str) -> gr.Blocks:
             report = gr.Markdown(elem_id="match-report")
             with gr.Row():
                 refine_evals = gr.Number(
-                    600, label="Refine budget (evaluations)", precision=0, elem_id="refine-evals"
+                    DEFAULT_BUDGET_EVALS,
+                    label="Refine budget (evaluations)",
+                    precision=0,
+                    elem_id="refine-evals",
                 )
-                refine_seconds = gr.Number(30, label="…and seconds", elem_id="refine-seconds")
+                refine_seconds = gr.Number(
+                    DEFAULT_BUDGET_SECONDS, label="…and seconds", elem_id="refine-seconds"
+                )
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
                 stop_button = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             refine_status = gr.Markdown(elem_id="refine-status")

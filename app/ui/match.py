@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from core.imageio import ImageInputError, to_rgb_float, to_uint8
-from core.inverse.guess import guess
+from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.retrieval import default_bank
 from core.metrics import match_report
 from core.params import defaults, sample_params, to_prefixed
@@ -36,10 +36,8 @@ SCREEN_WIDTH = 96
 """Working width in px of that screening."""
 FALLBACK_DRAWS = 48
 """Draws of the weighted sampler screened beside them (seeded, so a target always gets the same start)."""
-REFINE_STARTS = 4
 GUESS_WIDTH = 240
 """Width in px of the first guesses shown under the prediction."""
-"""First guesses refinement races (the best one and the next REFINE_STARTS − 1)."""
 UPDATE_INTERVAL_S = 0.25
 """Refine updates are sent to the browser at most this often (and always the last)."""
 HEARTBEAT_S = 0.5
@@ -98,7 +96,7 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
         note += " (the CNN, its runner-up categoricals" + (", the retrieval bank)" if bank else ")")
-        race = first.race_indices(REFINE_STARTS)
+        race = first.race_indices(RACE_STARTS)
         choices = tuple((f"{first.sources[i]} · loss {first.losses[i]:.3f}", first.starts[i]) for i in race)
         alternatives = tuple(first.starts[i] for i in race[1:])
         return StartPoint(first.params, "cnn", note, alternatives, choices)
@@ -125,7 +123,7 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
     note += " (the defaults, the newest pool seeds, sampler draws" + (
         ", the retrieval bank)" if bank else ")"
     )
-    choices = tuple((f"{lab} · loss {value:.3f}", dict(p)) for value, lab, p in scored[:REFINE_STARTS])
+    choices = tuple((f"{lab} · loss {value:.3f}", dict(p)) for value, lab, p in scored[:RACE_STARTS])
     return StartPoint(dict(params), "manual", note, choices=choices)
 
 
