@@ -130,7 +130,7 @@ def test_first_guesses_are_shown_and_one_can_be_picked(
     session.settings = session.settings.updated(checkpoint=str(ckpt))
     out = handlers.on_upload(session, str(target_png))
     gallery = out[-2]
-    assert gallery is not None and 2 <= len(gallery) <= match.REFINE_STARTS == len(session.choices)
+    assert gallery is not None and 2 <= len(gallery) <= match.RACE_STARTS == len(session.choices)
     for (image, caption), (label, _) in zip(gallery, session.choices, strict=True):
         assert image.shape == (135, 240, 3) and caption == label and "loss" in caption
     assert session.params == session.choices[0][1]
