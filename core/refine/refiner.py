@@ -39,11 +39,12 @@ DEFAULT_METHOD = "cma"
 worse (catcma 0.05 / 0.766, cma −0.02 / 0.760). catcma stays selectable."""
 DEFAULT_BUDGET_EVALS = 12000
 DEFAULT_BUDGET_SECONDS = 40.0
-"""Defaults: whichever comes first. 3000 evaluations took ≈ 10 s on 2 cores; 12000 (with a 50-s cap) took
-the per-target seed-mean median lum_corr of 20 held-out synthetic targets from 0.913 to 0.925 and raised 37 of
-40 runs (benchmarks/refine.py, seeds 0 and 1), so a run spends the time the ≤ 60-s target leaves. 40 s keeps
-the first guess, the end-of-run fits and the final report of a 1652-px design inside a minute; a light scene
-stops at 12000 evaluations first (seeded and repeatable), a heavy one at 40 s."""
+"""Defaults: whichever comes first. 3000 evaluations took ≈ 10 s on 2 cores; 12000 with a 40-s cap took the
+per-target seed-mean median lum_corr of 20 held-out synthetic targets from 0.913 to 0.924 (lum_corr up in 29
+of 40 runs, down in 4; benchmarks/refine.py, 4 starts, seeds 0 and 1), so a run spends the time the ≤ 60-s
+target leaves. 40 s keeps the first guess, the end-of-run fits and the final report of a 1652-px design
+inside a minute. A light scene stops at 12000 evaluations first (seeded and repeatable), a heavy one at
+40 s (30 of 48 benchmark runs with 8 starts ended by time)."""
 DEFAULT_N_INIT = 200
 """Sampler draws scored to pick a start when no start params are given."""
 COLOUR_TOLERANCE = 0.02
