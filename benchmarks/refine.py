@@ -46,6 +46,7 @@ from core.paths import shared_dir
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, ParamSpace, Refiner
 from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
+from core.refine.polish import POLISH_EVALS
 from core.refine.refiner import DEFAULT_BUDGET_SECONDS
 from core.render import render
 
@@ -179,6 +180,7 @@ def run_one(
         sigma=args.sigma,
         working_width=args.width,
         supersample=args.supersample,
+        polish_evals=args.polish_evals,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -241,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
     )
+    parser.add_argument(
+        "--polish-evals",
+        type=int,
+        default=POLISH_EVALS,
+        help="full-size renders the end-of-run polish may score (core.refine.polish; 0: no polish)",
+    )
     parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
     parser.add_argument(
         "--start-from",
@@ -273,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "sigma": args.sigma,
         "working_width": args.width,
         "supersample": args.supersample,
+        "polish_evals": args.polish_evals,
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
         "perturbed_start": (
             f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "

@@ -18,6 +18,7 @@ FAST = {
     "report_every": 60,
     "preview_width": 64,
     "budget_seconds": None,
+    "polish_evals": 0,  # the polish has tests of its own (test_refine_polish.py)
 }
 
 
@@ -174,7 +175,7 @@ def test_the_end_of_a_run_draws_each_full_size_image_once(
         return render(params, width, height, quality)
 
     monkeypatch.setattr(refiner_module, "render", counting_render)
-    final = refine_to_end(target, start, budget_evals=60, seed=0, **FAST)
+    final = refine_to_end(target, start, budget_evals=60, seed=0, **{**FAST, "polish_evals": 30})
     assert json.dumps(final.best_params, sort_keys=True) in drawn
     assert len(drawn) == len(set(drawn))
 
@@ -185,6 +186,6 @@ def test_a_finished_run_keeps_only_the_handed_over_image(scene: dict, start: dic
     import json
 
     target = render(scene, 320, 180, "exact")
-    refiner = Refiner(target, start, budget_evals=60, seed=0, **FAST)
+    refiner = Refiner(target, start, budget_evals=60, seed=0, **{**FAST, "polish_evals": 30})
     final = list(refiner.run())[-1]
     assert list(refiner._final_images) == [json.dumps(final.best_params, sort_keys=True)]

@@ -273,6 +273,8 @@ def refine_updates(
                 continue
             score = "" if start_score is None else f"; score {start_score:.3f} → {best:.3f}"
             status = f"Refining… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
+            if refiner.stage == "finish":
+                status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
             yield RefineUpdate(preview, history, status)
             preview = None
     finally:

@@ -27,6 +27,7 @@ from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import MultiStartCMA
+from core.refine.polish import POLISH_EVALS, polish
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
 from core.refine.stroke import fit_stroke
@@ -51,6 +52,10 @@ COLOUR_TOLERANCE = 0.02
 """Share of the 512-px loss a colour fit may cost and still be kept (see `Refiner.recoloured`)."""
 SIMPLER_TOLERANCE = 0.01
 """Share of the loss an effect must be worth to stay on at the end of a run (see `simplified`)."""
+POLISH_SECONDS = 8.0
+POLISH_SHARE = 0.2
+"""The end of a time budget kept for the polish at the report's size (core.refine.polish): this share of
+budget_seconds, at most POLISH_SECONDS; the search stops that much earlier."""
 FINAL_MAX_WIDTH = 1024
 """The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 
@@ -85,7 +90,9 @@ class Refiner:
     candidates (1: this process). sigma: initial step in the [0, 1] coordinates (default 0.02 from given
     params, 0.1 from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to
     the target. supersample: render candidates at this many times the working size and average them
-    down (core.refine.evaluate.Scorer), at roughly that factor squared in render time.
+    down (core.refine.evaluate.Scorer), at roughly that factor squared in render time. polish_evals: the
+    most full-size renders the polish at the end may score (core.refine.polish; 0: none); with a time
+    budget it gets the last POLISH_SHARE of it, at most POLISH_SECONDS, and the search stops that early.
     """
 
     def __init__(
@@ -112,6 +119,7 @@ class Refiner:
         final_report: bool = True,
         lpips: bool = False,
         supersample: int = 1,
+        polish_evals: int = POLISH_EVALS,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
@@ -128,6 +136,7 @@ class Refiner:
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
         self.cat_confidence = cat_confidence if informed else None
         self.population_size = population_size
+        self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
         self._cancel = threading.Event()
@@ -136,6 +145,8 @@ class Refiner:
         self._final_images: dict[str, np.ndarray] = {}
         self._t0 = 0.0
         self.evaluations = 0
+        self.stage = "ready"
+        """"search", then "finish" (the checks at the report's size: no events until the last), "done"."""
 
     def cancel(self) -> None:
         """Stop at the next evaluation; `run()` then yields its final event with the best so far."""
@@ -149,9 +160,18 @@ class Refiner:
             return "cancelled"
         if self.budget_evals is not None and self.evaluations >= self.budget_evals:
             return "budget_evals"
-        if self.budget_seconds is not None and self._elapsed() >= self.budget_seconds:
+        if (
+            self.budget_seconds is not None
+            and self._elapsed() >= self.budget_seconds - self._polish_reserve()
+        ):
             return "budget_seconds"
         return None
+
+    def _polish_reserve(self) -> float:
+        """Seconds at the end of the time budget kept for the polish (0 without one)."""
+        if self.budget_seconds is None or self.polish_evals <= 0:
+            return 0.0
+        return min(POLISH_SECONDS, POLISH_SHARE * self.budget_seconds)
 
     def _score(self, evaluator: Evaluator, batch: Sequence[dict[str, Any]]) -> list[float]:
         """Losses of the batch's head that fits the budget; shorter than the batch when the run ends."""
@@ -185,7 +205,7 @@ class Refiner:
 
     def run(self) -> Iterator[ProgressEvent]:
         """Events: one once the start is scored, one per generation, and a final one (done=True)."""
-        self._t0, self.evaluations = time.perf_counter(), 0
+        self._t0, self.evaluations, self.stage = time.perf_counter(), 0, "search"
         scorer = Scorer(self.loss, self.quality, self.supersample)
         first = self.start_params if self.start_params is not None else complete(defaults())
         best_params = start = ParamSpace(first).decode(*ParamSpace(first).encode(first))
@@ -235,16 +255,19 @@ class Refiner:
                     preview,
                 )
         reason = self._stop_reason() or "budget_evals"
+        self.stage = "finish"
         keep_start = self.final_report and self.start_params is not None
         if keep_start and self._start_wins_at_full_size(start, best_params):
             best_params, best_loss = start, start_loss
         # the finish applies to whichever params are handed over
-        finished = self.recoloured(self.simplified(self.effects_fitted(self.stroke_fitted(best_params))))
+        fitted = self.simplified(self.effects_fitted(self.stroke_fitted(best_params)))
+        finished = self.recoloured(self.polished(fitted))
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
         if self.final_report:
             report = self._final_report(best_params)
         self._keep_final_image(best_params)
+        self.stage = "done"
         yield ProgressEvent(
             self.evaluations,
             generation,
@@ -273,10 +296,13 @@ class Refiner:
         checks and the final report draw the same handed-over params."""
         key = json.dumps(params, sort_keys=True)
         if key not in self._final_images:
-            h, w = self.target.shape[:2]
-            width = min(w, FINAL_MAX_WIDTH)
-            self._final_images[key] = render(params, width, max(1, round(width * h / w)), quality="exact")
+            self._final_images[key] = self._draw_final(params)
         return self._final_images[key]
+
+    def _draw_final(self, params: dict[str, Any]) -> np.ndarray:
+        h, w = self.target.shape[:2]
+        width = min(w, FINAL_MAX_WIDTH)
+        return render(params, width, max(1, round(width * h / w)), quality="exact")
 
     def _keep_final_image(self, params: dict[str, Any]) -> None:
         """Drop every full-size image but the handed-over params' (the finish draws ≈ 12 of ≤ 1024 px,
@@ -319,6 +345,38 @@ class Refiner:
             return params
         key = json.dumps(fitted, sort_keys=True)
         self._final_images[key] = apply_effects(clean, fitted["noise"], fitted["crt"])
+        return fitted
+
+    def polished(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` after coordinate descent on the loss at the report's size (core.refine.polish), up to
+        `polish_evals` full-size renders, ending with the time budget; `params` itself when cancelled,
+        off, or nothing scores better. The candidates' images are drawn and dropped, not kept."""
+        if self.polish_evals <= 0 or self._cancel.is_set():
+            return params
+        at_full = self._full_size_loss()[0]
+        deadline = None if self.budget_seconds is None else self.budget_seconds
+        start_value = at_full(params)
+        best_image: list[Any] = [start_value, None]  # the best candidate's value and (key, image)
+
+        def stop() -> bool:
+            return self._cancel.is_set() or (deadline is not None and self._elapsed() >= deadline)
+
+        def score(candidate: dict[str, Any]) -> float:
+            key = json.dumps(candidate, sort_keys=True)
+            if key in self._full_values:  # scored before (the start, a stroke width): not drawn again
+                return self._full_values[key]
+            image = self._draw_final(candidate)
+            value = at_full(candidate, image)
+            if value < best_image[0]:
+                best_image[:] = [value, (key, image)]
+            return value
+
+        fitted, value, _ = polish(params, start_value, score, max_evals=self.polish_evals, stop=stop)
+        if value >= start_value:
+            return params
+        kept = best_image[1]
+        if kept is not None and kept[0] == json.dumps(fitted, sort_keys=True):
+            self._final_images[kept[0]] = kept[1]  # the checks that follow and the report would redraw it
         return fitted
 
     def simplified(self, params: dict[str, Any]) -> dict[str, Any]:
