@@ -44,8 +44,8 @@ DEFAULT_BUDGET_SECONDS = 40.0
 per-target seed-mean median lum_corr of 20 held-out synthetic targets from 0.913 to 0.924 (lum_corr up in 29
 of 40 runs, down in 4; benchmarks/refine.py, 4 starts, seeds 0 and 1), so a run spends the time the ≤ 60-s
 target leaves. 40 s keeps the first guess, the end-of-run fits and the final report of a 1652-px design
-inside a minute. A light scene stops at 12000 evaluations first (seeded and repeatable), a heavy one at
-40 s (30 of 48 benchmark runs with 8 starts ended by time)."""
+inside a minute; its last 8 s go to the polish (POLISH_SHARE). A light scene stops at 12000 evaluations
+first (seeded and repeatable), a heavy one at 40 s (30 of 48 benchmark runs with 8 starts ended by time)."""
 DEFAULT_N_INIT = 200
 """Sampler draws scored to pick a start when no start params are given."""
 COLOUR_TOLERANCE = 0.02
