@@ -30,6 +30,10 @@ def _distance_to(goal: dict):
     return space, gx, gc, score
 
 
+def _batch(score):
+    return lambda batch: [score(p) for p in batch]
+
+
 def test_polish_walks_towards_a_nearby_optimum_and_leaves_colour_alone(scene: dict) -> None:
     space, gx, gc, score = _distance_to(scene)
     moved = gx.copy()
@@ -40,7 +44,7 @@ def test_polish_walks_towards_a_nearby_optimum_and_leaves_colour_alone(scene: di
     start = space.decode(moved, gc)
     start_value = score(start)
     colour_part = score({**scene, "color": start["color"]})  # what the polish must leave in place
-    best, value, spent = polish(start, start_value, score, max_evals=200)
+    best, value, spent = polish(start, start_value, _batch(score), max_evals=200)
     assert value - colour_part < 0.2 * (start_value - colour_part)
     assert 0 < spent <= 200
     assert best["color"] == start["color"]
@@ -52,15 +56,15 @@ def test_polish_honours_its_evaluation_cap_and_stop(scene: dict) -> None:
     start = space.decode(gx + 0.02, gc)
     calls: list[int] = []
 
-    def counted(params: dict) -> float:
-        calls.append(1)
-        return score(params)
+    def counted(batch: list) -> list[float]:
+        calls.extend([1] * len(batch))
+        return [score(p) for p in batch]
 
     _, _, spent = polish(start, score(start), counted, max_evals=5)
     assert spent == len(calls) == 5
     calls.clear()
-    _, value, spent = polish(start, score(start), counted, stop=lambda: len(calls) >= 2)
-    assert spent == len(calls) == 2 and value <= score(start)
+    _, value, spent = polish(start, score(start), counted, stop=lambda: len(calls) >= 4)
+    assert spent == len(calls) == 4 and value <= score(start)  # two batches of a step up and down
 
 
 def test_a_polished_run_ends_lower_at_full_size_than_the_same_run_without(scene: dict) -> None:

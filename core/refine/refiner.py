@@ -12,6 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -350,7 +351,8 @@ class Refiner:
     def polished(self, params: dict[str, Any]) -> dict[str, Any]:
         """`params` after coordinate descent on the loss at the report's size (core.refine.polish), up to
         `polish_evals` full-size renders, ending with the time budget; `params` itself when cancelled,
-        off, or nothing scores better. The candidates' images are drawn and dropped, not kept."""
+        off, or nothing scores better. Each step up and down is scored together, `workers` renders at a
+        time in threads; the candidates' images are dropped, not kept, but for the best one."""
         if self.polish_evals <= 0 or self._cancel.is_set():
             return params
         at_full = self._full_size_loss()[0]
@@ -361,17 +363,23 @@ class Refiner:
         def stop() -> bool:
             return self._cancel.is_set() or (deadline is not None and self._elapsed() >= deadline)
 
-        def score(candidate: dict[str, Any]) -> float:
+        def evaluate(candidate: dict[str, Any]) -> tuple[str, np.ndarray | None, float]:
             key = json.dumps(candidate, sort_keys=True)
             if key in self._full_values:  # scored before (the start, a stroke width): not drawn again
-                return self._full_values[key]
+                return key, None, self._full_values[key]
             image = self._draw_final(candidate)
-            value = at_full(candidate, image)
-            if value < best_image[0]:
-                best_image[:] = [value, (key, image)]
-            return value
+            return key, image, at_full(candidate, image)
 
-        fitted, value, _ = polish(params, start_value, score, max_evals=self.polish_evals, stop=stop)
+        with ThreadPoolExecutor(max(1, self.workers)) as pool:  # rendering and the loss release the GIL
+
+            def score(batch: Sequence[dict[str, Any]]) -> list[float]:
+                results = list(pool.map(evaluate, batch))
+                for key, image, value in results:
+                    if image is not None and value < best_image[0]:
+                        best_image[:] = [value, (key, image)]
+                return [value for _, _, value in results]
+
+            fitted, value, _ = polish(params, start_value, score, max_evals=self.polish_evals, stop=stop)
         if value >= start_value:
             return params
         kept = best_image[1]
