@@ -194,6 +194,23 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     assert gaps.max() < 1.0
 
 
+def test_the_status_says_when_a_refine_is_finishing(
+    session: Session, target_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks at full size send no events; the heartbeat says what is going on meanwhile."""
+    from core.refine.refiner import Refiner
+
+    def slow_polish(self: Refiner, params: dict) -> dict:
+        time.sleep(1.5)
+        return params
+
+    monkeypatch.setattr(Refiner, "polished", slow_polish)
+    handlers.on_upload(session, str(target_png))
+    statuses = [out[2] for out in handlers.on_refine(session, 60, 20)]
+    assert any(s.startswith("Finishing at full size") for s in statuses[:-1])
+    assert statuses[-1].startswith("Done")
+
+
 def test_stop_ends_a_refine_with_the_best_so_far(session: Session, target_png: Path) -> None:
     handlers.on_upload(session, str(target_png))
     stream = handlers.on_refine(session, None, 60)

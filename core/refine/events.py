@@ -12,7 +12,8 @@ import numpy as np
 class ProgressEvent:
     """Where a refinement stands.
 
-    evaluations: renders scored so far (the start included). generation: batches told to the optimiser.
+    evaluations: renders scored so far at the working size (the start included; the end-of-run checks'
+    full-size renders are not counted). generation: batches told to the optimiser.
     best_loss: the lowest loss so far (the loss's own units; lower is better). batch_loss: the lowest loss
     of the last batch (what a live plot draws beside best_loss). best_params: complete flat params of the
     best so far. best_report: the match report of the best (see core.metrics.match_report) at the loss's
