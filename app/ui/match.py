@@ -272,9 +272,10 @@ def refine_updates(
                 yield RefineUpdate(preview, history, status, True, event.best_params, event.best_report)
                 continue
             score = "" if start_score is None else f"; score {start_score:.3f} → {best:.3f}"
-            status = f"Refining… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
             if refiner.stage == "finish":
                 status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
+            else:
+                status = f"Refining… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
             yield RefineUpdate(preview, history, status)
             preview = None
     finally:

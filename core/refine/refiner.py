@@ -356,7 +356,7 @@ class Refiner:
         if self.polish_evals <= 0 or self._cancel.is_set():
             return params
         at_full = self._full_size_loss()[0]
-        deadline = None if self.budget_seconds is None else self.budget_seconds
+        deadline = self.budget_seconds  # seconds since the run began, or None
         start_value = at_full(params)
         best_image: list[Any] = [start_value, None]  # the best candidate's value and (key, image)
 
