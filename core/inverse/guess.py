@@ -1,5 +1,6 @@
-"""First guesses for a target: the CNN's prediction, its runner-up categoricals and the retrieval bank's
-nearest scenes, each rendered and scored with refinement's loss, best first.
+"""First guesses for a target: the CNN's prediction, its runner-up categoricals, the retrieval bank's
+nearest scenes and the best motif scenes (core.inverse.motifs), each rendered and scored with
+refinement's loss, best first.
 
 Why render-and-score: the CNN's heads and the bank's coarse thumbnails are both cheap proxies; a render at
 the loss's working size (≈ 3 ms each) says which guess really looks most like the target, and the ranked
@@ -19,6 +20,7 @@ from typing import Any
 
 from core.imageio import to_rgb_float
 from core.inverse.model import InverseModel
+from core.inverse.motifs import MOTIF_STARTS, best_motifs
 from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
 from core.params import validate
@@ -56,16 +58,21 @@ class Guess:
         return [self.starts[i] for i in self.race_indices(k)]
 
     def race_indices(self, k: int = RACE_STARTS) -> list[int]:
-        """Indices into starts/sources/losses of `race(k)`."""
+        """Indices into starts/sources/losses of `race(k)`. Motif scenes race only when one of them is
+        the best guess, and then only that one: a trail is a smooth family that leads the race's early
+        rounds at the working size and ends worse at the report's. On ref.png a motif start raced from
+        4th place won, and the match fell from ssim 0.69 / 0.62 (seeds 0 / 1) to 0.62 / 0.51."""
+        motif_first = _scene(self.sources[0]) == "motif"
+        allowed = [i for i in range(len(self.starts)) if motif_first or _scene(self.sources[i]) != "motif"]
         chosen = [0]
         if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
             chosen.append(self.sources.index("cnn"))
         scenes = {_scene(self.sources[i]) for i in chosen}
-        for i in range(len(self.starts)):  # one start per scene first: its symmetry variants are near-twins
+        for i in allowed:  # one start per scene first: its symmetry variants are near-twins
             if i not in chosen and _scene(self.sources[i]) not in scenes:
                 chosen.append(i)
                 scenes.add(_scene(self.sources[i]))
-        chosen += [i for i in range(len(self.starts)) if i not in chosen]
+        chosen += [i for i in allowed if i not in chosen and _scene(self.sources[i]) != "motif"]
         return chosen[: max(1, k)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,8 +87,9 @@ class Guess:
 
 
 def _scene(source: str) -> str:
-    """The scene a guess came from, without its variants ("bank 1/2 + 180° rotation" → "bank 1/2")."""
-    return source.split(" + ")[0]
+    """The scene a guess came from, without its variants ("bank 1/2 + 180° rotation" → "bank 1/2").
+    Every motif counts as one scene: the race holds one, so trails cannot crowd out the bank's scenes."""
+    return "motif" if source.startswith("motif") else source.split(" + ")[0]
 
 
 def guess(
@@ -100,6 +108,7 @@ def guess(
     posed_of: int = 2,
     swapped_of: int = 2,
     supersample: int = 1,
+    motifs: int = MOTIF_STARTS,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
@@ -109,8 +118,9 @@ def guess(
     cannot reach from a start drawn with another. The best `aligned_of` are also scored shifted so their
     light lies over the target's (core.refine.pose: image registration, then the scene moved), and the
     best `posed_of` turned and zoomed a little as well, each shifted again, and the best `swapped_of`
-    with each one-categorical change. supersample: as core.refine.Refiner's (the same renders rank
-    the starts as the refinement will score them)."""
+    with each one-categorical change. `motifs`: how many of the best motif scenes (core.inverse.motifs:
+    anchored trails, which neither the CNN nor the bank reach) join the ranking; 0: none. supersample:
+    as core.refine.Refiner's (the same renders rank the starts as the refinement will score them)."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -143,6 +153,11 @@ def guess(
         [(f"{source} + {n}", v) for _, _, source, p in scored[:posed_of] for n, v in pose_variants(scorer, p)]
     )
     score([(f"{source} + {n}", v) for _, _, source, p in scored[:swapped_of] for n, v in category_swaps(p)])
+    # after the variants: the motifs bring their own symmetries, and would otherwise take the bank's
+    # place in the stages above (ref.png's race lost its best bank scene's mirror variant that way)
+    found = best_motifs(scorer, motifs)
+    score(found)
+    score([(f"{source} + shifted", aligned(scorer, p)) for source, p in found[:aligned_of]])
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],
