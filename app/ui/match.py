@@ -86,8 +86,9 @@ def _reason(exc: Exception, path: str | Path) -> str:
 
 
 def start_point(target: np.ndarray, model: Any | None, model_note: str, store: Store | None) -> StartPoint:
-    """With a model, the best first guess (core.inverse.guess: the CNN, its runner-up categoricals and the
-    retrieval bank's nearest scenes, ranked by rendering), the next best as refinement's other starts;
+    """With a model, the best first guess (core.inverse.guess: the CNN, its runner-up categoricals, the
+    retrieval bank's nearest scenes and motif scenes, ranked by rendering), the next best as refinement's
+    other starts;
     else the closest of the defaults, the newest pool seeds, FALLBACK_DRAWS sampler draws and the bank's
     16 nearest scenes under the refine loss at SCREEN_WIDTH px (renders are cached)."""
     if model is not None:
@@ -95,7 +96,8 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         first = guess(model, target, bank)
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
-        note += " (the CNN, its runner-up categoricals" + (", the retrieval bank)" if bank else ")")
+        note += " (the CNN, its runner-up categoricals" + (", the retrieval bank" if bank else "")
+        note += ", anchored-trail motifs)"
         race = first.race_indices(RACE_STARTS)
         choices = tuple((f"{first.sources[i]} · loss {first.losses[i]:.3f}", first.starts[i]) for i in race)
         alternatives = tuple(first.starts[i] for i in race[1:])
