@@ -6,7 +6,7 @@ the **anchored trail**, a shape repeated ever larger about one of its own points
 an edge), as a design tool's "scale from corner" repeats it: nested rounded squares that share a corner,
 rings that share a point of their rim. figma-01's hourglass is two such ring trails: its best first guess
 went from a bank scene at loss 0.592 to a ring trail at 0.499, and its refined lum_corr from 0.81 / 0.79
-to 0.86 / 0.88 (seeds 0 / 1). figma-00 and figma-02 are trails too, but of shapes that turn or pair up
+to 0.86 / 0.875 (seeds 0 / 1). figma-00 and figma-02 are trails too, but of shapes that turn or pair up
 in ways these plain trails do not draw: no motif is their best guess.
 
 The renderer draws one exactly. With positionProgression "scale", instance i sits at
