@@ -58,12 +58,11 @@ class Guess:
         return [self.starts[i] for i in self.race_indices(k)]
 
     def race_indices(self, k: int = RACE_STARTS) -> list[int]:
-        """Indices into starts/sources/losses of `race(k)`. Motif scenes race only when one of them is
-        the best guess, and then only that one: a trail is a smooth family that leads the race's early
-        rounds at the working size and ends worse at the report's. On ref.png a motif start raced from
-        4th place won, and the match fell from ssim 0.69 / 0.62 (seeds 0 / 1) to 0.62 / 0.51."""
-        motif_first = _scene(self.sources[0]) == "motif"
-        allowed = [i for i in range(len(self.starts)) if motif_first or _scene(self.sources[i]) != "motif"]
+        """Indices into starts/sources/losses of `race(k)`. A motif scene races only as the best guess:
+        a trail is a smooth family that leads the race's early rounds at the working size and ends worse
+        at the report's. On ref.png a motif start raced from 4th place won, and the match fell from ssim
+        0.69 / 0.62 (seeds 0 / 1) to 0.62 / 0.51."""
+        allowed = [i for i in range(len(self.starts)) if i == 0 or not self.sources[i].startswith("motif")]
         chosen = [0]
         if "cnn" in self.sources and self.sources.index("cnn") not in chosen:
             chosen.append(self.sources.index("cnn"))
@@ -72,7 +71,7 @@ class Guess:
             if i not in chosen and _scene(self.sources[i]) not in scenes:
                 chosen.append(i)
                 scenes.add(_scene(self.sources[i]))
-        chosen += [i for i in allowed if i not in chosen and _scene(self.sources[i]) != "motif"]
+        chosen += [i for i in allowed if i not in chosen]
         return chosen[: max(1, k)]
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,9 +86,8 @@ class Guess:
 
 
 def _scene(source: str) -> str:
-    """The scene a guess came from, without its variants ("bank 1/2 + 180° rotation" → "bank 1/2").
-    Every motif counts as one scene: the race holds one, so trails cannot crowd out the bank's scenes."""
-    return "motif" if source.startswith("motif") else source.split(" + ")[0]
+    """The scene a guess came from, without its variants ("bank 1/2 + 180° rotation" → "bank 1/2")."""
+    return source.split(" + ")[0]
 
 
 def guess(

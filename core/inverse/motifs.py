@@ -103,7 +103,7 @@ def best_motifs(
     if k <= 0:
         return []
     plain = []
-    for name, params in anchored_trails():
+    for name, params in _trails():  # symmetry_variants hands back copies: the cache stays as it is
         variants = dict(symmetry_variants(params))
         alone = variants.pop("no copy")
         plain.append((score(alone), f"{name} + no copy", alone, name, variants))
