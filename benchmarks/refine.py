@@ -181,6 +181,7 @@ def run_one(
         working_width=args.width,
         supersample=args.supersample,
         polish_evals=args.polish_evals,
+        trials=args.trials,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -256,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         "(core.inverse.guess: the CNN plus the retrieval bank, ranked by rendering)",
     )
     parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
+    parser.add_argument(
+        "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
+    )
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
 
@@ -282,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "working_width": args.width,
         "supersample": args.supersample,
         "polish_evals": args.polish_evals,
+        "trials": args.trials,
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
         "perturbed_start": (
             f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "

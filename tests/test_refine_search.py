@@ -8,7 +8,7 @@ import pytest
 from core.params import sample_params
 from core.refine import CatCMASearch, MultiStartCMA, ParamSpace
 from core.refine.catcma import categorical_prior
-from core.refine.multistart import neighbours
+from core.refine.multistart import STALL_GENERATIONS, TRIAL_GENERATIONS, neighbours
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +149,59 @@ def test_category_swaps_change_exactly_one_main_choice() -> None:
     for label, params in swaps:
         changed = [k for k in MAIN_CHOICES if params[k] != scene[k]]
         assert changed == [label.split("=")[0]]
+
+
+def test_a_dropped_start_resumes_when_the_lone_leader_stalls(problem) -> None:
+    """Two basins told apart by the first categorical: the race's winner after its 8 generations sits in
+    the shallow one (floor 0.5), the dropped start in the deep one (floor 0) but further from its floor.
+    Without trials the race ends at the shallow floor; with them the dropped start resumes once the
+    leader stalls, taking turns with it, and takes over."""
+    space, x_opt, c_opt = problem
+    c_deep = c_opt.copy()
+    c_deep[0] = (c_deep[0] + 1) % space.cat_num[0]
+
+    def two_basins(x: np.ndarray, c: np.ndarray) -> float:
+        d = float(np.sum((x - x_opt) ** 2))
+        return d if c[0] == c_deep[0] else 0.5 + d
+
+    shallow = (np.clip(x_opt + 0.01, 0, 1), c_opt.copy())
+    deep = (np.where(x_opt < 0.5, x_opt + 0.3, x_opt - 0.3), c_deep)
+    assert two_basins(*deep) > two_basins(*shallow)
+
+    def run(**kw) -> tuple[float, MultiStartCMA, list[bool]]:
+        search = MultiStartCMA(
+            space, x_opt, c_opt, starts=[shallow, deep], sigma=0.02, seed=0, sweep_every=None, **kw
+        )
+        best, deep_turns = np.inf, []
+        for _ in range(400):
+            batch = search.ask()
+            deep_turns.append(bool(batch[0].c[0] == c_deep[0]))
+            losses = [two_basins(cand.x, cand.c) for cand in batch]
+            search.tell(losses)
+            best = min(best, *losses)
+        return best, search, deep_turns
+
+    without, plain, _ = run(stall_generations=None)
+    assert without >= 0.5 and plain.runs[0].c[0] == c_opt[0]
+    assert plain.dropped and plain.dropped[0].c[0] == c_deep[0]  # the deep start was dropped, not lost
+    with_trials, tried, deep_turns = run(stall_generations=STALL_GENERATIONS)
+    assert with_trials < 0.1
+    assert tried.runs[0].c[0] == c_deep[0] and not tried.dropped
+    race = 2 * 8  # both starts' 8 generations, in turn, before the halving
+    resumed = deep_turns.index(True, race)
+    assert resumed >= race + STALL_GENERATIONS  # the leader ran alone until it stalled
+    assert deep_turns[resumed : resumed + 2 * TRIAL_GENERATIONS - 1] == [True, False] * (
+        TRIAL_GENERATIONS - 1
+    ) + [True]
+
+
+def test_the_refiner_switches_trials_on_for_cma_only(problem) -> None:
+    from core.refine import Refiner
+
+    space, x, c = problem
+    target = np.zeros((32, 32, 3), np.uint8)
+    start = space.decode(x, c)
+    on = Refiner(target, start, trials=True)._search(space, x, c)
+    off = Refiner(target, start)._search(space, x, c)
+    assert on.stall_generations == STALL_GENERATIONS and off.stall_generations is None
+    assert isinstance(Refiner(target, start, method="catcma", trials=True)._search(space, x, c), CatCMASearch)
