@@ -119,3 +119,34 @@ def test_solid_light_where_the_target_has_lines_is_called_filled():
     solid[30:150, 20:300] = 1.0
     stroke = {f.aspect: f for f in analyse_gap(lines, solid, {"geoWidth": 0.05})}["stroke width"]
     assert stroke.verdict == "search" and "fills areas" in stroke.words
+
+
+def test_exactness_names_targets_whose_own_small_errors_fall_under_the_skill_bar():
+    """Thin upright outlines lose their ssim_skill when moved 1 px; a wide soft glow keeps it."""
+    thin = _canvas()
+    thin[20:160, 20:300:6] = 1.0
+    yy, xx = np.mgrid[0:H, 0:W]
+    glow = np.exp(-((xx - W / 2) ** 2 + (yy - H / 2) ** 2) / (2 * 40.0**2))[..., None] * np.ones(
+        3, np.float32
+    )
+    findings = {
+        name: _by_aspect(analyse_gap(img, img))["exactness"] for name, img in (("thin", thin), ("glow", glow))
+    }
+    assert findings["thin"].verdict == "metric" and findings["thin"].numbers["moved"] < 0.40
+    assert (
+        findings["glow"].verdict == "ok"
+        and min(findings["glow"].numbers[k] for k in ("enlarged", "moved")) > 0.9
+    )
+    assert "How exact the figures ask" in ceiling_words([findings["thin"]])
+    assert "How exact" not in ceiling_words([findings["glow"]])
+
+
+def test_enlarged_keeps_the_size_and_scales_about_the_centre():
+    from core.refine.gap import enlarged
+
+    image = np.zeros((101, 201), np.float32)
+    image[50, 150] = 1.0  # 50 px right of the centre
+    big = enlarged(image, 1.1)
+    assert big.shape == image.shape
+    assert np.unravel_index(np.argmax(big), big.shape) == (50, 155)  # 55 px right: 10 % further out
+    np.testing.assert_allclose(enlarged(image, 1.0), image)

@@ -136,7 +136,7 @@ def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, ca
     assert Image.open(pngs / "wide-guess-compare.png").size == (96 * 3 + 8, 54)
     assert all(e["first_guess"]["ranked"][0]["source"] == e["first_guess"]["source"] for e in entries)
     # the last stage (here the first guess) gets its gap analysis: five checks, words, a picture
-    assert all(len(e["gap"]["findings"]) == 5 and e["gap"]["ceiling"] for e in entries)
+    assert all(len(e["gap"]["findings"]) == 6 and e["gap"]["ceiling"] for e in entries)
     assert Image.open(pngs / "wide-gap.png").size == (512, 288)
     printed = capsys.readouterr().out
     assert "wide.png" in printed and "who can close it" in printed
@@ -178,5 +178,5 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
     ) + 0.05
     assert (pngs / "target-refined-compare.png").exists() and (pngs / "target-gap.png").exists()
     aspects = {f["aspect"] for f in entry["gap"]["findings"]}
-    assert aspects == {"light placement", "brightness", "symmetry", "colour", "stroke width"}
+    assert aspects == {"light placement", "brightness", "symmetry", "colour", "stroke width", "exactness"}
     assert "refined" in capsys.readouterr().out

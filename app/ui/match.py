@@ -177,7 +177,12 @@ def report_markdown(report: dict[str, Any] | None, title: str = "Match report") 
     return "\n".join(lines)
 
 
-_VERDICTS = {"search": "left to the search", "renderer": "renderer limit", "ok": "ok"}
+_VERDICTS = {
+    "search": "left to the search",
+    "renderer": "renderer limit",
+    "metric": "the figures' exactness",
+    "ok": "ok",
+}
 
 
 def gap_view(target: np.ndarray, render_image: np.ndarray, params: dict[str, Any]) -> tuple[str, np.ndarray]:
