@@ -17,8 +17,9 @@ render, report and side-by-side are added: before/after.
 
 The last stage run (refined, else the first guess, else the CNN's) also gets a gap analysis
 (core.refine.gap): where light is missing or extra, symmetry, colour, stroke width, each put down to the
-search or to the renderer, how exact the target asks a match to be, and the ceiling stated in words ("gap"; in --out-dir `{stem}-gap.png`: the
-target in grey, light the match lacks in red, light it adds in cyan).
+search or to the renderer, how exact the target asks a match to be, and the ceiling stated in words
+("gap"; in --out-dir `{stem}-gap.png`: the target in grey, light the match lacks in red, light it adds
+in cyan).
 """
 
 from __future__ import annotations

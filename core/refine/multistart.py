@@ -23,7 +23,7 @@ and the winner had stopped improving half-way through the run. The leader keeps 
 often still gains in small steps that the report's sizes see.
 Off by default (`stall_generations=None`; Refiner's `trials`): on the refinement benchmark's 20 held-out
 synthetic targets (2 seeds, 40 s) trials lifted the runs at lum_corr ≥ 0.95 from 8 to 9 per seed, but moved
-the seed-mean medians only within seed noise (lum_corr 0.940 → 0.942, ssim_skill 0.50 → 0.46), and took
+the seed-mean medians only within seed noise (lum_corr 0.9404 → 0.9415, ssim_skill 0.50 → 0.46), and took
 figma-01 from 0.86 / 0.875 to 0.85 / 0.83.
 """
 

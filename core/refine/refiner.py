@@ -65,7 +65,8 @@ Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
 
 
 def _catcma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
-    kw.pop("top_k"), kw.pop("stall_generations", None)  # the explorer passes no trials
+    kw.pop("top_k")
+    kw.pop("stall_generations", None)  # the explorer passes no trials setting
     return CatCMASearch(space, x, c, alternatives=[alt_c for _, alt_c in alts], **kw)
 
 
