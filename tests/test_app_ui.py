@@ -180,7 +180,8 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     best = history[history["series"] == "best"]["score"].to_numpy()
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
     finished = history[history["series"] == "finished"]["score"].to_numpy()
-    assert len(finished) == 1 and f"→ {finished[0]:.3f}" in final[2]  # the match as handed over
+    assert len(finished) == 1 and f"→ {best[-1]:.3f}" in final[2]  # the search's best…
+    assert match.finished_words(best[-1], finished[0]) in final[2]  # …and the match as handed over
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
     picture = final[7]  # …and as a picture (red: light the match lacks, cyan: light it adds)
@@ -192,6 +193,11 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     gaps = np.diff(times)
     print(f"\nrefine: {len(outputs)} updates, longest gap {gaps.max():.2f} s, mean {gaps.mean():.2f} s")
     assert gaps.max() < 1.0
+
+
+def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
+    assert match.finished_words(0.8123, 0.8126) == ""
+    assert match.finished_words(0.86, 0.63) == " in the search, 0.630 after the finish at full size"
 
 
 def test_the_status_says_when_a_refine_is_finishing(

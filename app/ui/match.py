@@ -238,7 +238,7 @@ def refine_updates(
     worker = threading.Thread(target=_pump, args=(refiner, events), name="refine", daemon=True)
     rows: list[tuple[int, float, str]] = []
     start_score: float | None = None
-    best = 0.0
+    best = searched = 0.0  # the latest best score, and the search's own best before the finish
     preview: np.ndarray | None = None
     last_sent = -math.inf
     t0 = time.perf_counter()
@@ -256,6 +256,7 @@ def refine_updates(
             if event is not None:
                 best = score_from_loss(event.best_loss)
                 start_score = best if start_score is None else start_score
+                searched = searched if event.done else best
                 # the search's best is monotone; the finished match (effects that do not pay switched
                 # off, colour fitted: core.refine.refiner) may give a little of it back, so it has its own
                 # series rather than a dip in "best"
@@ -274,7 +275,7 @@ def refine_updates(
                 reason = _REASONS.get(event.stop_reason or "", event.stop_reason)
                 status = (
                     f"Done ({reason}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "
-                    f"score {start_score:.3f} → {best:.3f}"
+                    f"score {start_score:.3f} → {searched:.3f}{finished_words(searched, best)}"
                 )
                 yield RefineUpdate(preview, history, status, True, event.best_params, event.best_report)
                 continue
@@ -288,6 +289,15 @@ def refine_updates(
     finally:
         refiner.cancel()
         worker.join()
+
+
+def finished_words(searched: float, finished: float) -> str:
+    """The finished match's score when it differs from the search's best: the finish fits stroke, grain,
+    fine structure and colour at the report's size, which can cost a little at the working size where the
+    score is measured (or gain: the polish), so the two are told apart rather than shown as one dip."""
+    if abs(finished - searched) < 0.0005:
+        return ""
+    return f" in the search, {finished:.3f} after the finish at full size"
 
 
 _DONE = object()
