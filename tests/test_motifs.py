@@ -70,6 +70,7 @@ def test_best_motifs_finds_a_trail_in_its_symmetry() -> None:
     ]
     assert found[0][0] in twins
     assert scorer(found[0][1]) == pytest.approx(0.0, abs=1e-6)
+    assert found[0][2] == scorer(found[0][1])  # each motif comes with its score
     assert len(calls) < 320  # every trail once without a copy, the best 24 in three symmetries
     assert best_motifs(score, k=0) == []
 

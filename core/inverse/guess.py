@@ -135,12 +135,14 @@ def guess(
     scored: list[tuple[float, int, str, dict[str, Any]]] = []
     seen: set[str] = set()
 
-    def score(pairs: list[tuple[str, dict[str, Any]]]) -> None:
-        for source, params in pairs:
+    def score(pairs: list[tuple[str, dict[str, Any]]], values: list[float] | None = None) -> None:
+        """Rank `pairs` in; `values`: their losses when the caller has scored them already."""
+        for i, (source, params) in enumerate(pairs):
             key = repr(sorted(params.items()))
             if key not in seen:
                 seen.add(key)
-                scored.append((scorer(params), len(scored), source, params))
+                value = scorer(params) if values is None else values[i]
+                scored.append((value, len(scored), source, params))
         scored.sort(key=lambda s: (s[0], s[1]))
 
     score(candidates)
@@ -154,8 +156,8 @@ def guess(
     # after the variants: the motifs bring their own symmetries, and would otherwise take the bank's
     # place in the stages above (ref.png's race lost its best bank scene's mirror variant that way)
     found = best_motifs(scorer, motifs)
-    score(found)
-    score([(f"{source} + shifted", aligned(scorer, p)) for source, p in found[:aligned_of]])
+    score([(source, p) for source, p, _ in found], [value for _, _, value in found])
+    score([(f"{source} + shifted", aligned(scorer, p)) for source, p, _ in found[:aligned_of]])
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],

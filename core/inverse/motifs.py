@@ -97,9 +97,10 @@ def anchored_trails() -> list[tuple[str, dict[str, Any]]]:
 
 def best_motifs(
     score: Callable[[dict[str, Any]], float], k: int = MOTIF_STARTS, varied_of: int = VARIED_OF
-) -> list[tuple[str, dict[str, Any]]]:
-    """The k motif scenes that `score` ranks best, best first: every trail scored with no copy, then the
-    best `varied_of` also with a mirror copy either way and a 180° copy (≈ 300 scores in all)."""
+) -> list[tuple[str, dict[str, Any], float]]:
+    """The k motif scenes that `score` ranks best, best first, as (name, params, score): every trail
+    scored with no copy, then the best `varied_of` also with a mirror copy either way and a 180° copy
+    (≈ 300 scores in all)."""
     if k <= 0:
         return []
     plain = []
@@ -112,4 +113,4 @@ def best_motifs(
     for _, _, _, name, variants in plain[:varied_of]:
         scored += [(score(v), f"{name} + {variant}", v) for variant, v in variants.items()]
     scored.sort(key=lambda s: s[0])
-    return [(source, params) for _, source, params in scored[:k]]
+    return [(source, params, value) for value, source, params in scored[:k]]
