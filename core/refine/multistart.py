@@ -182,13 +182,17 @@ class MultiStartCMA:
         """Count the lone leader's generations without a STALL_TOLERANCE gain; at `stall_generations`
         start a trial of the best dropped start."""
         best = self.runs[0].best[0]
-        if best < self._mark[0] * (1.0 - STALL_TOLERANCE):
+        if self._moved_on(best):
             self._mark = (best, 0)
         else:
             self._mark = (self._mark[0], self._mark[1] + 1)
         if self.stall_generations and self._mark[1] >= self.stall_generations and self.dropped:
             self.dropped.sort(key=lambda r: r.best[0])
             self._start_trial()
+
+    def _moved_on(self, best: float) -> bool:
+        """Whether `best` beats the lone leader's mark by STALL_TOLERANCE."""
+        return best < self._mark[0] * (1.0 - STALL_TOLERANCE)
 
     def _start_trial(self) -> None:
         self.trial, self._trial_age, self._trial_turn = self.dropped.pop(0), 0, True
@@ -205,7 +209,7 @@ class MultiStartCMA:
         leader = self.runs[0]
         if trial.best[0] < leader.best[0]:
             self.runs, self._mark = [trial], (trial.best[0], 0)
-        elif leader.best[0] < self._mark[0] * (1.0 - STALL_TOLERANCE):
+        elif self._moved_on(leader.best[0]):
             self._mark = (leader.best[0], 0)
         elif self.dropped:
             self._start_trial()
