@@ -121,6 +121,29 @@ def test_ssim_matches_skimage_definition() -> None:
         ssim(a[..., 0], b[..., 0])
 
 
+def test_ssim_against_a_fixed_target_is_skimages_figure() -> None:
+    """SsimTo (the losses' SSIM: the target's window statistics kept) equals skimage's to float32
+    rounding, on designs, noise, odd sizes and the reflecting borders."""
+    from skimage.metrics import structural_similarity
+
+    from core.metrics.similarity import SsimTo
+
+    rng = np.random.default_rng(0)
+    cases = [(rings(), rings(shift=2)), (rings(90, 160), rings(90, 160, shift=-3))]
+    cases += [(rng.random((9, 13, 3), np.float32), rng.random((9, 13, 3), np.float32))]
+    cases += [(rings(40, 71), np.zeros((40, 71, 3), np.float32))]
+    for a, b in cases:
+        expected = structural_similarity(a, b, channel_axis=2, data_range=1.0)
+        assert SsimTo(a)(b) == pytest.approx(float(expected), abs=1e-6)
+    same = SsimTo(rings())
+    assert same(rings()) == pytest.approx(1.0, abs=1e-6)
+    assert same(rings(shift=4)) < same(rings(shift=1)) < 1.0
+    with pytest.raises(ValueError, match="same size"):
+        same(rings()[:100])
+    with pytest.raises(ValueError, match="at least 7 px"):
+        SsimTo(np.zeros((6, 20, 3), np.float32))
+
+
 def test_ssim_skill_definition_and_degenerate_target() -> None:
     assert ssim_skill(0.9, 0.6) == pytest.approx(0.75)
     assert ssim_skill(0.6, 0.6) == 0.0

@@ -79,12 +79,13 @@ class SsimLumLoss:
         self.sigma, self.w_ssim, self.w_lum = sigma, w_ssim, w_lum
         self._target_blurred = blur(self.target, sigma)
         self._target_lum = similarity.luminance(self._target_blurred)
+        self._ssim = similarity.SsimTo(self._target_blurred)
 
     def terms(self, candidate: np.ndarray) -> dict[str, float]:
         """The loss's parts: ssim and lum_corr on the blurred pair."""
         b = blur(_as_float(candidate, self.size), self.sigma)
         return {
-            "ssim": similarity.ssim(self._target_blurred, b),
+            "ssim": self._ssim(b),
             "lum_corr": similarity.correlation(self._target_lum, similarity.luminance(b)),
         }
 
