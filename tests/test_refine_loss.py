@@ -73,3 +73,21 @@ def test_refiner_rejects_a_bad_supersample_before_any_work(target: np.ndarray) -
 
     with pytest.raises(ValueError, match="supersample"):
         Refiner(target, None, budget_evals=10, supersample=0)
+
+
+def test_blur_is_scipys_gaussian_filter() -> None:
+    """The losses' blur (OpenCV's filter, for speed) is scipy.ndimage.gaussian_filter's figure: same
+    kernel radius, same reflecting border, any σ, a non-contiguous view too."""
+    from scipy.ndimage import gaussian_filter
+
+    from core.refine.loss import blur
+
+    rng = np.random.default_rng(1)
+    image = rng.random((37, 61, 3), dtype=np.float32)
+    for sigma in (0.6, 1.0, 2.5):
+        expected = gaussian_filter(image, sigma=(sigma, sigma, 0), mode="reflect")
+        assert np.abs(blur(image, sigma) - expected).max() < 1e-6
+    view = image[::-1, 5:]
+    expected = gaussian_filter(view, sigma=(1.0, 1.0, 0), mode="reflect")
+    assert blur(view, 1.0).dtype == np.float32 and np.abs(blur(view, 1.0) - expected).max() < 1e-6
+    assert blur(image, 0.0) is image
