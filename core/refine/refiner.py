@@ -49,9 +49,10 @@ per-target seed-mean median lum_corr of 20 held-out synthetic targets from 0.913
 of 40 runs, down in 4; benchmarks/refine.py, 4 starts, seeds 0 and 1), so a run spends the time the ≤ 60-s
 target leaves. 40 s keeps the first guess, the end-of-run fits and the final report of a 1652-px design
 inside a minute; its last 8 s go to the polish (POLISH_SHARE). With 8 starts every benchmark run ended by
-time, at 2300–11400 evaluations; the loss's faster SSIM (core.metrics.similarity.SsimTo) raised that to
-2500–15500 (median 8100 → 10400), so the cap went from 12000 to 20000 to let the time bind: seed-mean median
-lum_corr 0.940 → 0.943, up in 20 of 48 runs and down in 7 (within seed noise, and the same search)."""
+time, at 2300–11400 evaluations; the faster loss (core.metrics.similarity.SsimTo, OpenCV's filters) raised
+that to 2700–19500 (median 8100 → 12200), so the cap went from 12000 to 20000 to let the time bind:
+seed-mean median lum_corr 0.940 → 0.944, up in 21 of 48 runs and down in 10 (within seed noise: the same
+search, further along)."""
 DEFAULT_N_INIT = 200
 """Sampler draws scored to pick a start when no start params are given."""
 COLOUR_TOLERANCE = 0.02
