@@ -95,10 +95,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     def scipy_blur(image: np.ndarray) -> np.ndarray:
         return gaussian_filter(image, sigma=(loss.sigma, loss.sigma, 0), mode="reflect")
 
+    target_lum = similarity.luminance(target_blurred)  # kept, as the loss before kept it
+
     def library_loss(candidate: np.ndarray) -> float:
         """The same loss as scipy and skimage compute it (what the search used before)."""
         b = scipy_blur(candidate.astype(np.float32) / 255.0)
-        lum = similarity.correlation(similarity.luminance(target_blurred), similarity.luminance(b))
+        lum = similarity.correlation(target_lum, similarity.luminance(b))
         return (1.0 - similarity.ssim(target_blurred, b)) + (1.0 - lum)
 
     result["loss_ms"] = {
