@@ -1,6 +1,6 @@
 """Refinement benchmark: match report and wall time per target, per start, at one budget.
 
-    python -m benchmarks.refine [--n 20] [--budget 3000] [--seconds S] [--method catcma|cma]
+    python -m benchmarks.refine [--n 20] [--budget 3000] [--seconds S] [--method catcma|cma|pycma]
                                 [--starts random,perturbed] [--start-from cnn,guess] [--workers 2]
                                 [--seeds 0,1] [--json OUT]
 
@@ -43,7 +43,7 @@ from benchmarks.report import emit
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
-from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, ParamSpace, Refiner
+from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, METHODS, ParamSpace, Refiner
 from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
 from core.refine.polish import POLISH_EVALS
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="wall-time budget per run (0: none)"
     )
-    parser.add_argument("--method", default=DEFAULT_METHOD)
+    parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
     parser.add_argument("--quality", default="fast", help="render quality during the search")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sigma", type=float, default=None, help="initial step (default: the refiner's)")

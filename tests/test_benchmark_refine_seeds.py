@@ -39,3 +39,19 @@ def test_each_target_gets_its_own_perturbation_and_it_is_reproducible() -> None:
     assert error("synthetic-9000-001") == pytest.approx(error("synthetic-9000-001"))
     assert abs(error("synthetic-9000-001") - error("synthetic-9000-004")).max() > 0.01
     assert abs(error("synthetic-9000-001") - error("synthetic-9000-001", seed=1)).max() > 0.01
+
+
+def test_the_command_runs_end_to_end_with_each_method(tmp_path) -> None:
+    """The whole command on one tiny perturbed-start run per method: rows and a summary written."""
+    import json
+
+    from benchmarks.refine import main
+
+    for method in ("cma", "pycma"):
+        out = tmp_path / f"{method}.json"
+        argv = ["--n", "1", "--budget", "40", "--seconds", "0", "--starts", "perturbed", "--no-references"]
+        assert main([*argv, "--method", method, "--workers", "1", "--json", str(out)]) == 0
+        result = json.loads(out.read_text())
+        (row,) = result["targets"].values()
+        assert result["method"] == method and row["perturbed"]["evaluations"] == 40
+        assert 0.0 <= result["summary"]["synthetic/perturbed"]["median_lum_corr"] <= 1.0

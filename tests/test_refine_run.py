@@ -109,10 +109,11 @@ def test_time_budget_is_respected(target: np.ndarray, start: dict) -> None:
     assert events[-1].evaluations > 10
 
 
-def test_cma_multistart_with_given_alternatives(target: np.ndarray, start: dict, scene: dict) -> None:
+@pytest.mark.parametrize("method", ["cma", "pycma"])
+def test_cma_multistart_with_given_alternatives(target: np.ndarray, start: dict, method: str) -> None:
     alternatives = [start, {**start, "geometry": "ring"}, {**start, "origin": "top-left"}]
     events = _events(
-        target=target, start_params=start, method="cma", top_k=alternatives, budget_evals=150, **FAST
+        target=target, start_params=start, method=method, top_k=alternatives, budget_evals=150, **FAST
     )
     assert events[-1].done and events[-1].evaluations == 150
     assert events[-1].best_loss < events[0].best_loss

@@ -62,6 +62,34 @@ def test_multistart_screens_the_categoricals_then_descends(problem) -> None:
     assert len(search.runs) == 1  # successive halving left one run
 
 
+@pytest.mark.parametrize("engine", ["cmaes", "pycma"])
+def test_multistart_engines_descend_and_repeat(problem, engine: str) -> None:
+    """Either CMA-ES library drives the same race; a seed gives the same generations twice."""
+    space, x_opt, c_opt = problem
+    x0 = np.clip(x_opt + 0.05, 0, 1)
+
+    def first_generations(seed: int) -> list[np.ndarray]:
+        search = MultiStartCMA(space, x0, c_opt, starts=[c_opt], sigma=0.05, seed=seed, engine=engine)
+        xs = []
+        for _ in range(3):
+            batch = search.ask()
+            xs += [cand.x for cand in batch]
+            search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in batch])
+        return xs
+
+    np.testing.assert_array_equal(first_generations(1), first_generations(1))
+    assert not np.array_equal(first_generations(1)[-1], first_generations(2)[-1])
+    search = MultiStartCMA(space, x0, c_opt, starts=[c_opt], sigma=0.05, seed=0, engine=engine)
+    start = toy_loss(space, x_opt, c_opt, x0, c_opt)
+    assert _optimise(search, space, x_opt, c_opt, 150) < 0.01 * start
+
+
+def test_multistart_rejects_an_unknown_engine(problem) -> None:
+    space, x, c = problem
+    with pytest.raises(ValueError, match="pycma"):
+        MultiStartCMA(space, x, c, starts=[c], engine="nevergrad")
+
+
 def test_neighbours_and_categorical_prior(problem) -> None:
     space, _, c = problem
     near = neighbours(space, c)

@@ -2,7 +2,7 @@
 side-by-side comparison.
 
     python -m core.refine TARGET.png [--start PARAMS.json] [--budget N] [--seconds S]
-                          [--method catcma|cma] [--workers W] [--seed K] [--out-dir D]
+                          [--method catcma|cma|pycma] [--workers W] [--seed K] [--out-dir D]
 
 Writes D/best_params.json (flat SceneParams), D/best.png (the best render at the target's size, exact
 quality), D/side_by_side.png (target | best), D/gap.png (where the match differs: target grey, light it

@@ -1,8 +1,9 @@
 """CMA-ES over the continuous coordinates with the categoricals fixed, from several starts (multi-start).
 
 Each start is one choice of every categorical (from the CNN's top-k, or from `screen`); each gets its own
-cmaes.CMA. Starts race by successive halving: every surviving start runs `round_generations`
-generations, then the worse half is dropped, until one runs on alone. This needs no budget up front, so it
+CMA-ES, from cmaes (default) or pycma (`engine`, core.refine.engines). Starts race by successive halving:
+every surviving start runs `round_generations` generations, then the worse half is dropped, until one runs
+on alone. This needs no budget up front, so it
 works the same under an evaluation or a time budget.
 
 `screen` finds starts when none are given: the start plus every one-categorical change of it, scored in
@@ -32,9 +33,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from cmaes import CMA
 
-from core.refine.catcma import MIN_SIGMA, step_size
+from core.refine.catcma import MIN_SIGMA
+from core.refine.engines import ENGINES, Engine
 from core.refine.search import Candidate, clip_loss
 from core.refine.space import ParamSpace
 
@@ -63,22 +64,24 @@ generations; a dropped start then resumes for TRIAL_GENERATIONS (see the module'
 class _Run:
     """One CMA-ES with its categoricals fixed; restarts around its best point when it converges."""
 
-    def __init__(self, x: np.ndarray, c: np.ndarray, sigma: float, seed: int, popsize: int | None) -> None:
-        self.c, self.sigma0, self.seed, self.popsize = c, sigma, seed, popsize
+    def __init__(
+        self, x: np.ndarray, c: np.ndarray, sigma: float, seed: int, popsize: int | None, engine: str
+    ) -> None:
+        self.c, self.sigma0, self.seed, self.popsize, self.engine = c, sigma, seed, popsize, engine
         self.best: tuple[float, np.ndarray] = (np.inf, x.copy())
         self.restarts = 0
         self.opt = self._new(x, sigma)
 
-    def _new(self, x: np.ndarray, sigma: float) -> CMA:
+    def _new(self, x: np.ndarray, sigma: float) -> Engine:
         seed = self.seed + 1000 * self.restarts
-        return CMA(mean=np.asarray(x, float).copy(), sigma=sigma, seed=seed, population_size=self.popsize)
+        return ENGINES[self.engine](np.asarray(x, float).copy(), sigma, seed, self.popsize)
 
     def tell(self, xs: list[np.ndarray], values: list[float]) -> None:
         for x, v in zip(xs, values, strict=True):
             if v < self.best[0]:
                 self.best = (v, x.copy())
-        self.opt.tell(list(zip(xs, values, strict=True)))
-        if self.opt.should_stop() or step_size(self.opt) < MIN_SIGMA:
+        self.opt.tell(xs, values)
+        if self.opt.should_stop() or self.opt.sigma < MIN_SIGMA:
             self.restarts += 1
             self.opt = self._new(self.best[1], self.sigma0 / 2)
 
@@ -102,7 +105,11 @@ class MultiStartCMA:
         sweep_every: int | None = SWEEP_EVERY,
         stall_generations: int | None = None,
         trial_generations: int = TRIAL_GENERATIONS,
+        engine: str = "cmaes",
     ) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown CMA-ES engine {engine!r}: choose one of {sorted(ENGINES)}")
+        self.engine = engine
         self.space, self.start_x, self.top_k = space, np.asarray(start_x, float), top_k
         self.sigma, self.seed, self.popsize = sigma, seed, population_size
         self.round_generations, self.sweep_every = round_generations, sweep_every
@@ -126,7 +133,10 @@ class MultiStartCMA:
         self._asked: list[np.ndarray] = []
 
     def _start_runs(self, starts: list[tuple[np.ndarray, np.ndarray]]) -> None:
-        self.runs = [_Run(x, c, self.sigma, self.seed + i, self.popsize) for i, (x, c) in enumerate(starts)]
+        self.runs = [
+            _Run(x, c, self.sigma, self.seed + i, self.popsize, self.engine)
+            for i, (x, c) in enumerate(starts)
+        ]
 
     def ask(self) -> list[Candidate]:
         if self._screening is not None:
@@ -138,7 +148,7 @@ class MultiStartCMA:
             self._sweeping = (leader, neighbours(self.space, leader.c)[1:])
             return [Candidate(x, c, self.space.decode(x, c)) for c in self._sweeping[1]]
         run = self._asked_run()
-        self._asked = [run.opt.ask() for _ in range(run.opt.population_size)]
+        self._asked = run.opt.ask()
         return [Candidate(x, run.c, self.space.decode(x, run.c)) for x in self._asked]
 
     def tell(self, losses: Sequence[float]) -> None:
