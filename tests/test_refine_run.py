@@ -9,6 +9,7 @@ import pytest
 
 from core.params import sample_params, validate
 from core.refine import ParamSpace, ProgressEvent, Refiner, refine, refine_to_end
+from core.refine.loss import Loss, make_loss
 from core.render import render
 
 W, H = 96, 54
@@ -190,3 +191,39 @@ def test_a_finished_run_keeps_only_the_handed_over_image(scene: dict, start: dic
     refiner = Refiner(target, start, budget_evals=60, seed=0, **{**FAST, "polish_evals": 30})
     final = list(refiner.run())[-1]
     assert list(refiner._final_images) == [json.dumps(final.best_params, sort_keys=True)]
+
+
+def test_a_run_scores_on_one_blas_thread_and_lifts_the_limit_between_events(
+    target: np.ndarray, start: dict
+) -> None:
+    """core.workers.one_blas_thread: spinning BLAS threads took a core from the scoring; the limit holds
+    while the run computes and is lifted while the caller holds an event."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"}
+
+    outside = blas_threads()
+    if not outside or outside == {1}:
+        pytest.skip("BLAS runs on one thread here already: nothing to tell apart")
+    inside: list[set[int]] = []
+
+    class Spy:
+        """The run's loss, noting the BLAS threads each time it scores."""
+
+        def __init__(self, inner: Loss) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.inner, name)
+
+        def __call__(self, image: np.ndarray) -> float:
+            inside.append(blas_threads())
+            return self.inner(image)
+
+    spy = Spy(make_loss("ssim_lum", target, W))
+    refiner = Refiner(target, start, budget_evals=40, final_report=False, workers=1, loss=spy, **FAST)
+    for _event in refiner.run():
+        assert blas_threads() == outside
+    assert len(inside) >= 40
+    assert all(threads == {1} for threads in inside)

@@ -21,6 +21,8 @@ from core.render import render
 from core.workers import fork_pool, ordered_results
 
 MAX_SUPERSAMPLE = 4
+CHUNKS_PER_WORKER = 1
+"""Tasks per worker and batch (core.workers.ordered_results)."""
 
 
 def checked_supersample(k: int) -> int:
@@ -104,4 +106,5 @@ class Evaluator:
                     return
                 yield self.scorer(params)
             return
-        yield from ordered_results(self._pool, _score_in_worker, batch, stop)
+        chunks = self.workers * CHUNKS_PER_WORKER
+        yield from ordered_results(self._pool, _score_in_worker, batch, stop, chunks=chunks)

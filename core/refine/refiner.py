@@ -34,6 +34,7 @@ from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
 from core.refine.stroke import fit_stroke
 from core.render import render
 from core.render.effects import apply_effects
+from core.workers import one_blas_thread
 
 DEFAULT_METHOD = "cma"
 """Measured (benchmarks/refine.py, 5 held-out synthetic targets from a perturbed start, 1000 evaluations,
@@ -227,7 +228,19 @@ class Refiner:
         )
 
     def run(self) -> Iterator[ProgressEvent]:
-        """Events: one once the start is scored, one per generation, and a final one (done=True)."""
+        """Events: one once the start is scored, one per generation, and a final one (done=True).
+
+        BLAS runs on one thread while the run computes, and as the caller likes while it holds an event
+        (core.workers.one_blas_thread: its spinning threads took a core from the scoring)."""
+        events = self._events()
+        while True:
+            with one_blas_thread():
+                event = next(events, None)
+            if event is None:
+                return
+            yield event
+
+    def _events(self) -> Iterator[ProgressEvent]:
         self._t0, self.evaluations, self.stage = time.perf_counter(), 0, "search"
         scorer = Scorer(self.loss, self.quality, self.supersample)
         first = self.start_params if self.start_params is not None else complete(defaults())

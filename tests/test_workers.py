@@ -1,0 +1,56 @@
+"""core.workers: chunked ordered results and the one-thread BLAS limit, in the parent and in pool workers."""
+
+from __future__ import annotations
+
+import pytest
+from threadpoolctl import threadpool_info
+
+from core.workers import chunk_size, fork_pool, one_blas_thread, ordered_results
+
+
+def _square(x: int, offset: int = 0) -> int:
+    return x * x + offset
+
+
+def _blas_threads(_: object = None) -> list[int]:
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize(("n", "chunks", "size"), [(12, 2, 6), (13, 2, 7), (3, 8, 1), (0, 2, 1), (5, 1, 5)])
+def test_chunk_size_covers_the_batch_in_at_most_that_many_chunks(n: int, chunks: int, size: int) -> None:
+    assert chunk_size(n, chunks) == size
+    assert -(-n // size) <= max(1, chunks)
+
+
+@pytest.mark.parametrize("chunks", [None, 1, 2, 3, 50])
+def test_results_come_back_in_order_whatever_the_chunking(chunks: int | None) -> None:
+    batch = list(range(17))
+    with fork_pool(2) as pool:
+        got = list(ordered_results(pool, _square, batch, lambda: False, 3, chunks=chunks))
+    assert got == [x * x + 3 for x in batch]
+
+
+@pytest.mark.parametrize("chunks", [None, 2])
+def test_stop_is_checked_before_every_item_even_inside_a_chunk(chunks: int | None) -> None:
+    seen: list[int] = []
+    with fork_pool(2) as pool:
+        for value in ordered_results(pool, _square, list(range(10)), lambda: len(seen) >= 4, chunks=chunks):
+            seen.append(value)
+    assert seen == [0, 1, 4, 9]
+
+
+def test_one_blas_thread_limits_and_restores() -> None:
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS thread pool is loaded in this process")
+    with one_blas_thread():
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+
+
+def test_pool_workers_run_blas_on_one_thread() -> None:
+    if not _blas_threads():
+        pytest.skip("no BLAS thread pool is loaded in this process")
+    with fork_pool(2) as pool:
+        per_worker = list(pool.map(_blas_threads, range(4)))
+    assert all(set(threads) == {1} for threads in per_worker)
