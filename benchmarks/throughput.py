@@ -3,9 +3,9 @@
     python -m benchmarks.throughput [--n 4] [--seconds 8] [--workers 1,2] [--json OUT]
 
 Prints JSON. Each of the first `--n` held-out synthetic targets (benchmarks.refine's) is refined for
-`--seconds` from the same sampler draw (seed START_SEED), without the polish or the final report, once per
-worker count: the same seeded candidates in the same order, so the counts compare the machinery, not the
-search. Per run: evaluations, evaluations per second, and the CPU seconds of this process (the search,
+`--seconds` from its own sampler draw (seed START_SEED, the sampler's own layer count: the first guesses'
+mirror copies are layers too), without the polish or the final report, once per worker count: the same
+seeded candidates in the same order, so the counts compare the machinery, not the search. Per run: evaluations, evaluations per second, and the CPU seconds of this process (the search,
 and with one worker the scoring too) and of its pool's workers. The summary gives, per worker count, the
 median over targets of evaluations per second and of its ratio to one worker.
 
@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
     if not counts or min(counts) < 1 or args.seconds <= 0 or args.n < 1:
         parser.error("--workers needs counts ≥ 1, --seconds and --n must be positive")
-    start = sample_params(1, seed=START_SEED, mode="weighted", n_layers=0)[0]
+    starts = sample_params(args.n, seed=START_SEED, mode="weighted")
     rows: dict[str, dict[str, Any]] = {}
-    for name, target, _ in synthetic_targets(args.n):
+    for (name, target, _), start in zip(synthetic_targets(args.n), starts, strict=True):
         rows[name] = {str(w): run_one(target, start, w, args.seconds) for w in counts}
         print(name, {w: r["evaluations"] for w, r in rows[name].items()}, file=sys.stderr, flush=True)
     summary: dict[str, Any] = {}
