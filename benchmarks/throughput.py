@@ -5,9 +5,10 @@
 Prints JSON. Each of the first `--n` held-out synthetic targets (benchmarks.refine's) is refined for
 `--seconds` from its own sampler draw (seed START_SEED, the sampler's own layer count: the first guesses'
 mirror copies are layers too), without the polish or the final report, once per worker count: the same
-seeded candidates in the same order, so the counts compare the machinery, not the search. Per run: evaluations, evaluations per second, and the CPU seconds of this process (the search,
-and with one worker the scoring too) and of its pool's workers. The summary gives, per worker count, the
-median over targets of evaluations per second and of its ratio to one worker.
+seeded candidates in the same order, so the counts compare the machinery, not the search. Per run:
+evaluations, evaluations per second, and the CPU seconds of this process (the search, and with one worker
+the scoring too) and of its pool's workers. The summary gives, per worker count, the median over targets
+of evaluations per second and of its ratio to one worker.
 
 Use it to choose the app's "Refine worker processes" on a new machine: more workers pay while the ratio
 keeps rising.

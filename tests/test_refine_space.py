@@ -37,18 +37,21 @@ def test_decode_of_encode_draws_the_same_picture(scenes: list[dict]) -> None:
 
 
 def test_any_vector_decodes_to_valid_params_inside_the_bounds(scenes: list[dict]) -> None:
+    """decode does not run validate (its parent process pays for every candidate): it must not need to."""
     rng = np.random.default_rng(0)
     for params in scenes:
-        space = ParamSpace(params)
-        for _ in range(5):
-            x = rng.normal(0.5, 3.0, space.n_continuous)  # far outside [0, 1] on purpose
-            c = np.array([rng.integers(k) for k in space.cat_num])
-            out = space.decode(x, c)
-            assert validate(out) == out  # valid and already clamped: validation changes nothing
-            for name in ("geoWidth", "alphaFactor", "scaleFactor", "stepFactor", "xStep", "scale"):
-                lo, hi = MAIN_BY_NAME[name].bounds
-                assert lo <= out[name] <= hi
-            assert isinstance(out["repetitions"], int) and 1 <= out["repetitions"] <= 500
+        for effects in (False, True):
+            space = ParamSpace(params, effects=effects)
+            n = space.n_continuous
+            edges = [np.zeros(n), np.ones(n), np.full(n, 0.5)]  # every bound at once (±π rounds outward)
+            for x in edges + [rng.normal(0.5, 3.0, n) for _ in range(40)]:  # far outside [0, 1] on purpose
+                c = np.array([rng.integers(k) for k in space.cat_num])
+                out = space.decode(x, c)
+                assert validate(out) == out  # valid and already clamped: validation changes nothing
+                for name in ("geoWidth", "alphaFactor", "scaleFactor", "stepFactor", "xStep", "scale"):
+                    lo, hi = MAIN_BY_NAME[name].bounds
+                    assert lo <= out[name] <= hi
+                assert isinstance(out["repetitions"], int) and 1 <= out["repetitions"] <= 500
 
 
 def test_angles_wrap_and_other_coordinates_reflect() -> None:
