@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import AbstractContextManager
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -77,9 +77,30 @@ def _run_chunk(fn: Callable[..., Any], chunk: Sequence[Any], args: tuple[Any, ..
     return [fn(item, *args) for item in chunk]
 
 
-def one_blas_thread() -> AbstractContextManager[Any]:
-    """BLAS limited to one thread in this process while the context lasts (see the module docstring)."""
-    return _thread_pools().limit(limits=1, user_api="blas")
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread in this process while the context lasts (see the module docstring).
+
+    Counted across threads: the limit is set by the first caller in and lifted by the last one out, so two
+    refinements that overlap in one process (two app sessions) do not leave it set, or lift it early."""
+    global _blas_users, _blas_limiter
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limiter = _thread_pools().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limiter is not None:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
 
 
 @lru_cache(maxsize=1)
@@ -90,7 +111,7 @@ def _thread_pools() -> ThreadpoolController:
 
 def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     _exit_with_parent(parent)
-    one_blas_thread()  # not undone: the worker lives for this work only
+    _thread_pools().limit(limits=1, user_api="blas")  # not undone: the worker lives for this work only
     if initializer is not None:
         initializer(*initargs)
 

@@ -54,3 +54,17 @@ def test_pool_workers_run_blas_on_one_thread() -> None:
     with fork_pool(2) as pool:
         per_worker = list(pool.map(_blas_threads, range(4)))
     assert all(set(threads) == {1} for threads in per_worker)
+
+
+def test_overlapping_users_keep_the_limit_until_the_last_one_leaves() -> None:
+    """Two refinements in one process (two app sessions) enter and leave in any order."""
+    before = _blas_threads()
+    if not before or set(before) == {1}:
+        pytest.skip("BLAS runs on one thread here already: nothing to tell apart")
+    first, second = one_blas_thread(), one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first one out: the second still computes
+    assert set(_blas_threads()) == {1}
+    second.__exit__(None, None, None)
+    assert _blas_threads() == before
