@@ -40,6 +40,7 @@ from core.paths import shared_dir
 from core.refine.space import ParamSpace
 from core.render import render
 from core.store import Store, read_refs
+from core.workers import usable_cores
 
 TARGET_EVAL_RATIO = 5.0
 TARGET_STEP_MS = 50.0
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     result: dict[str, Any] = {
         "judge": judge.name,
-        "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores",
+        "machine": f"{platform.machine()}, {usable_cores()} cores",
         "load_average_1m_before": round(load_before[0], 2),
         "step": step_time(judge, args.step_n),
     }

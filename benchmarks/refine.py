@@ -49,6 +49,7 @@ from core.refine.loss import DEFAULT_WIDTH
 from core.refine.polish import POLISH_EVALS
 from core.refine.refiner import DEFAULT_BUDGET_SECONDS
 from core.render import render
+from core.workers import usable_cores
 
 HELD_OUT_SEED = 9000
 TARGET_SIZE = (320, 180)
@@ -287,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         "supersample": args.supersample,
         "polish_evals": args.polish_evals,
         "trials": args.trials,
-        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+        "machine": f"{platform.machine()}, {usable_cores()} cores",
         "perturbed_start": (
             f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "
             f"+ N(0, {PERTURB_SIGMA}) of each range, each categorical re-drawn with p = {PERTURB_FLIP}"

@@ -17,7 +17,6 @@ keeps rising.
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import resource
 import statistics
@@ -29,6 +28,7 @@ from benchmarks.refine import synthetic_targets
 from benchmarks.report import emit
 from core.params import sample_params
 from core.refine import refine_to_end
+from core.workers import usable_cores
 
 START_SEED = 5
 
@@ -85,10 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             ratios = [row[str(w)]["per_second"] / row["1"]["per_second"] for row in rows.values()]
             entry["median_ratio_to_one_worker"] = round(statistics.median(ratios), 2)
         summary[str(w)] = entry
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     result = {
         "command": "python -m benchmarks.throughput " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": f"{platform.machine()}, {cores} cores",
+        "machine": f"{platform.machine()}, {usable_cores()} cores",
         "seconds": args.seconds,
         "targets": rows,
         "summary": summary,

@@ -26,6 +26,14 @@ from typing import Any
 from threadpoolctl import ThreadpoolController
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on: its affinity where the OS has one (Linux), else every core
+    (macOS, Windows: `os.sched_getaffinity` does not exist there)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
 def fork_pool(
     workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
 ) -> ProcessPoolExecutor:

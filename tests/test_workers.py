@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from threadpoolctl import threadpool_info
 
-from core.workers import chunk_size, fork_pool, one_blas_thread, ordered_results
+from core.workers import chunk_size, fork_pool, one_blas_thread, ordered_results, usable_cores
 
 
 def _square(x: int, offset: int = 0) -> int:
@@ -68,3 +68,27 @@ def test_overlapping_users_keep_the_limit_until_the_last_one_leaves() -> None:
     assert set(_blas_threads()) == {1}
     second.__exit__(None, None, None)
     assert _blas_threads() == before
+
+
+def test_usable_cores_where_the_os_has_no_affinity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS (the designer's laptop) has no os.sched_getaffinity: every core counts."""
+    import os
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert usable_cores() == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert usable_cores() == 1
+
+
+def test_the_app_refines_with_two_workers_on_a_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to fall back to one worker wherever os.sched_getaffinity is missing."""
+    import os
+
+    from app.ui.settings import default_refine_workers
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert default_refine_workers() == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert default_refine_workers() == 1

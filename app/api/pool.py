@@ -20,12 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from typing import Any, TypeVar
+
+from core.workers import usable_cores
 
 log = logging.getLogger("app.api")
 
@@ -35,9 +36,7 @@ KINDS = ("thread", "process")
 
 def default_workers() -> int:
     """The CPU cores this process may use: renders are CPU-bound, so more workers only queue inside."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 class PoolBusy(RuntimeError):
