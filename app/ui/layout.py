@@ -138,7 +138,14 @@ def build_ui(home: str) -> gr.Blocks:
             )
             checkpoint = gr.Textbox(label="Inverse-model checkpoint")
             data_dir = gr.Textbox(label="Data directory (seed pool, runs, ratings, gallery)")
-            workers = gr.Slider(1, 16, step=1, label="Refine worker processes")
+            workers = gr.Slider(
+                1,
+                16,
+                step=1,
+                label="Refine worker processes",
+                info="At most one per core; `python -m benchmarks.throughput --workers 1,2,4` "
+                "measures which count is fastest here",
+            )
             save_settings_button = gr.Button("Save settings", variant="primary", elem_id="save-settings-btn")
             settings_status = gr.Markdown(elem_id="settings-status")
 
