@@ -227,3 +227,14 @@ def test_a_run_scores_on_one_blas_thread_and_lifts_the_limit_between_events(
         assert blas_threads() == outside
     assert len(inside) >= 40
     assert all(threads == {1} for threads in inside)
+
+
+def test_a_run_abandoned_after_its_first_event_shuts_its_pool(target: np.ndarray, start: dict) -> None:
+    import multiprocessing
+
+    events = Refiner(target, start, budget_evals=400, final_report=False, workers=2, **FAST).run()
+    next(events)  # the start, scored in this process
+    next(events)  # the first generation, scored in the pool
+    assert multiprocessing.active_children()
+    events.close()
+    assert not multiprocessing.active_children()

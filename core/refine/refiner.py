@@ -233,12 +233,15 @@ class Refiner:
         BLAS runs on one thread while the run computes, and as the caller likes while it holds an event
         (core.workers.one_blas_thread: its spinning threads took a core from the scoring)."""
         events = self._events()
-        while True:
-            with one_blas_thread():
-                event = next(events, None)
-            if event is None:
-                return
-            yield event
+        try:
+            while True:
+                with one_blas_thread():
+                    event = next(events, None)
+                if event is None:
+                    return
+                yield event
+        finally:  # a caller that stops early: the run's worker pool shuts down now, not when collected
+            events.close()
 
     def _events(self) -> Iterator[ProgressEvent]:
         self._t0, self.evaluations, self.stage = time.perf_counter(), 0, "search"
