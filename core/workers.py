@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from threadpoolctl import ThreadpoolController
+
+T = TypeVar("T")
 
 
 def usable_cores() -> int:
@@ -106,15 +108,41 @@ def one_blas_thread() -> Iterator[None]:
                 _blas_limiter = None
 
 
+def on_one_blas_thread(events: Iterator[T]) -> Iterator[T]:
+    """`events` (a run's event stream), each one computed with BLAS on one thread; between events the
+    caller's own threads. Closing this closes `events` (a run that owns a pool shuts it down)."""
+    try:
+        while True:
+            with one_blas_thread():
+                event = next(events, _END)
+            if event is _END:
+                return
+            yield event  # type: ignore[misc]
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
+_END: Any = object()
 _blas_lock = threading.Lock()
 _blas_users = 0
 _blas_limiter: Any = None
 
 
-@lru_cache(maxsize=1)
 def _thread_pools() -> ThreadpoolController:
-    """The process's native thread pools, found once (≈ 1 ms; a limit then costs ≈ 6 µs)."""
-    return ThreadpoolController()
+    """The process's native thread pools. Finding them costs ≈ 1 ms (a limit then ≈ 6 µs), so they are
+    found again only after new modules were imported (a module may bring its own BLAS: torch does)."""
+    global _pools, _pools_modules
+    if _pools is None or len(sys.modules) != _pools_modules:
+        import numpy  # noqa: F401  (its BLAS is the one the loops use)
+
+        _pools, _pools_modules = ThreadpoolController(), len(sys.modules)
+    return _pools
+
+
+_pools: ThreadpoolController | None = None
+_pools_modules = 0
 
 
 def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy  # noqa: F401  (its BLAS: what the limit is about, loaded whatever runs first)
 import pytest
 from threadpoolctl import threadpool_info
 
-from core.workers import chunk_size, fork_pool, one_blas_thread, ordered_results, usable_cores
+from core.workers import (
+    chunk_size,
+    fork_pool,
+    on_one_blas_thread,
+    one_blas_thread,
+    ordered_results,
+    usable_cores,
+)
 
 
 def _square(x: int, offset: int = 0) -> int:
@@ -92,3 +102,26 @@ def test_the_app_refines_with_two_workers_on_a_mac(monkeypatch: pytest.MonkeyPat
     assert default_refine_workers() == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert default_refine_workers() == 1
+
+
+def test_an_event_stream_computes_on_one_blas_thread_and_closes_with_its_caller() -> None:
+    before = _blas_threads()
+    if not before or set(before) == {1}:
+        pytest.skip("BLAS runs on one thread here already: nothing to tell apart")
+    inside: list[list[int]] = []
+    closed: list[bool] = []
+
+    def stream() -> Iterator[int]:
+        try:
+            for i in range(3):
+                inside.append(_blas_threads())
+                yield i
+        finally:
+            closed.append(True)
+
+    events = on_one_blas_thread(stream())
+    assert next(events) == 0 and _blas_threads() == before  # the caller's own threads between events
+    assert next(events) == 1
+    events.close()
+    assert closed == [True] and all(set(t) == {1} for t in inside) and len(inside) == 2
+    assert list(on_one_blas_thread(iter(range(3)))) == [0, 1, 2]

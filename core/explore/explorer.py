@@ -32,6 +32,7 @@ from core.judge import Judge, JudgeContext, JudgeFailure
 from core.refine.refiner import METHODS
 from core.refine.space import ParamSpace
 from core.store import Rating, Store, params_key
+from core.workers import on_one_blas_thread
 
 from .config import ExploreConfig
 from .events import Evaluated, ExploreEvent, Find
@@ -111,10 +112,13 @@ class Explorer:
     # -- the loop ------------------------------------------------------------------------------------------
 
     def run(self) -> Iterator[ExploreEvent]:
-        """Events: one after the seed's own evaluation, one per generation, a final one (done=True)."""
+        """Events: one after the seed's own evaluation, one per generation, a final one (done=True).
+
+        Computed with BLAS on one thread (core.workers.on_one_blas_thread): `python -m benchmarks.explore
+        --runs 3 --cap 150 --arms random`, three times, took 16.0 ms an evaluation against 17.5."""
         status, error = "cancelled", "interrupted"
         try:
-            yield from self._run()
+            yield from on_one_blas_thread(self._run())
             status, error = ("cancelled", None) if self._cancel.is_set() else ("done", None)
         except Exception as exc:
             status, error = "failed", f"{type(exc).__name__}: {exc}"

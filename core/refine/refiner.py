@@ -34,7 +34,7 @@ from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
 from core.refine.stroke import fit_stroke
 from core.render import render
 from core.render.effects import apply_effects
-from core.workers import one_blas_thread
+from core.workers import on_one_blas_thread
 
 DEFAULT_METHOD = "cma"
 """Measured (benchmarks/refine.py, 5 held-out synthetic targets from a perturbed start, 1000 evaluations,
@@ -232,16 +232,7 @@ class Refiner:
 
         BLAS runs on one thread while the run computes, and as the caller likes while it holds an event
         (core.workers.one_blas_thread: its spinning threads took a core from the scoring)."""
-        events = self._events()
-        try:
-            while True:
-                with one_blas_thread():
-                    event = next(events, None)
-                if event is None:
-                    return
-                yield event
-        finally:  # a caller that stops early: the run's worker pool shuts down now, not when collected
-            events.close()
+        return on_one_blas_thread(self._events())
 
     def _events(self) -> Iterator[ProgressEvent]:
         self._t0, self.evaluations, self.stage = time.perf_counter(), 0, "search"
