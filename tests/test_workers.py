@@ -91,17 +91,17 @@ def test_usable_cores_where_the_os_has_no_affinity(monkeypatch: pytest.MonkeyPat
     assert usable_cores() == 1
 
 
-def test_the_app_refines_with_two_workers_on_a_mac(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_refinement_defaults_to_two_workers_on_a_mac(monkeypatch: pytest.MonkeyPatch) -> None:
     """It used to fall back to one worker wherever os.sched_getaffinity is missing."""
     import os
 
-    from app.ui.settings import default_refine_workers
+    from core.refine.evaluate import default_workers
 
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    assert default_refine_workers() == 2
+    assert default_workers() == 2
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert default_refine_workers() == 1
+    assert default_workers() == 1
 
 
 def test_an_event_stream_computes_on_one_blas_thread_and_closes_with_its_caller() -> None:

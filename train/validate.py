@@ -40,6 +40,7 @@ from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
+from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
@@ -205,7 +206,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="refine: seconds per target"
     )
-    ap.add_argument("--workers", type=int, default=2, help="refine: evaluation processes")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="refine: scoring processes (default: 2, or 1 on one core)",
+    )
     ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
     ap.add_argument(
         "--supersample", type=int, default=1, help="first guess and refine: candidates at k× the working size"

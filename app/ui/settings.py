@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.inverse import DEFAULT_CHECKPOINT
-from core.workers import usable_cores
+from core.refine.evaluate import default_workers
 
 SETTINGS_NAME = "settings.json"
 JUDGE_CHOICES = (
@@ -24,13 +24,6 @@ JUDGE_CHOICES = (
     "transformers:Qwen/Qwen2-VL-2B-Instruct",
     "openai:http://localhost:11434/v1#qwen2.5vl",
 )
-
-
-def default_refine_workers() -> int:
-    """2 where there are 2 cores or more: on 2 cores 2 workers score 1.4× the candidates of 1 and 3 workers
-    1.2× (`python -m benchmarks.throughput --workers 1,2,3`). More cores were not measured here: the
-    slider, and that benchmark with a longer --workers list, are for machines that have them."""
-    return min(2, usable_cores())
 
 
 @dataclass(frozen=True)
@@ -67,7 +60,7 @@ def settings_path(home: str | os.PathLike[str]) -> Path:
 def load_settings(home: str | os.PathLike[str]) -> Settings:
     """Settings from `home/settings.json`; defaults (data_dir = home) for a missing or unreadable file or
     unknown keys."""
-    base = Settings(data_dir=str(home), refine_workers=default_refine_workers())
+    base = Settings(data_dir=str(home), refine_workers=default_workers())
     try:
         raw = json.loads(settings_path(home).read_text(encoding="utf-8"))
     except (OSError, ValueError):

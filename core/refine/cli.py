@@ -21,6 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 from core.imageio import save_png, to_rgb_float, to_uint8
+from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
 from core.refine.refiner import (
     DEFAULT_BUDGET_EVALS,
@@ -49,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)")
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="scoring processes (default: 2, or 1 on one core)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
