@@ -117,7 +117,7 @@ def on_one_blas_thread(events: Iterator[T]) -> Iterator[T]:
                 event = next(events, _END)
             if event is _END:
                 return
-            yield event  # type: ignore[misc]
+            yield event
     finally:
         close = getattr(events, "close", None)
         if close is not None:
