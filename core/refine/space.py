@@ -17,7 +17,6 @@ is one categorical step, not a trek across zero), visibility, and the values of 
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -187,7 +186,7 @@ class ParamSpace:
         """(x, c) of `params` within this space (params need the template's layer count or fewer)."""
         flat = complete(params)
         if len(flat["layers"]) < len(self.template["layers"]):
-            flat["layers"] += copy.deepcopy(self.template["layers"][len(flat["layers"]) :])
+            flat["layers"] += _copy_tree(self.template["layers"][len(flat["layers"]) :])
         x = np.array([d.coordinate(self._read_number(flat, d.path)) for d in self.dims])
         c = np.array([ch.options.index(self._read_choice(flat, ch)) for ch in self.choices], dtype=int)
         return x, c
