@@ -29,7 +29,7 @@ import numpy as np
 
 from core.imageio import to_uint8
 from core.judge import Judge, JudgeContext, JudgeFailure
-from core.refine.refiner import METHODS
+from core.refine.refiner import make_search
 from core.refine.space import ParamSpace
 from core.store import Rating, Store, params_key
 from core.workers import on_one_blas_thread
@@ -147,11 +147,11 @@ class Explorer:
         seed = store.get_seed(self.seed_id)
         space = ParamSpace(seed.params)
         x0, c0 = space.encode(seed.params)
-        search = METHODS[cfg.method](
+        search = make_search(
+            cfg.method,
             space,
             x0,
             c0,
-            [],
             sigma=cfg.sigma,
             seed=cfg.rng_seed,
             population_size=cfg.population,

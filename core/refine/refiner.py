@@ -77,25 +77,57 @@ FINAL_MAX_WIDTH = 1024
 Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
 
 
-def _catcma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
-    kw.pop("top_k")
-    kw.pop("stall_generations", None)  # the explorer passes no trials setting
-    return CatCMASearch(space, x, c, alternatives=[alt_c for _, alt_c in alts], **kw)
+METHODS: dict[str, str] = {
+    "catcma": "CatCMA over continuous and categorical params jointly",
+    "cma": "CMA-ES (cmaes.CMA) over the continuous params with the categoricals fixed per start, "
+    "multi-start over the top-k alternatives (screened when none given)",
+    "pycma": "the same multi-start with pycma's CMA-ES (core.refine.engines)",
+}
+"""The search methods `make_search` builds, with what each is."""
 
 
-def _cma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
-    kw.pop("cat_confidence")
-    return MultiStartCMA(space, x, c, starts=alts or None, **kw)
-
-
-def _pycma(space: ParamSpace, x: np.ndarray, c: np.ndarray, alts: list[Start], **kw: Any) -> Search:
-    return _cma(space, x, c, alts, engine="pycma", **kw)
-
-
-METHODS: dict[str, Callable[..., Search]] = {"catcma": _catcma, "cma": _cma, "pycma": _pycma}
-"""catcma: CatCMA over continuous and categorical params jointly. cma: CMA-ES (cmaes.CMA) over the
-continuous params with the categoricals fixed per start, multi-start over the top-k alternatives (screened
-when none given). pycma: the same multi-start with pycma's CMA-ES (core.refine.engines)."""
+def make_search(
+    method: str,
+    space: ParamSpace,
+    x0: np.ndarray,
+    c0: np.ndarray,
+    alternatives: Sequence[Start] = (),
+    *,
+    sigma: float,
+    seed: int,
+    population_size: int | None,
+    cat_confidence: float | None,
+    top_k: int = 4,
+    stall_generations: int | None = None,
+) -> Search:
+    """The one place refinement and exploration build a search. CatCMA takes the alternatives'
+    categoricals as its prior and has no race (top_k, stall_generations unused); the multi-starts race
+    the alternatives, or top_k screened starts when none are given."""
+    if method == "catcma":
+        return CatCMASearch(
+            space,
+            x0,
+            c0,
+            alternatives=[c for _, c in alternatives],
+            sigma=sigma,
+            seed=seed,
+            population_size=population_size,
+            cat_confidence=cat_confidence,
+        )
+    if method not in ("cma", "pycma"):
+        raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
+    return MultiStartCMA(
+        space,
+        x0,
+        c0,
+        starts=list(alternatives) or None,
+        top_k=top_k,
+        sigma=sigma,
+        seed=seed,
+        population_size=population_size,
+        stall_generations=stall_generations,
+        engine="pycma" if method == "pycma" else "cmaes",
+    )
 
 
 class Refiner:
@@ -216,7 +248,8 @@ class Refiner:
         elif self.top_k is not None:
             alts = [space.encode(p) for p in self.top_k]
             k = len(alts)
-        return METHODS[self.method](
+        return make_search(
+            self.method,
             space,
             x0,
             c0,
