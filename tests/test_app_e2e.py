@@ -173,6 +173,7 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             page.click("#explore-btn")
             _wait_text(page, "#explore-status", "Done", 60)
             assert "10/10 evaluations" in _text(page, "#explore-status")
+            page.wait_for_selector("#explore-plot canvas, #explore-plot svg", timeout=10_000)  # its plot
             page.screenshot(path=str(ARTIFACTS / "app-explore.png"), full_page=True)
             page.get_by_role("tab", name="Gallery").click()
             _wait_text(page, "#gallery-status", "finds scoring", 15)  # the exploration may have found some

@@ -285,6 +285,41 @@ def test_explore_adapter_streams_a_real_run(session: Session) -> None:
     [run] = store.runs(kind="explore")
     assert run.status == "done" and len(store.ratings(run_id=run.id)) == 8
     assert store.get_seed(run.seed_id).source == "manual"  # the current match, saved as the run's seed
+    history = updates[-1].history  # the score plot: best so far, each generation's best, the threshold
+    assert history is not None and list(history.columns) == explore.HISTORY_COLUMNS
+    best = history[history.series == "best so far"]
+    assert best.evaluations.is_monotonic_increasing and best.score.is_monotonic_increasing
+    assert best.score.iloc[-1] == updates[-1].best_score and best.evaluations.iloc[-1] == 8
+    generation = history[history.series == "generation best"]
+    both = generation.merge(best, on="evaluations", suffixes=("_generation", "_best"))
+    assert len(both) == len(generation) > 0 and (both.score_generation <= both.score_best).all()
+    assert set(history[history.series == "find threshold"].score) == {9.0}
+
+
+def test_explore_plot_skips_failed_judgements() -> None:
+    """A generation whose judge failed adds no point of its own; no point at all before any score."""
+    from core.explore import ExploreEvent
+    from core.explore.events import Evaluated
+
+    def event(best: float | None, scores: list[float | None]) -> ExploreEvent:
+        latest = tuple(Evaluated(i, {}, s, s or 0.0, i, "") for i, s in enumerate(scores))
+        return ExploreEvent(1, 4, 10, 1, best, None, None, latest, (), (), 0, "", 0.0)
+
+    assert explore.history_rows(event(None, [None, None]), 9.0) == []
+    assert explore.history_rows(event(6.0, [None]), 9.0) == [
+        (4, 6.0, "best so far"),
+        (4, 9.0, "find threshold"),
+    ]
+    rows = explore.history_rows(event(6.0, [3.0, None, 5.0]), 8.5)
+    assert rows == [(4, 6.0, "best so far"), (4, 5.0, "generation best"), (4, 8.5, "find threshold")]
+
+
+def test_explore_handler_says_what_to_pick(session: Session) -> None:
+    """Without a seed or a match the handler answers in the status line and leaves the rest, plot included."""
+    [out] = list(handlers.on_explore(session, "pool seed", None, "proxy", 10))
+    assert "Pick a seed" in out[0] and len(out) == 4
+    [out] = list(handlers.on_explore(session, "current match", None, "proxy", 10))
+    assert "Upload a design" in out[0] and len(out) == 4
 
 
 # -- settings ----------------------------------------------------------------------------------------------

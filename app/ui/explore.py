@@ -12,15 +12,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from app.ui import resources
 from core.explore import ExploreConfig, ExploreEvent, Explorer
 from core.store import Store
 
+HISTORY_COLUMNS = ["evaluations", "score", "series"]
+SERIES = ("best so far", "generation best", "find threshold")
+
 
 @dataclass(frozen=True)
 class ExploreUpdate:
-    """One exploration progress step for the UI."""
+    """One exploration progress step for the UI. history: the score plot's rows (HISTORY_COLUMNS, one
+    point per series per generation; None until a judgement succeeded: an empty frame would make
+    gr.LinePlot fix its colour scale and never draw the lines)."""
 
     status: str
     evaluations: int = 0
@@ -28,6 +34,7 @@ class ExploreUpdate:
     best_image: np.ndarray | None = None
     latest: list[tuple[np.ndarray, str]] = field(default_factory=list)
     done: bool = False
+    history: pd.DataFrame | None = None
 
 
 def explore_available() -> tuple[bool, str]:
@@ -47,16 +54,32 @@ def explore_updates(
     """Run an exploration from `seed_params` (pool seed `seed_id`, or saved now) judged by spec `judge`."""
     if seed_id is None:
         seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
-    explorer = Explorer.start(
-        store, resources.judge_for(judge), seed_id, ExploreConfig(evals=evals), judge_spec=judge
-    )
+    config = ExploreConfig(evals=evals)
+    explorer = Explorer.start(store, resources.judge_for(judge), seed_id, config, judge_spec=judge)
     if on_start is not None:
         on_start(explorer)
+    rows: list[tuple[int, float, str]] = []
     for event in explorer.run():
-        yield _to_update(event)
+        if not rows or rows[-1][0] != event.evaluations:  # the final event repeats the last generation
+            rows += history_rows(event, config.threshold)
+        yield _to_update(event, pd.DataFrame(rows, columns=HISTORY_COLUMNS) if rows else None)
 
 
-def _to_update(event: ExploreEvent) -> ExploreUpdate:
+def history_rows(event: ExploreEvent, threshold: float) -> list[tuple[int, float, str]]:
+    """The plot's points for one event: the best score so far, the generation's best judged score and the
+    find threshold (so a user sees how far the run is from adding finds), at the event's evaluation count.
+    A generation whose judgements all failed adds no "generation best" point."""
+    if event.best_score is None:
+        return []
+    rows = [(event.evaluations, event.best_score, SERIES[0])]
+    scores = [item.score for item in event.latest if item.score is not None]
+    if scores:
+        rows.append((event.evaluations, max(scores), SERIES[1]))
+    rows.append((event.evaluations, threshold, SERIES[2]))
+    return rows
+
+
+def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> ExploreUpdate:
     latest = [
         (item.image, "judge failed" if item.score is None else f"{item.score:g}")
         for item in event.latest
@@ -69,4 +92,6 @@ def _to_update(event: ExploreEvent) -> ExploreUpdate:
         f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations, best {best}, "
         f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds); {event.extraction}"
     )
-    return ExploreUpdate(status, event.evaluations, event.best_score, event.best_image, latest, event.done)
+    return ExploreUpdate(
+        status, event.evaluations, event.best_score, event.best_image, latest, event.done, history
+    )

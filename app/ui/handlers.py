@@ -296,24 +296,29 @@ def on_export_pool(session: Session) -> str:
     return pool.export_pool(resources.store_for(session.settings.data_dir))
 
 
+def _explore_message(text: str) -> tuple[Any, ...]:
+    """A status line for the Explore tab that leaves its pictures and plot as they are."""
+    return (text, gr.skip(), gr.skip(), gr.skip())
+
+
 def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
-    """Outputs: explore status, best image, latest candidates. Streams."""
+    """Outputs: explore status, best image, latest candidates, score plot. Streams."""
     store = resources.store_for(session.settings.data_dir)
     if start_from == "current match":
         params, parent = session.params, None
         if params is None:
-            yield ("Upload a design on the Match tab first, or pick a pool seed.", gr.skip(), gr.skip())
+            yield _explore_message("Upload a design on the Match tab first, or pick a pool seed.")
             return
     else:
         if not seed_id:
-            yield ("Pick a seed: click a thumbnail or a row of the pool.", gr.skip(), gr.skip())
+            yield _explore_message("Pick a seed: click a thumbnail or a row of the pool.")
             return
         try:
             params, parent = store.get_seed(int(seed_id)).params, int(seed_id)
         except StoreError as exc:
-            yield (f"⚠️ {exc}", gr.skip(), gr.skip())
+            yield _explore_message(f"⚠️ {exc}")
             return
     session.cancel()
 
@@ -330,12 +335,13 @@ def on_explore(
             on_start=hold,
         ):
             best = gr.skip() if update.best_image is None else update.best_image
-            yield (update.status, best, update.latest or gr.skip())
+            plot = gr.skip() if update.history is None else update.history
+            yield (update.status, best, update.latest or gr.skip(), plot)
     except EXPECTED as exc:
-        yield (f"⚠️ Exploration failed: {exc}", gr.skip(), gr.skip())
+        yield _explore_message(f"⚠️ Exploration failed: {exc}")
     except Exception as exc:
         log.exception("exploration failed")
-        yield (f"⚠️ Exploration failed: {type(exc).__name__}: {exc}", gr.skip(), gr.skip())
+        yield _explore_message(f"⚠️ Exploration failed: {type(exc).__name__}: {exc}")
 
 
 # -- Gallery -----------------------------------------------------------------------------------------------

@@ -107,6 +107,16 @@ def build_ui(home: str) -> gr.Blocks:
                         explore_stop = gr.Button("Stop", variant="stop")
                     explore_status = gr.Markdown(elem_id="explore-status")
                     explore_best = gr.Image(label="Best so far", interactive=False)
+            explore_plot = gr.LinePlot(
+                None,
+                x="evaluations",
+                y="score",
+                color="series",
+                title="Judge score per evaluation (1–10): the best so far, each generation's best, "
+                "and the score a find needs",
+                height=240,
+                elem_id="explore-plot",
+            )
             explore_latest = gr.Gallery(
                 label="Latest candidates", columns=8, height=220, allow_preview=False, fit_columns=False
             )
@@ -219,7 +229,7 @@ def build_ui(home: str) -> gr.Blocks:
         explore_button.click(
             handlers.on_explore,
             [session, start_from, seed_id, explore_judge, explore_evals],
-            [explore_status, explore_best, explore_latest],
+            [explore_status, explore_best, explore_latest, explore_plot],
             concurrency_limit=2,
         )
         explore_stop.click(handlers.on_stop, session, None, concurrency_limit=None)
