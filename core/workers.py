@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -147,6 +148,9 @@ _pools_modules = 0
 
 def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     _exit_with_parent(parent)
+    # Ctrl-C reaches the whole process group; the parent decides what it means (core.interrupt: stop and
+    # keep the best so far). A worker dying of it would break the pool under the run it should finish.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _thread_pools().limit(limits=1, user_api="blas")  # not undone: the worker lives for this work only
     if initializer is not None:
         initializer(*initargs)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from core.imageio import save_png
@@ -44,3 +48,89 @@ def test_module_entry_point_shows_help() -> None:
         [sys.executable, "-m", "core.refine", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0 and "--method" in result.stdout and "catcma" in result.stdout
+
+
+def _target(tmp_path: Path) -> Path:
+    scene = sample_params(30, seed=9000, mode="weighted", n_layers=0)[9]
+    return save_png(render(scene, 96, 54, "exact"), tmp_path / "target.png")
+
+
+@pytest.mark.parametrize(
+    ("start", "says"),
+    [
+        ('{"geometry": "blob"}', "geometry: unknown option: 'blob'"),
+        ("[1, 2]", "must be a JSON object, not list"),
+        ("{oops", "not JSON"),
+        (None, "cannot read the start params"),
+    ],
+    ids=["bad-value", "not-an-object", "not-json", "missing"],
+)
+def test_bad_start_is_one_line_before_any_work(tmp_path: Path, capsys, start: str | None, says: str) -> None:
+    path = tmp_path / "start.json"
+    if start is not None:
+        path.write_text(start)
+    out = tmp_path / "out"
+    assert main([str(_target(tmp_path)), "--start", str(path), "--out-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ") and says in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_bad_target_is_one_line(tmp_path: Path, capsys) -> None:
+    bad = tmp_path / "design.png"
+    bad.write_bytes(b"GIF89a not really")
+    assert main([str(bad), "--out-dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "design.png" in err and "not an image" in err
+
+
+def test_default_start_is_the_first_guess_or_says_why_not(tmp_path: Path, capsys) -> None:
+    """Without a checkpoint the CLI says so and starts from the sampler's best, as `--start sampler`."""
+    target, out = _target(tmp_path), tmp_path / "out"
+    argv = [str(target), "--budget", "30", "--workers", "1", "--out-dir", str(out)]
+    assert main([*argv, "--checkpoint", str(tmp_path / "absent.pt")]) == 0
+    assert "no first guess" in capsys.readouterr().err
+    without = json.loads((out / "best_params.json").read_text())
+    assert main([*argv, "--start", "sampler"]) == 0
+    assert json.loads((out / "best_params.json").read_text()) == without
+
+
+def test_first_guess_start_races_the_guesses(tmp_path: Path, capsys) -> None:
+    """With a checkpoint (a small untrained one here) the run starts from core.inverse.guess's best."""
+    from core.inverse import InverseModel, ModelConfig, save_checkpoint
+
+    model = InverseModel(ModelConfig(backbone="test_resnet", input_size=32, neck=32), pretrained=False)
+    checkpoint = save_checkpoint(model.eval(), tmp_path / "tiny.pt")
+    out = tmp_path / "out"
+    argv = [str(_target(tmp_path)), "--checkpoint", str(checkpoint), "--budget", "30", "--workers", "1"]
+    assert main([*argv, "--out-dir", str(out)]) == 0
+    assert "first guess: " in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_the_best_so_far(tmp_path: Path) -> None:
+    """The first SIGINT stops the run at its next evaluation and every file is still written (exit 130)."""
+    target, out = _target(tmp_path), tmp_path / "out"
+    argv = [str(target), "--start", "sampler", "--budget", "1000000", "--seconds", "300", "--workers", "2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.refine", *argv, "--out-dir", str(out)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        seen = ""
+        while "eval/s" not in seen:  # the progress bar is running: the search (and its pool) has started
+            seen += proc.stderr.read(1)
+            assert seen or proc.poll() is None, "the CLI ended before its first progress"
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert "keeping the best so far" in err and f"the best so far is in {out}" in err
+    summary = json.loads((out / "report.json").read_text())
+    assert summary["stop_reason"] == "cancelled" and summary["evaluations"] < 1000000
+    assert validate(json.loads((out / "best_params.json").read_text()))
+    assert Image.open(out / "best.png").size == (96, 54)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Iterator
 
 import numpy  # noqa: F401  (its BLAS: what the limit is about, loaded whatever runs first)
@@ -64,6 +67,19 @@ def test_pool_workers_run_blas_on_one_thread() -> None:
     with fork_pool(2) as pool:
         per_worker = list(pool.map(_blas_threads, range(4)))
     assert all(set(threads) == {1} for threads in per_worker)
+
+
+def _pid(_: object = None) -> int:
+    return os.getpid()
+
+
+def test_pool_workers_leave_ctrl_c_to_their_parent() -> None:
+    """Ctrl-C reaches the whole process group; a worker must not die of it under the run it serves."""
+    with fork_pool(1) as pool:
+        pid = pool.submit(_pid).result(timeout=30)
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.3)
+        assert pool.submit(_pid).result(timeout=30) == pid  # the same worker, alive, still working
 
 
 def test_overlapping_users_keep_the_limit_until_the_last_one_leaves() -> None:

@@ -1,13 +1,21 @@
 """`python -m core.refine TARGET.png`: refine with a progress bar; write the best params, render and a
 side-by-side comparison.
 
-    python -m core.refine TARGET.png [--start PARAMS.json] [--budget N] [--seconds S]
+    python -m core.refine TARGET.png [--start guess|sampler|PARAMS.json] [--budget N] [--seconds S]
                           [--method catcma|cma|pycma] [--workers W] [--seed K] [--out-dir D]
+
+The start is, by default, what the app starts from: the first guess of the inverse model and the retrieval
+bank (core.inverse.guess), its best few guesses raced (Guess.race). Without a checkpoint it says so and
+starts from the best of the sampler's draws (`--start sampler` asks for that); a JSON file starts from
+those params.
 
 Writes D/best_params.json (flat SceneParams), D/best.png (the best render at the target's size, exact
 quality), D/side_by_side.png (target | best), D/gap.png (where the match differs: target grey, light it
 lacks red, light it adds cyan) and D/report.json (the final match report, the gap analysis and run
 figures); prints what is left in words (core.refine.gap) on stderr.
+
+Ctrl-C stops the run and still writes all of it for the best so far (exit status 130); a second Ctrl-C
+aborts. A target or start that cannot be used is one line on stderr (exit status 2), before any work.
 """
 
 from __future__ import annotations
@@ -16,11 +24,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from core.imageio import save_png, to_rgb_float, to_uint8
+from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
+from core.interrupt import cancel_on_interrupt
+from core.params import ParamsError, validate
 from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
 from core.refine.refiner import (
@@ -46,7 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("target", help="target image (PNG, any size)")
-    parser.add_argument("--start", help="start params JSON (flat or Leva-prefixed); default: sampler's best")
+    parser.add_argument(
+        "--start",
+        default="guess",
+        help="guess (default: the inverse model's first guess, as the app), sampler (the best of the "
+        "sampler's draws) or a params JSON file (flat or Leva-prefixed)",
+    )
+    parser.add_argument("--checkpoint", help="inverse-model checkpoint for --start guess (default: shipped)")
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
     parser.add_argument("--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)")
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
@@ -63,27 +80,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out-dir", default="refine-out")
     args = parser.parse_args(argv)
 
-    target = to_rgb_float(args.target)
-    start = json.loads(Path(args.start).read_text()) if args.start else None
-    refiner = Refiner(
-        target,
-        start,
-        budget_evals=args.budget or None,
-        budget_seconds=args.seconds or None,
-        method=args.method,
-        seed=args.seed,
-        workers=args.workers,
-        supersample=args.supersample,
-    )
+    try:
+        target = to_rgb_float(args.target)
+        start, race = first_guess(target, args.checkpoint) if args.start == "guess" else (None, None)
+        if args.start not in ("guess", "sampler"):
+            start = read_start(args.start)
+        refiner = Refiner(
+            target,
+            start,
+            top_k=race,
+            budget_evals=args.budget or None,
+            budget_seconds=args.seconds or None,
+            method=args.method,
+            seed=args.seed,
+            workers=args.workers,
+            supersample=args.supersample,
+        )
+    except (ImageInputError, ParamsError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     final = None
-    with tqdm(total=args.budget or None, unit="eval", file=sys.stderr) as bar:
+    with (
+        tqdm(total=args.budget or None, unit="eval", file=sys.stderr) as bar,
+        cancel_on_interrupt(refiner.cancel, "the refinement") as interrupted,
+    ):
         try:
             for event in refiner.run():
                 bar.update(event.evaluations - bar.n)
                 bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
                 final = event
-        except KeyboardInterrupt:  # the generator is closed; rerun for a result, or use Refiner.cancel
-            print("interrupted", file=sys.stderr)
+        except KeyboardInterrupt:  # the second Ctrl-C: the run did not stop
+            print("aborted: nothing written", file=sys.stderr)
             return 130
     assert final is not None and final.done
     out = Path(args.out_dir)
@@ -108,4 +135,44 @@ def main(argv: list[str] | None = None) -> int:
     }
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "gap"}))
+    if interrupted():
+        print(f"interrupted: the best so far is in {out}", file=sys.stderr)
+        return 130
     return 0
+
+
+def first_guess(
+    target: np.ndarray, checkpoint: str | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
+    """The app's start: the best first guess and the guesses raced (None, None without a checkpoint, said
+    on stderr: the Refiner then starts from the sampler's best)."""
+    from core.inverse import CheckpointError, load_model
+    from core.inverse.guess import guess
+    from core.inverse.retrieval import default_bank
+
+    try:
+        model = load_model(checkpoint)
+    except (CheckpointError, OSError) as exc:
+        print(f"no first guess ({exc}); starting from the sampler's best", file=sys.stderr)
+        return None, None
+    first = guess(model, target, default_bank())
+    print(f"first guess: {first.sources[0]} (loss {first.losses[0]:.3f})", file=sys.stderr)
+    return first.params, first.race()
+
+
+def read_start(path: str) -> dict[str, Any]:
+    """Start params from a JSON file (flat, Leva-prefixed or wrapped), checked now: a bad file is a
+    message before the run, not a traceback after the first guess."""
+    try:
+        params = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the start params ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(params, dict):
+        raise ValueError(f"{path}: start params must be a JSON object, not {type(params).__name__}")
+    try:
+        validate(params)
+    except ParamsError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return params
