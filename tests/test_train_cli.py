@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -180,3 +182,26 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
     aspects = {f["aspect"] for f in entry["gap"]["findings"]}
     assert aspects == {"light placement", "brightness", "symmetry", "colour", "stroke width", "exactness"}
     assert "refined" in capsys.readouterr().out
+
+
+def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):
+    """The first Ctrl-C ends the target being refined at its best so far; the rest are skipped, and the
+    table and JSON are still written (exit 130)."""
+    targets = []
+    for i, geometry in enumerate(("ring", "square")):
+        targets.append(
+            save_png(render({"geometry": geometry, "repetitions": 40}, 96, 54), tmp_path / f"{i}.png")
+        )
+    out = tmp_path / "val.json"
+    args = ["--model", str(tiny_checkpoint), "--targets", *map(str, targets), "--json", str(out), "--refine"]
+    timer = threading.Timer(3.0, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        code = validate.main([*args, "--budget", "1000000", "--seconds", "300", "--workers", "1"])
+    finally:
+        timer.cancel()
+    assert code == 130
+    [entry] = json.loads(out.read_text())["targets"]
+    assert entry["refined"]["stop_reason"] == "cancelled" and entry["refined"]["evaluations"] < 1000000
+    captured = capsys.readouterr()
+    assert "interrupted after 1 of 2 targets" in captured.err and "refined" in captured.out

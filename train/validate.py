@@ -20,6 +20,9 @@ The last stage run (refined, else the first guess, else the CNN's) also gets a g
 search or to the renderer, how exact the target asks a match to be, and the ceiling stated in words
 ("gap"; in --out-dir `{stem}-gap.png`: the target in grey, light the match lacks in red, light it adds
 in cyan).
+
+Ctrl-C stops the target being refined at its best so far, skips the rest and still writes the table and
+--json for the targets done (exit status 130); a second Ctrl-C aborts.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.imageio import resize, save_png, to_rgb_float
+from core.interrupt import cancel_on_interrupt
 from core.inverse import load_model, predict
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
@@ -241,10 +246,18 @@ def main(argv: list[str] | None = None) -> int:
         else None
     )
     bank = bank_for_cli(args.bank, "first guesses come from the CNN alone")
-    entries = [
-        validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample)
-        for p in targets
-    ]
+    stop = threading.Event()
+    if refine is not None:
+        refine["stop"] = stop
+    entries = []
+    with cancel_on_interrupt(stop.set, "the validation") as interrupted:
+        for p in targets:
+            entries.append(
+                validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample)
+            )
+            if interrupted():
+                print(f"interrupted after {len(entries)} of {len(targets)} targets", file=sys.stderr)
+                break
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
@@ -254,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nWhat is left, and who can close it (core.refine.gap):\n" + ceiling_lines(entries), file=sys.stdout
     )
-    return 0
+    return 130 if stop.is_set() else 0
 
 
 if __name__ == "__main__":

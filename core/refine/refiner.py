@@ -534,14 +534,23 @@ def refine(
 
 
 def refine_to_end(
-    target: Any, start_params: Mapping[str, Any] | None = None, **options: Any
+    target: Any,
+    start_params: Mapping[str, Any] | None = None,
+    *,
+    stop: threading.Event | None = None,
+    **options: Any,
 ) -> ProgressEvent:
     """Run a refinement without watching it; the final event (done=True: best params, full report).
 
     For batch callers (validation, benchmarks): `refine_to_end(image, cnn_params, budget_evals=2000)`.
+    `stop`, once set (a Ctrl-C handler, another thread), cancels the run at its next generation: the final
+    event then holds the best so far.
     """
+    refiner = Refiner(target, start_params, **options)
     last = None
-    for last in Refiner(target, start_params, **options).run():  # noqa: B007 - only the last is kept
-        pass
+    for event in refiner.run():
+        last = event
+        if stop is not None and stop.is_set():
+            refiner.cancel()
     assert last is not None and last.done
     return last
