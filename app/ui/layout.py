@@ -114,6 +114,12 @@ def build_ui(home: str) -> gr.Blocks:
                 color="series",
                 title="Judge score per evaluation (1–10): the best so far, each generation's best, "
                 "and the score a find needs",
+                y_lim=[1, 10],
+                color_map={
+                    "best so far": "#1f77b4",
+                    "generation best": "#ff7f0e",
+                    "find threshold": "#d62728",
+                },
                 height=240,
                 elem_id="explore-plot",
             )
