@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MIN_SIDE = 8
 """Smallest accepted side in pixels: below this SSIM's 7-px window and the CNNs have nothing to see."""
@@ -210,13 +210,29 @@ def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int)
                     raise ImageInputError(
                         f"{label}: {img.format} image could not be decoded ({exc})"
                     ) from exc
-                return _pil_to_rgb_float(img, label)
+                return _pil_to_rgb_float(_upright(img), label)
         except UnidentifiedImageError as exc:
             raise ImageInputError(f"{label}: not an image Pillow can read (found {_sniff(source)})") from exc
         except Image.DecompressionBombError as exc:
             raise ImageInputError(f"{label}: refused, image too large to decode safely ({exc})") from exc
         except OSError as exc:
             raise ImageInputError(f"{label}: could not be read ({exc})") from exc
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """The image as it is meant to be seen: a phone photo or screenshot may store its pixels sideways with
+    an EXIF orientation tag, which every viewer (and the designer's eye) applies. A broken tag is ignored."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        return img
+
+
+_NOT_RASTER = {
+    b"<svg": "an SVG (vector) file: export the design as PNG",
+    b"<?xml": "an XML file (an SVG?): export the design as PNG",
+    b"%PDF": "a PDF: export the design as PNG",
+}
 
 
 def _sniff(source: io.BytesIO | Path) -> str:
@@ -233,6 +249,9 @@ def _sniff(source: io.BytesIO | Path) -> str:
         return f"unreadable content: {exc}"
     if size == 0:
         return "an empty file"
+    for magic, words in _NOT_RASTER.items():
+        if head.lstrip().startswith(magic):
+            return words
     return f"{size} bytes starting {head!r}"
 
 

@@ -174,6 +174,36 @@ def test_text_file_says_what_was_found(tmp_path: Path) -> None:
     assert "notes.png" in message and "not an image" in message and "hello" in message
 
 
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>', "SVG (vector) file"),
+        ('<?xml version="1.0"?>\n<svg/>', "(an SVG?)"),
+        ("%PDF-1.7\n", "a PDF"),
+    ],
+    ids=["svg", "xml", "pdf"],
+)
+def test_vector_exports_ask_for_a_png(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "design.svg"
+    path.write_text(content)
+    message = _error(path)
+    assert "design.svg" in message and says in message and "export the design as PNG" in message
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    """A photo stored sideways with an EXIF orientation tag is read the way viewers show it."""
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[:, :10] = 255  # a white band at the left of the stored pixels
+    image = Image.fromarray(pixels)
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view"
+    path = tmp_path / "photo.png"
+    image.save(path, exif=exif)
+    seen = to_rgb_float(path)
+    assert seen.shape == (30, 20, 3)
+    assert seen[:10].mean() > 0.9 and seen[12:].max() == 0.0  # the band is now at the top
+
+
 def test_empty_file_and_bad_bytes(tmp_path: Path) -> None:
     path = tmp_path / "empty.png"
     path.write_bytes(b"")
