@@ -108,6 +108,15 @@ def test_upload_shows_target_prediction_and_report(session: Session, target_png:
     print(f"\nupload → prediction + report in the handler: {seconds:.2f} s (no checkpoint: screened start)")
 
 
+def test_flat_design_is_said_up_front(session: Session, tmp_path: Path, target_png: Path) -> None:
+    """A one-colour upload still gets its start, with a warning that no figure can judge a match to it."""
+    path = tmp_path / "blank.png"
+    Image.new("RGB", (320, 180)).save(path)
+    status = handlers.on_upload(session, str(path))[1]
+    assert "blank.png" in status and "⚠️ The design is one flat colour (black)" in status
+    assert "flat colour" not in handlers.on_upload(session, str(target_png))[1]
+
+
 def test_upload_uses_the_checkpoint_when_there_is_one(session: Session, target_png: Path, tmp_path) -> None:
     torch.manual_seed(0)
     model = InverseModel(ModelConfig(backbone="test_resnet", input_size=32, neck=32), pretrained=False)

@@ -15,6 +15,7 @@ from PIL import Image
 
 from core.imageio import ImageInputError, save_png
 from core.metrics import (
+    flat_target_note,
     lum_corr,
     luminance,
     match_report,
@@ -269,3 +270,18 @@ def test_black_scores_on_real_targets(shared: Path, name: str, low: float, high:
     assert low <= report["ssim_black"] <= high
     assert report["ssim"] == report["ssim_black"]
     assert report["ssim_skill"] == pytest.approx(0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("fill", "shade"), [(0, "black"), (255, "white"), (128, "grey 0.50")], ids=["black", "white", "grey"]
+)
+def test_flat_targets_are_named(fill: int, shade: str) -> None:
+    note = flat_target_note(np.full((40, 60, 3), fill, np.uint8))
+    assert note is not None and f"({shade})" in note and "lum_corr is undefined" in note
+
+
+def test_any_drawn_light_is_not_flat() -> None:
+    image = np.zeros((40, 60, 3), np.uint8)
+    assert flat_target_note(image + 1) is not None  # one 8-bit step of grain is still flat
+    image[20, 30] = 40  # one dim pixel of light: something to place
+    assert flat_target_note(image) is None

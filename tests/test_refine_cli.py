@@ -76,6 +76,13 @@ def test_bad_start_is_one_line_before_any_work(tmp_path: Path, capsys, start: st
     assert not out.exists()
 
 
+def test_flat_target_is_warned_about(tmp_path: Path, capsys) -> None:
+    target = save_png(np.zeros((54, 96, 3), np.uint8), tmp_path / "black.png")
+    argv = [str(target), "--start", "sampler", "--budget", "10", "--workers", "1"]
+    assert main([*argv, "--out-dir", str(tmp_path / "out")]) == 0
+    assert "warning: The design is one flat colour (black)" in capsys.readouterr().err
+
+
 def test_bad_target_is_one_line(tmp_path: Path, capsys) -> None:
     bad = tmp_path / "design.png"
     bad.write_bytes(b"GIF89a not really")

@@ -22,6 +22,7 @@ from app.ui.session import Session
 from app.ui.settings import load_settings, save_settings
 from core.imageio import ImageInputError, to_uint8
 from core.judge import JudgeError
+from core.metrics import flat_target_note
 from core.params import ParamsError
 from core.refine import DEFAULT_BUDGET_SECONDS
 from core.render import RenderError
@@ -136,6 +137,9 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     status = f"**{name}** ({w}×{h}): {start.note}."
     if gallery:
         status += " Other first guesses are below: click one to start from it."
+    flat = flat_target_note(target)
+    if flat:
+        status += f" ⚠️ {flat}"
     return (
         status,
         to_uint8(target),

@@ -11,7 +11,7 @@ from core.metrics.lpips_metric import (
     lpips_distance,
     lpips_or_reason,
 )
-from core.metrics.report import WORKING_WIDTH, match_report, prepare_pair, working_size
+from core.metrics.report import WORKING_WIDTH, flat_target_note, match_report, prepare_pair, working_size
 from core.metrics.similarity import lum_corr, luminance, ssim, ssim_black, ssim_skill
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "LpipsUnavailable",
     "alexnet_checkpoint_path",
     "clear_lpips_cache",
+    "flat_target_note",
     "load_lpips",
     "lpips_distance",
     "lpips_or_reason",

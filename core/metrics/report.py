@@ -75,3 +75,22 @@ def match_report(
         "lpips_reason": lpips_reason,
         "working_size": [a.shape[1], a.shape[0]],
     }
+
+
+FLAT_SPREAD = 2.0 / 255.0
+"""A target whose luminance spans less than this (two 8-bit steps) is one flat colour."""
+
+
+def flat_target_note(target: Any) -> str | None:
+    """Words for a target of one flat colour (None otherwise): lum_corr is undefined there (reported as 0)
+    and SSIM only asks for the same flat colour, so no figure says anything about a design. Said up front
+    so the user does not wait for a refinement to learn it."""
+    lum = similarity.luminance(to_rgb_float(target))
+    low, high = float(lum.min()), float(lum.max())
+    if high - low >= FLAT_SPREAD:
+        return None
+    shade = "black" if high < FLAT_SPREAD else "white" if low > 1 - FLAT_SPREAD else f"grey {low:.2f}"
+    return (
+        f"The design is one flat colour ({shade}): there is no light to place, so lum_corr is undefined "
+        "(shown as 0) and any scene that draws the same flat colour matches it."
+    )

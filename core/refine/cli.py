@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
+from core.metrics import flat_target_note
 from core.params import ParamsError, validate
 from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
@@ -82,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         target = to_rgb_float(args.target)
+        flat = flat_target_note(target)
+        if flat:
+            print(f"warning: {flat}", file=sys.stderr)
         start, race = first_guess(target, args.checkpoint) if args.start == "guess" else (None, None)
         if args.start not in ("guess", "sampler"):
             start = read_start(args.start)
