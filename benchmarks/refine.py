@@ -9,10 +9,12 @@ n_layers=0), the first whose 320×180 exact render lights between 1 % and 95 % o
 target is matched by anything) rendered at 320×180 exact, and ../shared/references/*.png.
 
 Starts (each refined with the same budget): "random" — no start params: the refiner's own start (the best
-of its sampler draws); "perturbed" — a stand-in for a CNN prediction until core.inverse exists: the TRUE
+of its sampler draws); "perturbed" — a stand-in for a CNN prediction close in parameters: the TRUE
 params with every continuous coordinate moved by N(0, PERTURB_SIGMA) of its range and each categorical
 swapped to a random option with probability PERTURB_FLIP (synthetic targets only: references have no
-true params); "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
+true params); "perturbed-guess" — the same perturbed truth handed to core.inverse.guess as the CNN's
+prediction (with the bank, the variants and the motifs, raced as the app races): the whole pipeline with a
+CNN that close; "cnn" (--start-from cnn) — core.inverse.predict(load_model(), target), its top-k categorical
 alternatives as the multi-start's starts; "guess" (--start-from guess) — core.inverse.guess: the CNN, its
 runner-up categoricals and the retrieval bank's nearest scenes ranked by rendering, RACE_STARTS of them
 raced (Guess.race: the best, the CNN's own, the next best; `--race K` races K; its time counts in
@@ -141,6 +143,28 @@ def guess_predictor(supersample: int = 1, race: int | None = None) -> Predictor 
     return predict
 
 
+def perturbed_guess_predictor(supersample: int = 1) -> Callable[[Any, dict[str, Any]], Any] | None:
+    """(target, perturbed truth) → (best first guess, the guesses to race): the perturbed truth handed to
+    core.inverse.guess as if it were the CNN's prediction (no runner-up categoricals: the guess's own
+    one-categorical changes stand in for them), with the shipped bank, its variants and motifs. What the
+    whole pipeline would reach with a CNN that close in parameters."""
+    try:
+        guessing = importlib.import_module("core.inverse.guess")
+        predict_module = importlib.import_module("core.inverse.predict")
+        bank = importlib.import_module("core.inverse.retrieval").load_bank()
+    except Exception as err:  # absent module or bank
+        why = f"{type(err).__name__}: {err}"
+        print(f"--starts perturbed-guess: unavailable ({why}); skipped", file=sys.stderr)
+        return None
+
+    def predict(target: Any, start: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        prediction = predict_module.Prediction(params=start)
+        first = guessing.guess(None, target, bank, prediction=prediction, supersample=supersample)
+        return first.params, first.race()
+
+    return predict
+
+
 def _rounded(report: Mapping[str, Any]) -> dict[str, float]:
     return {k: round(float(report[k]), 4) for k in FIGURES}
 
@@ -251,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         default=POLISH_EVALS,
         help="full-size renders the end-of-run polish may score (core.refine.polish; 0: no polish)",
     )
-    parser.add_argument("--starts", default="random,perturbed", help="comma list of random, perturbed")
+    parser.add_argument(
+        "--starts", default="random,perturbed", help="comma list of random, perturbed, perturbed-guess"
+    )
     parser.add_argument(
         "--start-from",
         help="comma list: cnn (core.inverse.predict and its runner-up categoricals) and/or guess "
@@ -265,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     starts = [s for s in args.starts.split(",") if s]
+    unknown = set(starts) - {"random", "perturbed", "perturbed-guess"}
+    if unknown:
+        parser.error(f"--starts takes random, perturbed and perturbed-guess, not {sorted(unknown)}")
+    perturbed_guess = perturbed_guess_predictor(args.supersample) if "perturbed-guess" in starts else None
+    if "perturbed-guess" in starts and perturbed_guess is None:
+        starts.remove("perturbed-guess")
     predictors = {}
     for kind in filter(None, (args.start_from or "").split(",")):
         if kind not in ("cnn", "guess"):
@@ -307,13 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         rows: dict[str, Any] = {}
         for kind in starts:
             top_k = None
-            if kind == "perturbed":
+            if kind.startswith("perturbed"):
                 if truth is None:
                     continue
                 start = perturbed_start(name, truth, seeds[0])
             t0 = time.perf_counter()
             if kind in predictors:
                 start, top_k = predictors[kind](target)
+            elif kind == "perturbed-guess" and perturbed_guess is not None:
+                start, top_k = perturbed_guess(target, start)
             elif kind != "perturbed":
                 start = None
             predict_s = time.perf_counter() - t0
