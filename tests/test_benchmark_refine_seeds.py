@@ -55,3 +55,36 @@ def test_the_command_runs_end_to_end_with_each_method(tmp_path) -> None:
         (row,) = result["targets"].values()
         assert result["method"] == method and row["perturbed"]["evaluations"] == 40
         assert 0.0 <= result["summary"]["synthetic/perturbed"]["median_lum_corr"] <= 1.0
+
+
+def test_perturbed_guess_runs_the_perturbed_truth_through_the_first_guess(tmp_path) -> None:
+    """--starts perturbed-guess: the perturbed truth ranked by core.inverse.guess among the bank's scenes
+    and its variants, then raced with them (it always races, as the CNN's own prediction does)."""
+    import json
+
+    from benchmarks.refine import main, perturbed_guess_predictor, synthetic_targets
+    from core.inverse.retrieval import DEFAULT_BANK
+    from core.refine.evaluate import Scorer
+    from core.refine.loss import make_loss
+
+    if not DEFAULT_BANK.is_file():
+        pytest.skip(f"no retrieval bank at {DEFAULT_BANK}")
+    ((name, target, truth),) = synthetic_targets(1)
+    start = perturbed_start(name, truth, 0)
+    first, race = perturbed_guess_predictor()(target, start)
+    scorer = Scorer(make_loss("ssim_lum", target), "fast")
+    assert scorer(first) <= scorer(start) + 1e-9 and race[0] == first and start in race
+
+    out = tmp_path / "pg.json"
+    argv = ["--n", "1", "--budget", "40", "--seconds", "0", "--no-references", "--workers", "1"]
+    argv += ["--starts", "perturbed-guess", "--polish-evals", "0", "--json", str(out)]
+    assert main(argv) == 0
+    row = json.loads(out.read_text())["targets"][name]["perturbed-guess"]
+    assert row["evaluations"] >= 40 and row["predict_s"] > 0 and set(row["start"]) >= {"ssim", "lum_corr"}
+
+
+def test_unknown_start_kinds_are_refused() -> None:
+    from benchmarks.refine import main
+
+    with pytest.raises(SystemExit):
+        main(["--starts", "perturbed,cnn-ish"])
