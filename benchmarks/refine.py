@@ -207,6 +207,7 @@ def run_one(
         supersample=args.supersample,
         polish_evals=args.polish_evals,
         trials=args.trials,
+        protected=[int(i) for i in args.protect.split(",") if i],
         preview_every=10**9,
         report_every=10**9,
     )
@@ -287,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
     )
+    parser.add_argument(
+        "--protect",
+        default="",
+        help="comma list of race positions the halving never drops (e.g. 1: the CNN's own start in a "
+        "guess race, or the perturbed truth in a perturbed-guess race)",
+    )
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
 
@@ -320,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "supersample": args.supersample,
         "polish_evals": args.polish_evals,
         "trials": args.trials,
+        "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",
         "perturbed_start": (
             f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "

@@ -143,6 +143,22 @@ def test_multistart_from_full_starts_races_each_from_its_own_point(problem) -> N
     assert search.runs == [near_run]
 
 
+def test_a_protected_start_runs_to_the_end_beside_the_leader(problem) -> None:
+    """`protected`: the halving keeps that start however far behind it is; the others still go."""
+    space, x_opt, c_opt = problem
+    rng = np.random.default_rng(4)
+    starts = [(np.clip(x_opt + 0.02 * (i + 1), 0, 1), c_opt.copy()) for i in range(3)]
+    starts.append((np.clip(rng.random(len(x_opt)), 0, 1), c_opt.copy()))  # far off: dropped first
+    unprotected = MultiStartCMA(space, x_opt, c_opt, starts=starts, top_k=4, sigma=0.02, seed=0)
+    search = MultiStartCMA(space, x_opt, c_opt, starts=starts, top_k=4, sigma=0.02, seed=0, protected=[3])
+    far = search.runs[3]
+    _optimise(unprotected, space, x_opt, c_opt, 120)
+    _optimise(search, space, x_opt, c_opt, 120)
+    assert len(unprotected.runs) == 1 and unprotected.runs[0].best[0] < far.best[0]
+    assert len(search.runs) == 2 and far in search.runs and far not in search.dropped
+    assert len(search.dropped) == 2
+
+
 def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:
     """A start whose categoricals are wrong in two places ends with them right: every `sweep_every`
     generations its best point is scored with each one-categorical change and the better one is kept."""

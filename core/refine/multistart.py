@@ -106,6 +106,7 @@ class MultiStartCMA:
         stall_generations: int | None = None,
         trial_generations: int = TRIAL_GENERATIONS,
         engine: str = "cmaes",
+        protected: Sequence[int] = (),
     ) -> None:
         if engine not in ENGINES:
             raise ValueError(f"unknown CMA-ES engine {engine!r}: choose one of {sorted(ENGINES)}")
@@ -123,6 +124,7 @@ class MultiStartCMA:
         self._sweeping: tuple[_Run, list[np.ndarray]] | None = None
         self._screening: list[np.ndarray] | None = None
         self.runs: list[_Run] = []
+        self.protected = frozenset(protected)  # indices into `starts` the halving never drops
         if starts is None:
             self._screening = neighbours(space, np.asarray(start_c))
         else:
@@ -137,6 +139,7 @@ class MultiStartCMA:
             _Run(x, c, self.sigma, self.seed + i, self.popsize, self.engine)
             for i, (x, c) in enumerate(starts)
         ]
+        self._protected_runs = [run for i, run in enumerate(self.runs) if i in self.protected]
 
     def ask(self) -> list[Candidate]:
         if self._screening is not None:
@@ -180,8 +183,10 @@ class MultiStartCMA:
             if self._generation_in_round == self.round_generations and len(self.runs) > 1:
                 self._generation_in_round = 0
                 ranked = sorted(self.runs, key=lambda r: r.best[0])
-                self.runs = ranked[: max(1, len(ranked) // 2)]
-                self.dropped += ranked[len(self.runs) :]
+                kept = ranked[: max(1, len(ranked) // 2)]
+                kept += [r for r in ranked if r in self._protected_runs and r not in kept]
+                self.runs = kept
+                self.dropped += [r for r in ranked if r not in kept]
         if len(self.runs) == 1:
             self._watch_the_lone_leader()
 

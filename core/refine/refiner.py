@@ -99,6 +99,7 @@ def make_search(
     cat_confidence: float | None,
     top_k: int = 4,
     stall_generations: int | None = None,
+    protected: Sequence[int] = (),
 ) -> Search:
     """The one place refinement and exploration build a search. CatCMA takes the alternatives'
     categoricals as its prior and has no race (top_k, stall_generations unused); the multi-starts race
@@ -127,6 +128,7 @@ def make_search(
         population_size=population_size,
         stall_generations=stall_generations,
         engine="pycma" if method == "pycma" else "cmaes",
+        protected=protected,
     )
 
 
@@ -147,6 +149,8 @@ class Refiner:
     budget it gets the last POLISH_SHARE of it, at most POLISH_SECONDS, and the search stops that early.
     trials: method "cma" resumes the race's dropped starts once its lone leader stalls
     (core.refine.multistart; off by default: it did not move the benchmark's medians beyond seed noise).
+    protected: positions in top_k (a list of starts) that the race's halving never drops, so they run to
+    the end beside the leader (off by default; `benchmarks.refine --protect`).
     """
 
     def __init__(
@@ -167,6 +171,7 @@ class Refiner:
         cat_confidence: float | None = 0.6,
         population_size: int | None = None,
         trials: bool = False,
+        protected: Sequence[int] = (),
         n_init: int = DEFAULT_N_INIT,
         report_every: int = 500,
         preview_every: int = 100,
@@ -193,6 +198,7 @@ class Refiner:
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
         self.cat_confidence = cat_confidence if informed else None
         self.population_size, self.trials = population_size, trials
+        self.protected = tuple(protected)
         self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
@@ -260,6 +266,7 @@ class Refiner:
             stall_generations=STALL_GENERATIONS if self.trials else None,
             cat_confidence=self.cat_confidence,
             top_k=k,
+            protected=self.protected,
         )
 
     def run(self) -> Iterator[ProgressEvent]:
