@@ -26,6 +26,12 @@ Off by default (`stall_generations=None`; Refiner's `trials`): on the refinement
 synthetic targets (2 seeds, 40 s) trials lifted the runs at lum_corr ≥ 0.95 from 8 to 9 per seed, but moved
 the seed-mean medians only within seed noise (lum_corr 0.9404 → 0.9415, ssim_skill 0.50 → 0.46), and took
 figma-01 from 0.86 / 0.875 to 0.85 / 0.83.
+
+`protected` positions are never dropped by the halving: they run to the end beside the leader. Why one
+might: a start close to the truth in parameters can look worse than another scene for the first rounds
+(a CNN's own prediction among bank scenes). Off by default: protecting the CNN's start of a first guess
+built from the perturbed truth (benchmarks.refine --starts perturbed-guess --protect 1) moved the median
+not at all (0.949), 6 targets up and 7 down.
 """
 
 from __future__ import annotations
