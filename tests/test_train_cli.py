@@ -181,7 +181,9 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
     assert (pngs / "target-refined-compare.png").exists() and (pngs / "target-gap.png").exists()
     aspects = {f["aspect"] for f in entry["gap"]["findings"]}
     assert aspects == {"light placement", "brightness", "symmetry", "colour", "stroke width", "exactness"}
-    assert "refined" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "refined" in captured.out
+    assert "target.png: CNN ssim" in captured.err and " → refined in " in captured.err  # the progress log
 
 
 def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from core.imageio import resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
@@ -163,6 +164,16 @@ def refine_target(
     }, rendered
 
 
+def progress_line(entry: dict[str, Any]) -> str:
+    """One target's figures as each stage leaves them (CNN → first guess → refined), for the progress log."""
+    stages = [("CNN", entry["report"])]
+    if "first_guess" in entry:
+        stages.append(("first guess", entry["first_guess"]["report"]))
+    if "refined" in entry:
+        stages.append((f"refined in {entry['refined']['seconds']} s", entry["refined"]["report"]))
+    return " → ".join(f"{name} ssim {r['ssim']:.3f} lum_corr {r['lum_corr']:.3f}" for name, r in stages)
+
+
 def summary_table(entries: list[dict[str, Any]]) -> str:
     head = f"{'target':<28} {'size':>10} {'ssim':>6} {'black':>6} {'skill':>6} {'lumcor':>6}  geometry"
     rows = [head, "-" * len(head)]
@@ -250,13 +261,19 @@ def main(argv: list[str] | None = None) -> int:
     if refine is not None:
         refine["stop"] = stop
     entries = []
-    with cancel_on_interrupt(stop.set, "the validation") as interrupted:
-        for p in targets:
-            entries.append(
-                validate_target(model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample)
+    with (
+        cancel_on_interrupt(stop.set, "the validation") as interrupted,
+        tqdm(targets, unit="target", file=sys.stderr) as bar,
+    ):
+        for p in bar:
+            bar.set_postfix_str(p.name)
+            entry = validate_target(
+                model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
             )
+            entries.append(entry)
+            bar.write(f"{p.name}: {progress_line(entry)}", file=sys.stderr)
             if interrupted():
-                print(f"interrupted after {len(entries)} of {len(targets)} targets", file=sys.stderr)
+                bar.write(f"interrupted after {len(entries)} of {len(targets)} targets", file=sys.stderr)
                 break
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
