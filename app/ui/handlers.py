@@ -137,9 +137,9 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     status = f"**{name}** ({w}×{h}): {start.note}."
     if gallery:
         status += " Other first guesses are below: click one to start from it."
-    flat = flat_target_note(target)
-    if flat:
-        status += f" ⚠️ {flat}"
+    one_colour = flat_target_note(target)
+    if one_colour:
+        status += f" ⚠️ {one_colour}"
     return (
         status,
         to_uint8(target),

@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         target = to_rgb_float(args.target)
-        flat = flat_target_note(target)
-        if flat:
-            print(f"warning: {flat}", file=sys.stderr)
+        one_colour = flat_target_note(target)
+        if one_colour:
+            print(f"warning: {one_colour}", file=sys.stderr)
         start, race = first_guess(target, args.checkpoint) if args.start == "guess" else (None, None)
         if args.start not in ("guess", "sampler"):
             start = read_start(args.start)
