@@ -32,11 +32,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
+    from app.api.inputs import SERVER_OPTIONS
     from app.ui.server import create_server  # heavy imports after argument parsing (fast --help)
 
     server = create_server(args.data_dir, api=not args.no_api)
     print(f"bb-match: open http://{args.host}:{args.port}/ (data: {args.data_dir})", flush=True)
-    uvicorn.run(server, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(
+        server, host=args.host, port=args.port, log_level=args.log_level, access_log=False, **SERVER_OPTIONS
+    )
     return 0
 
 

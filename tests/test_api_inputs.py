@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from app.api.errors import ApiError, jsonable
+from app.api.errors import ApiError, echo, jsonable
 from app.api.imaging import encode, encode_jpeg, encode_png
 from app.api.inputs import Output, checked_cstring, output_for, parse_params
 from core.params import encode as encode_cstring
@@ -75,6 +76,17 @@ def test_error_bodies_survive_strict_json() -> None:
     err = ApiError(422, "bad", value=float("nan"), allowed=("a", "b"), key="k")
     assert err.body() == {"error": "bad", "value": "nan", "allowed": ["a", "b"], "key": "k"}
     assert jsonable({"x": (1, 2)}) == {"x": [1, 2]}
+
+
+def test_a_huge_offending_value_is_echoed_in_short() -> None:
+    """A 300-KB bad value comes back as its first characters and its length, not as 300 KB."""
+    with pytest.raises(ApiError) as info:
+        checked_cstring({"geometry": "y" * 300_000})
+    body = info.value.body()
+    assert len(json.dumps(body)) < 1000 and body["key"] == "geometry"
+    assert body["value"].startswith('"yyy') and "300002 characters in all" in body["value"]
+    assert "ring" in body["allowed"]  # what is allowed is never cut
+    assert echo([1, 2]) == [1, 2] and echo(float("inf")) == "inf"
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 7), (64, 65), (919, 1652)])

@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 
 from app.api.app import create_app
+from app.api.inputs import SERVER_OPTIONS
 from app.api.pool import KINDS, default_workers
 
 
@@ -46,7 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = create_app(workers=args.workers, pool=args.pool, max_waiting=args.max_waiting)
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level, access_log=not args.no_access_log
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        **SERVER_OPTIONS,
     )
     return 0
 

@@ -18,6 +18,9 @@ from core.params import ParamsError
 
 RENDER_FAILED = "Render failed"
 INTERNAL = "Internal server error"
+ECHO_LIMIT = 200
+"""Characters of an offending value an error echoes back: enough to recognise it; a 1-MB value sent back
+whole would double every bad request's traffic."""
 
 
 def jsonable(value: Any) -> Any:
@@ -26,6 +29,16 @@ def jsonable(value: Any) -> Any:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError):
         return repr(value)
+
+
+def echo(value: Any) -> Any:
+    """An offending value as an error shows it: `jsonable`, or its first characters when its JSON is longer
+    than ECHO_LIMIT."""
+    value = jsonable(value)
+    text = json.dumps(value)
+    if len(text) <= ECHO_LIMIT:
+        return value
+    return f"{text[: ECHO_LIMIT - 40]}... ({len(text)} characters in all)"
 
 
 class ApiError(Exception):
@@ -44,7 +57,7 @@ class ApiError(Exception):
     @classmethod
     def from_params(cls, err: ParamsError) -> ApiError:
         """422 naming the offending key, its value and what the schema allows."""
-        return cls(422, str(err), key=err.key, value=err.value, allowed=err.allowed)
+        return cls(422, str(err), key=err.key, value=echo(err.value), allowed=err.allowed)
 
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:

@@ -20,6 +20,10 @@ SQUARE = 1024  # the original's only lossless size (renderer-spec §1, §8)
 MAX_SIDE = 4096
 MAX_BODY = 1_000_000
 DRAIN_LIMIT = 16 * MAX_BODY  # read an oversized body this far, so the client sees the 413, not a reset
+SERVER_OPTIONS = {"h11_max_incomplete_event_size": 2 * MAX_BODY}
+"""uvicorn settings both servers (app.api, the app) run with: h11 reads a request line and headers of up to
+this many bytes. A GET ?params= may then carry what a POST body may (MAX_BODY, URL-encoding inflates it);
+with h11's default (16 KB) a long GET was answered by a reset connection, not an error."""
 _INT_RE = re.compile(r"^[+-]?\d{1,9}$")
 SIZE_ALLOWED = f"0 to {MAX_SIDE}: 0 or ≥ {SQUARE} gives a {SQUARE}² PNG, 1 to {SQUARE - 1} an S×S JPEG"
 SIDE_ALLOWED = f"1 to {MAX_SIDE} px"
