@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ImageInputError, ParamsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # during the first guess: nothing found yet, nothing to keep
+        print("interrupted before the search started: nothing written", file=sys.stderr)
+        return 130
     final = None
     with (
         tqdm(total=args.budget or None, unit="eval", file=sys.stderr) as bar,
