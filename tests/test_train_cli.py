@@ -207,3 +207,19 @@ def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):
     assert entry["refined"]["stop_reason"] == "cancelled" and entry["refined"]["evaluations"] < 1000000
     captured = capsys.readouterr()
     assert "interrupted after 1 of 2 targets" in captured.err and "refined" in captured.out
+
+
+def test_device_scripts_parse_and_ask_for_out():
+    """scripts/gpu_train.sh runs on a lent GPU only (smoke-tested on the CPU by hand: see its header); here
+    its syntax and its first check, so an edit cannot break it unseen."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for script in ("gpu_train.sh", "gpu_wheels.sh"):
+        assert subprocess.run(["bash", "-n", str(root / "scripts" / script)]).returncode == 0
+    env = {k: v for k, v in os.environ.items() if k != "OUT"}
+    result = subprocess.run(
+        ["bash", str(root / "scripts" / "gpu_train.sh"), "1"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "set OUT" in result.stderr
