@@ -165,6 +165,14 @@ def perturbed_guess_predictor(supersample: int = 1) -> Callable[[Any, dict[str, 
     return predict
 
 
+def _positions(text: str) -> list[int]:
+    """--protect's comma list of race positions, checked when the arguments are parsed."""
+    try:
+        return [int(i) for i in text.split(",") if i]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a comma list of race positions (0, 1, …), not {text!r}") from None
+
+
 def _rounded(report: Mapping[str, Any]) -> dict[str, float]:
     return {k: round(float(report[k]), 4) for k in FIGURES}
 
@@ -207,7 +215,7 @@ def run_one(
         supersample=args.supersample,
         polish_evals=args.polish_evals,
         trials=args.trials,
-        protected=[int(i) for i in args.protect.split(",") if i],
+        protected=args.protect,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -290,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--protect",
-        default="",
+        type=_positions,
+        default=[],
         help="comma list of race positions the halving never drops (e.g. 1: the CNN's own start in a "
         "guess race, or the perturbed truth in a perturbed-guess race)",
     )
@@ -330,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",
         "perturbed_start": (
-            f"STAND-IN for a CNN prediction (core.inverse absent): the true params, continuous coordinates "
+            f"STAND-IN for a CNN prediction close in parameters: the true params, continuous coordinates "
             f"+ N(0, {PERTURB_SIGMA}) of each range, each categorical re-drawn with p = {PERTURB_FLIP}"
         ),
         "random_start": "no start params: the refiner starts from the best of its own sampler draws",

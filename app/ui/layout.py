@@ -6,7 +6,7 @@ import functools
 
 import gradio as gr
 
-from app.ui import handlers, pool
+from app.ui import explore, handlers, pool
 from app.ui.settings import JUDGE_CHOICES
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 
@@ -115,11 +115,7 @@ def build_ui(home: str) -> gr.Blocks:
                 title="Judge score per evaluation (1–10): the best so far, each generation's best, "
                 "and the score a find needs",
                 y_lim=[1, 10],
-                color_map={
-                    "best so far": "#1f77b4",
-                    "generation best": "#ff7f0e",
-                    "find threshold": "#d62728",
-                },
+                color_map=dict(zip(explore.SERIES, ("#1f77b4", "#ff7f0e", "#d62728"), strict=True)),
                 height=240,
                 elem_id="explore-plot",
             )
