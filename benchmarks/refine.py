@@ -100,12 +100,15 @@ def perturbed_start(name: str, truth: Mapping[str, Any], seed: int) -> dict[str,
     return perturbed(truth, seed=zlib.crc32(name.encode()) + seed)
 
 
-def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]] | None:
-    """target → (CNN params, top-k alternative starts) when core.inverse and its checkpoint exist, else
-    None with a message (imported lazily: the benchmark runs without torch or a trained model)."""
+def cnn_predictor(
+    checkpoint: str | None = None,
+) -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]] | None:
+    """target → (CNN params, top-k alternative starts) when core.inverse and its checkpoint (default: the
+    shipped one) exist, else None with a message (imported lazily: the benchmark runs without torch or a
+    trained model)."""
     try:
         inverse = importlib.import_module("core.inverse")
-        model = inverse.load_model()
+        model = inverse.load_model(checkpoint)
     except Exception as err:  # absent module, absent checkpoint, broken torch: all mean "no CNN here"
         print(
             f"--start-from cnn: no CNN available ({type(err).__name__}: {err}); cnn starts skipped",
@@ -123,7 +126,9 @@ def cnn_predictor() -> Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]
 Predictor = Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]]
 
 
-def guess_predictor(supersample: int = 1, race: int | None = None) -> Predictor | None:
+def guess_predictor(
+    supersample: int = 1, race: int | None = None, checkpoint: str | None = None
+) -> Predictor | None:
     """target → (best first guess, the `race` guesses to race; None: Guess.race's default, as the app and
     train.validate race): core.inverse.guess with the shipped
     retrieval bank (the CNN, its runner-up categoricals and the bank's neighbours, ranked by rendering)."""
@@ -131,7 +136,7 @@ def guess_predictor(supersample: int = 1, race: int | None = None) -> Predictor 
         inverse = importlib.import_module("core.inverse")
         guessing = importlib.import_module("core.inverse.guess")
         retrieval = importlib.import_module("core.inverse.retrieval")
-        model, bank = inverse.load_model(), retrieval.load_bank()
+        model, bank = inverse.load_model(checkpoint), retrieval.load_bank()
     except Exception as err:  # absent module, checkpoint or bank
         print(f"--start-from guess: unavailable ({type(err).__name__}: {err}); skipped", file=sys.stderr)
         return None
@@ -292,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma list: cnn (core.inverse.predict and its runner-up categoricals) and/or guess "
         "(core.inverse.guess: the CNN plus the retrieval bank, ranked by rendering)",
     )
+    parser.add_argument("--checkpoint", help="inverse model for --start-from (default: models/inverse.pt)")
     parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
     parser.add_argument(
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
@@ -317,7 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     for kind in filter(None, (args.start_from or "").split(",")):
         if kind not in ("cnn", "guess"):
             parser.error(f"--start-from takes cnn and/or guess, not {kind!r}")
-        predictor = cnn_predictor() if kind == "cnn" else guess_predictor(args.supersample, args.race)
+        predictor = (
+            cnn_predictor(args.checkpoint)
+            if kind == "cnn"
+            else guess_predictor(args.supersample, args.race, args.checkpoint)
+        )
         if predictor is not None:
             predictors[kind] = predictor
             starts.append(kind)
@@ -327,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {
         "command": "python -m benchmarks.refine " + " ".join(argv if argv is not None else sys.argv[1:]),
         "method": args.method,
+        "checkpoint": args.checkpoint or "models/inverse.pt",
         "budget_evals": args.budget,
         "budget_seconds": args.seconds,
         "workers": args.workers,

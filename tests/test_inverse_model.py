@@ -155,3 +155,28 @@ def test_frozen_trunk_model_trains_only_its_head():
     assert out["continuous"].shape == (2, len(CONTINUOUS_NAMES))
     out["continuous"].sum().backward()
     assert model.neck[0].weight.grad is not None
+
+
+def test_tail_stages_train_between_the_frozen_trunk_and_the_head(tmp_path):
+    config = ModelConfig(
+        backbone="test_efficientnet", input_size=SIZE, neck=16, trunk_stages=1, tail_stages=1, head_channels=8
+    )
+    torch.manual_seed(0)
+    model = InverseModel(config).train()
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert model.tail.training and not model.backbone.training
+    tail_params = list(model.tail.parameters())
+    assert tail_params and all(p.requires_grad for p in tail_params)
+    features = model.trunk(torch.randn(2, 3, SIZE, SIZE))
+    model.from_trunk(features)["continuous"].sum().backward()
+    assert all(p.grad is not None for p in tail_params)
+    # the tail is the backbone's next stage: trunk + tail compute what the first two stages compute
+    two = InverseModel(ModelConfig(backbone="test_efficientnet", input_size=SIZE, trunk_stages=2)).eval()
+    two.backbone.load_state_dict(torch.nn.Sequential(*model.backbone, *model.tail).state_dict())
+    x = torch.randn(1, 3, SIZE, SIZE)
+    model.eval()
+    torch.testing.assert_close(two.trunk(x), model.tail(model.trunk(x)))
+    path = save_checkpoint(model, tmp_path / "tail.pt", half=False)
+    again = load_model(path)
+    assert again.config.tail_stages == 1
+    torch.testing.assert_close(again(x)["continuous"], model(x)["continuous"])

@@ -44,6 +44,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-pretrained", action="store_true")
     ap.add_argument("--frozen-stages", type=int, default=0, help="keep the stem + this many stages frozen")
     ap.add_argument("--trunk-stages", type=int, default=0, help="frozen trunk of stem + N stages, conv head")
+    ap.add_argument(
+        "--tail-stages", type=int, default=0, help="with --trunk-stages: N more pretrained stages, trained"
+    )
     ap.add_argument("--head-channels", type=int, default=256, help="width of the conv head on a trunk")
     ap.add_argument("--train-trunk", action="store_true", help="with --trunk-stages: fine-tune the trunk")
     ap.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and config")
@@ -168,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         n_layers=args.n_layers,
         frozen_stages=args.frozen_stages,
         trunk_stages=args.trunk_stages,
+        tail_stages=args.tail_stages,
         train_trunk=args.train_trunk,
         head_channels=args.head_channels,
     )

@@ -30,6 +30,10 @@ class ModelConfig:
     head_channels: int = 256
     # fine-tune the trunk too (second stage, after the head has been trained on cached features)
     train_trunk: bool = False
+    # with trunk_stages: this many further backbone stages, pretrained and trained, between the (cached,
+    # frozen) trunk and the conv head. The trunk's early stages see edges, which line art shares with
+    # ImageNet; the later ones adapt to it, at a cost a CPU can still afford on cached features.
+    tail_stages: int = 0
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)
     # the layer setting the model was trained for (informational: "0", "0-1", "sampler")
     n_layers: str = "0"
@@ -90,9 +94,14 @@ class InverseModel(nn.Module):
         super().__init__()
         self.config = config
         backbone = create_backbone(config.backbone, pretrained=pretrained, **config.backbone_kwargs)
+        self.tail: nn.Module = nn.Identity()
         if config.trunk_stages > 0:
-            self.backbone = nn.Sequential(*stem_and_stages(backbone, config.trunk_stages))
-            shape = _output_shape(self.backbone, config.input_size)
+            stages = stem_and_stages(backbone, config.trunk_stages + config.tail_stages)
+            split = len(stages) - config.tail_stages
+            self.backbone = nn.Sequential(*stages[:split])
+            if config.tail_stages:
+                self.tail = nn.Sequential(*stages[split:])
+            shape = _output_shape(nn.Sequential(self.backbone, self.tail), config.input_size)
             self.head = conv_head(shape[1], config.head_channels, shape[-1])
             features = config.head_channels * 16
             self.frozen: list[nn.Module] = [] if config.train_trunk else [self.backbone]
@@ -120,7 +129,7 @@ class InverseModel(nn.Module):
 
     def from_trunk(self, features: torch.Tensor) -> Outputs:
         """The heads' outputs from `trunk(images)` (cached trunk features train only this part)."""
-        h = self.neck(self.head(features))
+        h = self.neck(self.head(self.tail(features)))
         return Outputs(
             continuous=self.continuous(h),
             classes={k: head(h) for k, head in self.classes.items()},
