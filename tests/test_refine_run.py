@@ -182,6 +182,14 @@ def test_the_end_of_a_run_draws_each_full_size_image_once(
     assert len(drawn) == len(set(drawn))
 
 
+def test_refine_to_end_shows_every_event(scene: dict, start: dict) -> None:
+    target = render(scene, 320, 180, "exact")
+    seen: list[ProgressEvent] = []
+    final = refine_to_end(target, start, budget_evals=40, seed=0, on_event=seen.append, **FAST)
+    assert seen[-1] is final and final.done and not any(e.done for e in seen[:-1])
+    assert [e.evaluations for e in seen] == sorted(e.evaluations for e in seen)
+
+
 def test_a_finished_run_keeps_only_the_handed_over_image(scene: dict, start: dict) -> None:
     """The finish draws a dozen full-size images (stroke widths, effects); after the run only the
     handed-over params' image stays with the Refiner, which the app's session may keep for a while."""

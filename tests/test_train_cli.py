@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 
@@ -184,6 +185,7 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
     captured = capsys.readouterr()
     assert "refined" in captured.out
     assert "target.png: CNN ssim" in captured.err and " → refined in " in captured.err  # the progress log
+    assert re.search(r"target: +\d+%.*eval/s, best_loss=", captured.err)  # the refinement's own bar
 
 
 def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):

@@ -153,7 +153,15 @@ def refine_target(
     refined render."""
     from core.refine import refine_to_end
 
-    final = refine_to_end(target, starts[0], top_k=starts[:RACE_STARTS], **options)
+    with tqdm(
+        total=options.get("budget_evals") or None, unit="eval", desc=stem, leave=False, file=sys.stderr
+    ) as bar:
+
+        def show(event: Any) -> None:
+            bar.update(event.evaluations - bar.n)
+            bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
+
+        final = refine_to_end(target, starts[0], top_k=starts[:RACE_STARTS], on_event=show, **options)
     record, rendered = _record(target, final.best_params, renderer, size, out_dir, stem, "-refined")
     return {
         "params": final.best_params,

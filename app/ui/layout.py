@@ -85,6 +85,7 @@ def build_ui(home: str) -> gr.Blocks:
                         height=300,
                         allow_preview=False,
                         fit_columns=False,
+                        object_fit="contain",
                         elem_id="pool-gallery",
                     )
                     pool_table = gr.Dataframe(
@@ -120,7 +121,12 @@ def build_ui(home: str) -> gr.Blocks:
                 elem_id="explore-plot",
             )
             explore_latest = gr.Gallery(
-                label="Latest candidates", columns=8, height=220, allow_preview=False, fit_columns=False
+                label="Latest candidates",
+                columns=8,
+                height=220,
+                allow_preview=False,
+                fit_columns=False,
+                object_fit="contain",
             )
 
         with gr.Tab("Gallery", id="gallery") as gallery_tab:
@@ -130,7 +136,14 @@ def build_ui(home: str) -> gr.Blocks:
                 sort = gr.Dropdown(list(pool.SORTS), value="score ↓", label="Sort")
                 gallery_refresh = gr.Button("Refresh")
             gallery_status = gr.Markdown(elem_id="gallery-status")
-            finds = gr.Gallery(label="Finds", columns=5, height=320, allow_preview=False, fit_columns=False)
+            finds = gr.Gallery(
+                label="Finds",
+                columns=5,
+                height=320,
+                allow_preview=False,
+                fit_columns=False,
+                object_fit="contain",
+            )
             finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
             with gr.Row():
                 find_id = gr.Number(label="Find id", precision=0)

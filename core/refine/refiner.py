@@ -545,18 +545,21 @@ def refine_to_end(
     start_params: Mapping[str, Any] | None = None,
     *,
     stop: threading.Event | None = None,
+    on_event: Callable[[ProgressEvent], None] | None = None,
     **options: Any,
 ) -> ProgressEvent:
-    """Run a refinement without watching it; the final event (done=True: best params, full report).
+    """Run a refinement to its end; the final event (done=True: best params, full report).
 
     For batch callers (validation, benchmarks): `refine_to_end(image, cnn_params, budget_evals=2000)`.
     `stop`, once set (a Ctrl-C handler, another thread), cancels the run at its next generation: the final
-    event then holds the best so far.
+    event then holds the best so far. `on_event` sees every event (a progress bar).
     """
     refiner = Refiner(target, start_params, **options)
     last = None
     for event in refiner.run():
         last = event
+        if on_event is not None:
+            on_event(event)
         if stop is not None and stop.is_set():
             refiner.cancel()
     assert last is not None and last.done
