@@ -15,6 +15,19 @@ CSS = """
 """
 
 
+def thumbnails(label: str, columns: int, height: int | str, **options: object) -> gr.Gallery:
+    """A gallery of whole renders (contained, not cropped to squares), clicked to pick, not to preview."""
+    return gr.Gallery(
+        label=label,
+        columns=columns,
+        height=height,
+        allow_preview=False,
+        fit_columns=False,
+        object_fit="contain",
+        **options,
+    )
+
+
 def build_ui(home: str) -> gr.Blocks:
     """The Gradio Blocks app; `home` is the launch data directory (settings.json lives there)."""
     with gr.Blocks(title="bb-match") as demo:
@@ -29,13 +42,8 @@ def build_ui(home: str) -> gr.Blocks:
                 candidate_image = gr.Image(
                     label="Prediction / best so far", interactive=False, elem_id="candidate-image"
                 )
-            guesses = gr.Gallery(
-                label="First guesses (click one to start from it)",
-                columns=4,
-                height="auto",
-                object_fit="contain",
-                allow_preview=False,
-                elem_id="guess-gallery",
+            guesses = thumbnails(
+                "First guesses (click one to start from it)", 4, "auto", elem_id="guess-gallery"
             )
             report = gr.Markdown(elem_id="match-report")
             with gr.Row():
@@ -79,14 +87,8 @@ def build_ui(home: str) -> gr.Blocks:
             explore_note = gr.Markdown(elem_id="explore-note")
             with gr.Row():
                 with gr.Column(scale=3):
-                    pool_gallery = gr.Gallery(
-                        label="Seed pool (newest; click to pick)",
-                        columns=6,
-                        height=300,
-                        allow_preview=False,
-                        fit_columns=False,
-                        object_fit="contain",
-                        elem_id="pool-gallery",
+                    pool_gallery = thumbnails(
+                        "Seed pool (newest; click to pick)", 6, 300, elem_id="pool-gallery"
                     )
                     pool_table = gr.Dataframe(
                         label="Seed pool", interactive=False, max_height=300, elem_id="pool-table"
@@ -120,14 +122,7 @@ def build_ui(home: str) -> gr.Blocks:
                 height=240,
                 elem_id="explore-plot",
             )
-            explore_latest = gr.Gallery(
-                label="Latest candidates",
-                columns=8,
-                height=220,
-                allow_preview=False,
-                fit_columns=False,
-                object_fit="contain",
-            )
+            explore_latest = thumbnails("Latest candidates", 8, 220)
 
         with gr.Tab("Gallery", id="gallery") as gallery_tab:
             with gr.Row():
@@ -136,14 +131,7 @@ def build_ui(home: str) -> gr.Blocks:
                 sort = gr.Dropdown(list(pool.SORTS), value="score ↓", label="Sort")
                 gallery_refresh = gr.Button("Refresh")
             gallery_status = gr.Markdown(elem_id="gallery-status")
-            finds = gr.Gallery(
-                label="Finds",
-                columns=5,
-                height=320,
-                allow_preview=False,
-                fit_columns=False,
-                object_fit="contain",
-            )
+            finds = thumbnails("Finds", 5, 320)
             finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
             with gr.Row():
                 find_id = gr.Number(label="Find id", precision=0)
