@@ -7,7 +7,9 @@
 #
 #   bash scripts/gpu_wheels.sh                                      # here, once
 #   device run: command="OUT=\$OUT bash scripts/gpu_train.sh 7", carry=[".wheels"], timeout_s=600
-#   then here: cp <files_at>/inverse.pt models/inverse.pt; python -m train.evaluate --n 200 --seed 10000000
+#   then here, before replacing models/inverse.pt (ship it only if it refines better):
+#     python -m train.evaluate --model <files_at>/inverse.pt --n 200 --seed 10000000
+#     python -m benchmarks.refine --n 20 --starts "" --start-from guess --seeds 0,1 --checkpoint <files_at>/inverse.pt
 #
 # Locally, `OUT=/tmp/gpu PYTHON=.venv/bin/python bash scripts/gpu_train.sh 0.3` runs the same path on the
 # CPU (a smoke test: the figures mean nothing).
