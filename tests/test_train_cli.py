@@ -13,10 +13,11 @@ import pytest
 import torch
 
 from core.imageio import save_png
-from core.inverse import InverseModel, ModelConfig, save_checkpoint
+from core.inverse import BOOLEANS, CATEGORICALS, CONTINUOUS_NAMES, InverseModel, ModelConfig, save_checkpoint
 from core.render import render
 from train import evaluate, generate_data, train_inverse, validate
 from train.augment import AugmentConfig, augment, letterbox
+from train.losses import continuous_weights, head_losses
 from train.seeds import EVAL_BASE, check_eval_seed
 from train.shards import list_shards, read_shard
 
@@ -75,9 +76,35 @@ def test_two_step_training_smoke(shards, tmp_path):
     assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
 
 
+def test_basin_weights_favour_the_pose_and_keep_the_continuous_term_scale():
+    names = list(CONTINUOUS_NAMES)
+    uniform, basin = continuous_weights("uniform"), continuous_weights("basin")
+    assert torch.equal(uniform, torch.ones(len(names)))
+    assert basin.mean().item() == pytest.approx(1.0) and (basin > 0).all()
+    rotation, repetitions = basin[names.index("rotation.sin")], basin[names.index("repetitions")]
+    assert basin[names.index("rotation.cos")] == rotation and rotation > 10 * repetitions
+    assert basin[names.index("scale")] > basin[names.index("startAngle.sin")] > repetitions
+    with pytest.raises(ValueError, match="uniform or basin"):
+        continuous_weights("loud")
+
+
+def test_weighted_continuous_loss_scales_each_output():
+    out = {"continuous": torch.zeros(2, len(CONTINUOUS_NAMES)), "flags": torch.zeros(2, len(BOOLEANS))}
+    out["classes"] = {k: torch.zeros(2, len(v)) for k, v in CATEGORICALS.items()}
+    batch = {"continuous": torch.ones(2, len(CONTINUOUS_NAMES)), "mask": torch.ones(2, len(CONTINUOUS_NAMES))}
+    batch |= {f"class.{k}": torch.zeros(2, dtype=torch.long) for k in CATEGORICALS}
+    batch["flags"] = torch.zeros(2, len(BOOLEANS))
+    plain = head_losses(out, batch)["continuous"]
+    doubled = head_losses(out, batch, torch.full((len(CONTINUOUS_NAMES),), 2.0))["continuous"]
+    assert doubled.item() == pytest.approx(2 * plain.item())
+
+
 def test_streamed_training_smoke(tmp_path):
     args = ["--stream", *TINY, "--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--n-val", "2"]
+    args += ["--continuous-weights", "basin"]
     assert train_inverse.main([*args, "--workers", "0", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "history.jsonl").read_text().splitlines()[-1])
+    assert np.isfinite(record["val"]["loss"]["total"])
 
 
 @pytest.fixture(scope="module")

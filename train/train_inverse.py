@@ -30,7 +30,7 @@ from train.augment import AugmentConfig
 from train.data import RenderStream, ShardDataset, render_set
 from train.feature_cache import FeatureDataset, cache_dataset, trunk_features
 from train.generate_data import parse_layers
-from train.losses import Metrics, head_losses
+from train.losses import Metrics, continuous_weights, head_losses
 from train.seeds import VAL_SEED
 
 
@@ -56,6 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--input-size", type=int, default=128)
     ap.add_argument("--n-layers", default="0", help="layer setting of streamed and validation data")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
+    ap.add_argument(
+        "--continuous-weights",
+        choices=("uniform", "basin"),
+        default="uniform",
+        help="weigh the continuous outputs alike, or by how narrow refinement's basin is in each",
+    )
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
@@ -199,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     cached = args.cache_features is not None
+    output_weights = continuous_weights(args.continuous_weights)
     if cached and (not model.config.trunk_stages or args.stream or world > 1):
         raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")
     loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
@@ -232,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 group["lr"] = lr
             batch = to_device(batch, device)
             out = (model.from_trunk if cached else net)(images.to(device, non_blocking=True))
-            losses = head_losses(out, batch)
+            losses = head_losses(out, batch, output_weights)
             loss = sum(losses.values())
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
@@ -278,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
                 "data": args.data or "stream",
                 "mode": args.mode,
                 "n_layers": args.n_layers,
+                "continuous_weights": args.continuous_weights,
                 "val_seed": VAL_SEED,
                 "n_val": args.n_val,
                 "device": str(device),
