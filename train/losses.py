@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.inverse.encoding import BOOLEANS, CATEGORICALS, CONTINUOUS_NAMES, natural_errors
+from core.inverse.encoding import BOOLEANS, CATEGORICALS, CONTINUOUS, CONTINUOUS_NAMES, natural_errors
 
 CONTINUOUS_WEIGHT = 5.0  # the continuous term is a mean over ~25 values: weigh it like several heads
 LABEL_SMOOTHING = 0.05
@@ -19,34 +19,24 @@ BASIN_RISE = {
     "stepFactor": 0.15,
     "scale": 0.15,
     "scaleFactor": 0.13,
-    "xStep": 0.10,
-    "yStep": 0.10,
-    "position": 0.10,
-    "layer.position": 0.10,
-    "startAngle": 0.035,
-    "layer.scale": 0.035,
-    "color": 0.03,
+    **dict.fromkeys(("xStep", "yStep", "position.x", "position.y"), 0.10),
+    **dict.fromkeys(("layer.position.x", "layer.position.y"), 0.10),
+    **dict.fromkeys(("startAngle", "layer.scale.x", "layer.scale.y"), 0.035),
+    **dict.fromkeys(("color.r", "color.g", "color.b"), 0.03),
 }
-"""Median rise of refinement's 160-px loss when a coordinate moves by 0.03 of its range, over 20 held-out
-truths (README, "how narrow the basin is"); colour and layer positions were not measured and are guesses;
-everything else rose by ≤ 0.007 (floored at 0.02 so it still learns)."""
-
-
-def _parameter(name: str) -> str:
-    """ "rotation.sin" → "rotation", "layer.position.x" → "layer.position", "color.r" → "color"."""
-    return (
-        name.rsplit(".", 1)[0] if name.rsplit(".", 1)[-1] in ("sin", "cos", "x", "y", "r", "g", "b") else name
-    )
+"""Median rise of refinement's 160-px loss when a coordinate (a `CONTINUOUS` path) moves by 0.03 of its
+range, over 20 held-out truths (README, "how narrow the basin is"); colour and layer positions were not
+measured and are guesses; everything else rose by ≤ 0.007 (floored at 0.02 so it still learns)."""
 
 
 def continuous_weights(kind: str = "uniform") -> torch.Tensor:
     """Per-output weights of the continuous term, mean 1: "uniform", or "basin" (BASIN_RISE: a model's
-    error costs the render most where the loss's basin is narrowest)."""
+    error costs the render most where the loss's basin is narrowest; an angle's sin and cos share one)."""
     if kind == "uniform":
         return torch.ones(len(CONTINUOUS_NAMES))
     if kind != "basin":
         raise ValueError(f"continuous weights are uniform or basin, not {kind!r}")
-    w = torch.tensor([max(0.02, BASIN_RISE.get(_parameter(n), 0.0)) for n in CONTINUOUS_NAMES])
+    w = torch.tensor([max(0.02, BASIN_RISE.get(c.path, 0.0)) for c in CONTINUOUS for _ in c.names])
     return w / w.mean()
 
 

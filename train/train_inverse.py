@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     cached = args.cache_features is not None
+    # training only: validation keeps uniform weights, so runs with either setting compare
     output_weights = continuous_weights(args.continuous_weights)
     if cached and (not model.config.trunk_stages or args.stream or world > 1):
         raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")

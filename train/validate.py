@@ -28,6 +28,7 @@ Ctrl-C stops the target being refined at its best so far, skips the rest and sti
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import threading
@@ -152,15 +153,12 @@ def refine_target(
     """Refine from `starts[0]`, racing the first RACE_STARTS: refined params, report, files; and the
     refined render."""
     from core.refine import refine_to_end
+    from core.refine.events import advance_bar
 
     with tqdm(
         total=options.get("budget_evals") or None, unit="eval", desc=stem, leave=False, file=sys.stderr
     ) as bar:
-
-        def show(event: Any) -> None:
-            bar.update(event.evaluations - bar.n)
-            bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
-
+        show = functools.partial(advance_bar, bar)
         final = refine_to_end(target, starts[0], top_k=starts[:RACE_STARTS], on_event=show, **options)
     record, rendered = _record(target, final.best_params, renderer, size, out_dir, stem, "-refined")
     return {

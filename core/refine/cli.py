@@ -34,6 +34,7 @@ from core.interrupt import cancel_on_interrupt
 from core.metrics import flat_target_note
 from core.params import ParamsError, validate
 from core.refine.evaluate import default_workers
+from core.refine.events import advance_bar
 from core.refine.gap import gap_picture, gap_report
 from core.refine.refiner import (
     DEFAULT_BUDGET_EVALS,
@@ -113,8 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     ):
         try:
             for event in refiner.run():
-                bar.update(event.evaluations - bar.n)
-                bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
+                advance_bar(bar, event)
                 final = event
         except KeyboardInterrupt:  # the second Ctrl-C: the run did not stop
             print("aborted: nothing written", file=sys.stderr)

@@ -37,3 +37,10 @@ class ProgressEvent:
     preview: np.ndarray | None = field(default=None, repr=False)
     done: bool = False
     stop_reason: str | None = None
+
+
+def advance_bar(bar: Any, event: ProgressEvent) -> None:
+    """Move a tqdm bar (unit: evaluations) to `event` and show its best loss: the command-line view of a
+    run, shared by `python -m core.refine` and `train.validate`."""
+    bar.update(event.evaluations - bar.n)
+    bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
