@@ -18,8 +18,19 @@ from core.params import validate
 from core.refine.alternatives import symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import make_loss
+from core.refine.pose import separate_copy
 from core.render import render
 from core.render.scene import instance_positions, scale_progression
+
+
+class CountingScorer(Scorer):
+    """A Scorer that counts its calls."""
+
+    calls = 0
+
+    def __call__(self, params: dict) -> float:
+        self.calls += 1
+        return super().__call__(params)
 
 
 @pytest.mark.parametrize("geometry", sorted(HALF_SIZES))
@@ -54,14 +65,8 @@ def test_trails_are_valid_distinct_and_draw_light() -> None:
 def test_best_motifs_finds_a_trail_in_its_symmetry() -> None:
     trail = anchored_trail("roundedRect", (0.65, -0.65), 1.06, 24)
     target = render(dict(symmetry_variants(trail))["180° rotation"], 160, 90, quality="fast")
-    scorer = Scorer(make_loss("ssim_lum", target), "fast", 1)
-    calls = []
-
-    def score(params: dict) -> float:
-        calls.append(1)
-        return scorer(params)
-
-    found = best_motifs(score, k=5)
+    scorer = CountingScorer(make_loss("ssim_lum", target), "fast", 1)
+    found = best_motifs(scorer, k=5)
     assert len(found) == 5
     # the trail about the opposite corner, turned 180°, is the same picture
     twins = [
@@ -71,8 +76,25 @@ def test_best_motifs_finds_a_trail_in_its_symmetry() -> None:
     assert found[0][0] in twins
     assert scorer(found[0][1]) == pytest.approx(0.0, abs=1e-6)
     assert found[0][2] == scorer(found[0][1])  # each motif comes with its score
-    assert len(calls) < 320  # every trail once without a copy, the best 24 in three symmetries
-    assert best_motifs(score, k=0) == []
+    # every trail twice (where drawn, and moved onto the light), the best 24 and 12 with each copy, a grid
+    # of separations for 4
+    assert scorer.calls < 850
+    assert best_motifs(scorer, k=0) == []
+
+
+def test_best_motifs_finds_a_pair_of_trails_apart() -> None:
+    """figma-02's kind of design: a trail about its own corner and the same turned 180° about the frame's
+    centre, the two apart. Neither the trails where they are drawn (both anchored at the centre) nor a
+    shift of the pair draws it; registering one trail onto the light and adding the copy does."""
+    trail = anchored_trail("ring", (0.9, -0.9), 1.06, 24)
+    pair = separate_copy(dict(symmetry_variants(trail))["180° rotation"], -0.3, -0.5)
+    target = render(pair, 192, 108, quality="exact")
+    scorer = CountingScorer(make_loss("ssim_lum", target), "fast", 1)
+    found = best_motifs(scorer, k=5)
+    assert found[0][2] < 0.2
+    assert "180° rotation" in found[0][0] or "mirror" not in found[0][0]
+    centred = [s for s in found if "shifted" not in s[0] and "apart" not in s[0]]
+    assert all(value > found[0][2] + 0.2 for _, _, value in centred)
 
 
 def test_the_first_guess_ranks_motifs_with_the_rest() -> None:

@@ -7,9 +7,18 @@ import numpy as np
 import pytest
 
 from core.params import MAIN_PARAMS
+from core.refine.alternatives import symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import make_loss
-from core.refine.pose import aligned, pose_variants, registration_shift, shift_scene, turn_scene, zoom_scene
+from core.refine.pose import (
+    aligned,
+    pose_variants,
+    registration_shift,
+    separate_copy,
+    shift_scene,
+    turn_scene,
+    zoom_scene,
+)
 from core.refine.space import complete
 from core.render import render
 
@@ -40,6 +49,38 @@ def test_shifting_a_layered_scene_moves_the_whole_picture():
     shifted_back = moved[dy + 20 - dy : h - 20 - dy, 20 + dx : w - 20]
     assert np.abs(base[inner].astype(int) - shifted_back.astype(int)).mean() < 2.0
     assert registration_shift(_float(moved), _float(base)) == pytest.approx((0.5, 0.25), abs=2 * 5.0 / w)
+
+
+@pytest.mark.parametrize("symmetry", ["mirror left-right", "mirror top-bottom", "180° rotation"])
+def test_separating_a_copy_moves_the_pair_apart_and_keeps_it_symmetric(symmetry: str) -> None:
+    """The main layer moves by (dx, dy) on screen, its copy the mirror way: the picture keeps the copy's
+    symmetry about the frame's centre, which a shift of both (shift_scene) breaks."""
+    flips = {
+        "mirror left-right": lambda a: a[:, ::-1],
+        "mirror top-bottom": lambda a: a[::-1],
+        "180° rotation": lambda a: a[::-1, ::-1],
+    }
+    pair = dict(symmetry_variants({**SCENE, "rotation": 0.0}))[symmetry]  # mirrors about the screen's axes
+    w, h = 320, 180
+
+    def asymmetry(params: dict) -> float:
+        light = render(params, w, h, quality="fast").astype(np.float32).mean(axis=2)
+        return float(np.abs(light - flips[symmetry](light)).mean())
+
+    sampling = asymmetry(pair)  # the renderer's own: its sample pattern is not symmetric
+    assert asymmetry(separate_copy(pair, 0.5, 0.25)) < sampling + 0.5
+    assert asymmetry(shift_scene(pair, 0.5, 0.25)) > sampling + 3.0  # a shift moves both copies alike
+    # in a turned scene the move is expressed inside its rotation and scale, and the copy still mirrors it
+    turned = dict(symmetry_variants(SCENE))[symmetry]
+    moved = separate_copy(turned, 0.5, 0.25)
+    s, theta = SCENE["scale"], SCENE["rotation"]
+    c, n = np.cos(-theta), np.sin(-theta)
+    ux, uy = (c * 0.5 - n * 0.25) / s, (n * 0.5 + c * 0.25) / s
+    assert moved["position"]["x"] == pytest.approx(turned["position"]["x"] + ux, abs=1e-3)
+    assert moved["position"]["y"] == pytest.approx(turned["position"]["y"] + uy, abs=1e-3)
+    ax, ay = turned["layers"][0]["scale"]["x"], turned["layers"][0]["scale"]["y"]
+    assert moved["layers"][0]["position"]["x"] == pytest.approx(moved["position"]["x"] * ax, abs=1e-3)
+    assert moved["layers"][0]["position"]["y"] == pytest.approx(moved["position"]["y"] * ay, abs=1e-3)
 
 
 def test_turning_a_quarter_turn_rotates_the_square_frame():

@@ -46,6 +46,25 @@ def shift_scene(params: Mapping[str, Any], dx: float, dy: float) -> dict[str, An
     return validate(flat)
 
 
+def separate_copy(params: Mapping[str, Any], dx: float, dy: float) -> dict[str, Any]:
+    """The main layer moved by (dx, dy) world units on screen and its first layer, a copy symmetric about
+    the frame's centre (`core.refine.alternatives.symmetry_variants`: l = a ⊙ p), by that move mirrored as
+    the copy is (a ⊙ move): the pair stays symmetric and moves apart or together.
+
+    Why: a design of two copies apart (figma-02: two ring trails, one the other turned 180°) is a pair the
+    shift cannot separate, since it moves both alike, and CMA-ES would have to move four coordinates in
+    step to walk there."""
+    flat = complete(params)
+    theta, s = float(flat["rotation"]), float(flat["scale"]) or 1e-6
+    c, n = math.cos(-theta), math.sin(-theta)
+    ux, uy = (c * dx - n * dy) / s, (n * dx + c * dy) / s
+    layer = flat["layers"][0]
+    ax, ay = math.copysign(1.0, layer["scale"]["x"]), math.copysign(1.0, layer["scale"]["y"])
+    flat["position"] = {"x": flat["position"]["x"] + ux, "y": flat["position"]["y"] + uy}
+    layer["position"] = {"x": layer["position"]["x"] + ax * ux, "y": layer["position"]["y"] + ay * uy}
+    return validate(flat)
+
+
 def registration_shift(target: np.ndarray, candidate: np.ndarray) -> tuple[float, float]:
     """(dx, dy) in world units that moves `candidate`'s light onto `target`'s (same-size RGB images).
 
