@@ -124,7 +124,8 @@ def best_motifs(
     target's light on its own (image registration) and the best `paired_of` of those are scored with each
     copy, symmetric about the frame's centre: a pair of trails apart. Last, the best `separated_of` scenes
     with a copy are scored with the pair moved apart or together on a grid (`separate_copy`), then half a
-    step about the best two. ≈ 1 100 scores in all (≈ 1.5 s at the loss's 160 px)."""
+    step about the best two. 600–800 scores in all: the whole first guess of a 1652×919 target took
+    1.5–1.7 s on the four references, against 0.6–0.9 s without the pairs and separations."""
     if k <= 0:
         return []
     scored: list[tuple[float, str, dict[str, Any]]] = []
