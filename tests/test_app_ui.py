@@ -323,6 +323,16 @@ def test_explore_plot_skips_failed_judgements() -> None:
     assert rows == [(4, 6.0, "best so far"), (4, 5.0, "generation best"), (4, 8.5, "find threshold")]
 
 
+def test_the_explore_plot_spans_the_run_s_budget(session: Session) -> None:
+    """The plot's updates hold the x axis at the whole budget, so its ticks are whole evaluations."""
+    store = resources.store_for(session.settings.data_dir)
+    seed = store.add_seed(PARAMS, source="manual", label="plot test")
+    outs = list(handlers.on_explore(session, "pool seed", float(seed), "proxy", 6))
+    plots = [out[3] for out in outs if isinstance(out[3], gr.LinePlot)]
+    assert plots and all(plot.x_lim == [0, 6] for plot in plots)
+    assert plots[-1].value is not None
+
+
 def test_explore_handler_says_what_to_pick(session: Session) -> None:
     """Without a seed or a match the handler answers in the status line and leaves the rest, plot included."""
     [out] = list(handlers.on_explore(session, "pool seed", None, "proxy", 10))

@@ -305,6 +305,12 @@ def _explore_message(text: str) -> tuple[Any, ...]:
     return (text, gr.skip(), gr.skip(), gr.skip())
 
 
+def explore_plot(history: Any, budget: int) -> gr.LinePlot:
+    """The score plot's update: its x axis spans the run's whole budget from the first point, so it does not
+    stretch as the run goes and its ticks fall on whole evaluations."""
+    return gr.LinePlot(value=history, x_lim=[0, max(1, budget)])
+
+
 def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
@@ -339,7 +345,7 @@ def on_explore(
             on_start=hold,
         ):
             best = gr.skip() if update.best_image is None else update.best_image
-            plot = gr.skip() if update.history is None else update.history
+            plot = gr.skip() if update.history is None else explore_plot(update.history, int(evals or 200))
             yield (update.status, best, update.latest or gr.skip(), plot)
     except EXPECTED as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")

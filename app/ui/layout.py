@@ -118,6 +118,7 @@ def build_ui(home: str) -> gr.Blocks:
                 title="Judge score per evaluation (1–10): the best so far, each generation's best, "
                 "and the score a find needs",
                 y_lim=[1, 10],
+                x_axis_format="d",  # whole evaluations (a short run's default ticks read 0.2, 0.4, …)
                 color_map=dict(zip(explore.SERIES, ("#1f77b4", "#ff7f0e", "#d62728"), strict=True)),
                 height=240,
                 elem_id="explore-plot",
