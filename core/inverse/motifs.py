@@ -53,7 +53,7 @@ PAIRED_OF = 12
 SEPARATED_OF = 4
 """Best scenes with a copy whose pair is also moved apart or together on the `SEPARATIONS` grid."""
 SEPARATION_STEP = 0.25
-"""Grid step (world units; the frame is 5 wide, 15 px at 1 000 px) of the pair's separation."""
+"""Grid step of the pair's separation in world units (the frame is 5 wide: 8 px at the loss's 160 px)."""
 SEPARATIONS: tuple[tuple[float, float], ...] = tuple(
     (SEPARATION_STEP * i, SEPARATION_STEP * j) for i in range(-4, 5) for j in range(-3, 4) if i or j
 )

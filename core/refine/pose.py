@@ -38,9 +38,7 @@ def shift_scene(params: Mapping[str, Any], dx: float, dy: float) -> dict[str, An
     """The scene moved by (dx, dy) world units on screen (+x right, +y up): p and every layer's l move by
     the same amount, expressed inside the scene's rotation θ and scale s."""
     flat = complete(params)  # a layer-less scene's implicit mirror layer made explicit, so it moves too
-    theta, s = float(flat["rotation"]), float(flat["scale"]) or 1e-6
-    c, n = math.cos(-theta), math.sin(-theta)
-    ux, uy = (c * dx - n * dy) / s, (n * dx + c * dy) / s
+    ux, uy = _inside_scene(flat, dx, dy)
     for node in (flat, *flat["layers"]):
         node["position"] = {"x": node["position"]["x"] + ux, "y": node["position"]["y"] + uy}
     return validate(flat)
@@ -55,14 +53,20 @@ def separate_copy(params: Mapping[str, Any], dx: float, dy: float) -> dict[str, 
     shift cannot separate, since it moves both alike, and CMA-ES would have to move four coordinates in
     step to walk there."""
     flat = complete(params)
-    theta, s = float(flat["rotation"]), float(flat["scale"]) or 1e-6
-    c, n = math.cos(-theta), math.sin(-theta)
-    ux, uy = (c * dx - n * dy) / s, (n * dx + c * dy) / s
+    ux, uy = _inside_scene(flat, dx, dy)
     layer = flat["layers"][0]
     ax, ay = math.copysign(1.0, layer["scale"]["x"]), math.copysign(1.0, layer["scale"]["y"])
     flat["position"] = {"x": flat["position"]["x"] + ux, "y": flat["position"]["y"] + uy}
     layer["position"] = {"x": layer["position"]["x"] + ax * ux, "y": layer["position"]["y"] + ay * uy}
     return validate(flat)
+
+
+def _inside_scene(flat: Mapping[str, Any], dx: float, dy: float) -> tuple[float, float]:
+    """An on-screen move (dx, dy) in world units, expressed inside the scene's rotation θ and scale s,
+    where the positions p and l sit (spec §4.1)."""
+    theta, s = float(flat["rotation"]), float(flat["scale"]) or 1e-6
+    c, n = math.cos(-theta), math.sin(-theta)
+    return (c * dx - n * dy) / s, (n * dx + c * dy) / s
 
 
 def registration_shift(target: np.ndarray, candidate: np.ndarray) -> tuple[float, float]:
