@@ -335,17 +335,18 @@ def on_explore(
     def hold(job: Any) -> None:
         session.job = job
 
+    budget = int(evals or 200)
     try:
         for update in explore.explore_updates(
             params,
             judge or session.settings.judge,
             store,
-            evals=int(evals or 200),
+            evals=budget,
             seed_id=parent,
             on_start=hold,
         ):
             best = gr.skip() if update.best_image is None else update.best_image
-            plot = gr.skip() if update.history is None else explore_plot(update.history, int(evals or 200))
+            plot = gr.skip() if update.history is None else explore_plot(update.history, budget)
             yield (update.status, best, update.latest or gr.skip(), plot)
     except EXPECTED as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")
