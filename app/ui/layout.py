@@ -28,9 +28,15 @@ def thumbnails(label: str, columns: int, height: int | str, **options: object) -
     )
 
 
+CACHE_CLEANUP = (3600, 86400)
+"""(every, older than) in seconds: gradio's cache cleanup (Blocks' delete_cache)."""
+
+
 def build_ui(home: str) -> gr.Blocks:
     """The Gradio Blocks app; `home` is the launch data directory (settings.json lives there)."""
-    with gr.Blocks(title="bb-match") as demo:
+    # Gradio copies every returned file and image into its cache: clear day-old copies hourly (and all of
+    # them on restart), so a long-running app does not fill /tmp.
+    with gr.Blocks(title="bb-match", delete_cache=CACHE_CLEANUP) as demo:
         session = gr.State(functools.partial(handlers.new_session, home), delete_callback=handlers.on_stop)
         gr.Markdown("# bb-match · design → bb-particles parameters")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.ui.downloads import DOWNLOADS
 from core.imageio import ImageInputError, to_rgb_float, to_uint8
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.retrieval import default_bank
@@ -327,9 +327,9 @@ def params_texts(params: dict[str, Any]) -> tuple[str, str]:
 
 def params_files(params: dict[str, Any], name: str) -> list[str]:
     """The params as two downloadable files, `<name>.params.json` (flat) and `<name>.leva.json`, in a
-    fresh temporary folder; returns their paths."""
+    fresh folder of the app's downloads (app.ui.downloads); returns their paths."""
     flat, prefixed = params_texts(params)
-    folder = Path(tempfile.mkdtemp(prefix="bb-params-"))
+    folder = DOWNLOADS.folder()
     stem = Path(name).stem or "match"
     paths = [folder / f"{stem}.params.json", folder / f"{stem}.leva.json"]
     paths[0].write_text(flat + "\n", encoding="utf-8")

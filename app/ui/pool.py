@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from app.ui.downloads import DOWNLOADS
 from core.params import to_prefixed
 from core.render import render
 from core.store import GALLERY_MIN_SCORE, Store, params_key
@@ -69,8 +69,8 @@ def import_refs(store: Store, path: str) -> str:
 
 
 def export_pool(store: Store) -> str:
-    """All seeds as a refs.jsonl in a fresh temporary folder; returns its path."""
-    path = Path(tempfile.mkdtemp(prefix="bb-refs-")) / "refs.jsonl"
+    """All seeds as a refs.jsonl in a fresh folder of the app's downloads; returns its path."""
+    path = DOWNLOADS.folder() / "refs.jsonl"
     store.export_refs(path)
     return str(path)
 
@@ -110,7 +110,7 @@ def _load(path: str) -> np.ndarray | None:
 
 def export_finds(frame: pd.DataFrame) -> str:
     """The finds of a gallery table as refs.jsonl lines (Leva-prefixed, wrapped); returns the path."""
-    path = Path(tempfile.mkdtemp(prefix="bb-finds-")) / "refs.jsonl"
+    path = DOWNLOADS.folder() / "refs.jsonl"
     lines = [json.dumps(to_prefixed(p, wrapped=True), separators=(", ", ": ")) for p in frame["params"]]
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     return str(path)

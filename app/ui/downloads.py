@@ -1,0 +1,59 @@
+"""Files the app offers for download, kept in one temporary folder per app process.
+
+Why: a refinement streams its best params as downloadable files with every progress update. A fresh
+`mkdtemp` per update left hundreds of folders in /tmp after a day of use (554 seen on the dev machine).
+Here each download gets a numbered subfolder of one process-wide folder; only the newest `keep` are kept
+(gradio copies a returned file into its own cache, so an older one is no longer read), and the whole
+folder goes when the process exits.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+KEEP = 32
+"""Subfolders kept: enough for every tab's latest file while a few sessions stream at once."""
+
+
+class Downloads:
+    """Fresh subfolders of one temporary folder, the oldest pruned beyond `keep`."""
+
+    def __init__(self, keep: int = KEEP, prefix: str = "bb-match-downloads-") -> None:
+        if keep < 1:
+            raise ValueError(f"keep must be ≥ 1, got {keep}")
+        self.keep = keep
+        self._prefix = prefix
+        self._root: tempfile.TemporaryDirectory[str] | None = None
+        self._made: list[Path] = []
+        self._count = 0
+        self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        """The process-wide folder (made on first use, removed at exit)."""
+        with self._lock:
+            return self._root_path()
+
+    def _root_path(self) -> Path:
+        if self._root is None or not Path(self._root.name).is_dir():
+            self._root = tempfile.TemporaryDirectory(prefix=self._prefix)
+            self._made = []
+        return Path(self._root.name)
+
+    def folder(self) -> Path:
+        """A new empty subfolder; the oldest beyond `keep` are deleted."""
+        with self._lock:
+            root = self._root_path()
+            self._count += 1
+            folder = Path(tempfile.mkdtemp(dir=root, prefix=f"{self._count:06d}-"))
+            self._made.append(folder)
+            while len(self._made) > self.keep:
+                shutil.rmtree(self._made.pop(0), ignore_errors=True)
+            return folder
+
+
+DOWNLOADS = Downloads()
+"""The app's downloads (one per process)."""
