@@ -30,6 +30,7 @@ from skimage.morphology import skeletonize
 from core.metrics import prepare_pair
 from core.metrics.similarity import correlation, lum_corr, luminance, ssim, ssim_black, ssim_skill
 from core.refine.colour import light_chromaticity, lit_mask
+from core.refine.fade import fade_fit
 
 ANALYSIS_WIDTH = 512
 """The match report's working width: findings describe what its figures saw."""
@@ -63,6 +64,11 @@ EXACTNESS_ENLARGE = 1.01
 EXACTNESS_SHIFT = 1.0
 """The small errors the exactness check applies to the target itself: 1 % larger about the frame's
 centre, and 1 px to the right at ANALYSIS_WIDTH."""
+FADE_CLEAR = 0.30
+"""R² of the one-sided fade above which the target's shapes count as lit from one side (renderer-drawn
+synthetic targets reached at most 0.12 against their matches, figma-02 0.50; core.refine.fade)."""
+FADE_MARGIN = 0.20
+"""How much more a one-sided fade must explain than a symmetric one, which the gradient can draw."""
 SKILL_BAR = 0.40
 """The plan's ssim_skill bar for a Figma design; a target whose own small errors fall under it is named."""
 
@@ -92,7 +98,8 @@ def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None
     """Findings on light placement, brightness, symmetry, colour and stroke width, target vs render.
 
     `params` (the render's flat params) lets the stroke check tell a search gap from the renderer's
-    thinnest tube; without them a too-thick stroke is put down to the search.
+    thinnest tube (without them a too-thick stroke is put down to the search), and the fade check sample
+    the target along the match's shapes (without them it is not measured).
     """
     t, r = prepare_pair(target, render_image, ANALYSIS_WIDTH)
     t_lum, r_lum = luminance(t), luminance(r)
@@ -102,6 +109,7 @@ def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None
         _symmetry(t_lum, r_lum),
         _colour(t, r, params),
         _stroke(t_lum, r_lum, params),
+        _fade(t_lum, r_lum, params),
         _exactness(t),
     ]
 
@@ -328,6 +336,32 @@ def _stroke(t_lum: np.ndarray, r_lum: np.ndarray, params: Mapping[str, Any] | No
             f"{ANALYSIS_WIDTH} px); geoWidth sets the tube's radius."
         )
     return Finding("stroke width", "search", words, numbers)
+
+
+def _fade(t_lum: np.ndarray, r_lum: np.ndarray, params: Mapping[str, Any] | None) -> Finding:
+    """Whether the target lights each shape from one side, which the renderer's symmetric gradient cannot
+    (core.refine.fade); measured along the match's own shapes, so only with its params."""
+    fit = None if params is None else fade_fit(t_lum, r_lum, params)
+    if fit is None:
+        why = (
+            "no params"
+            if params is None
+            else "the match's shapes are not symmetric or carry too little light"
+        )
+        return Finding("one-sided fade", "ok", f"Not measured ({why}).", {})
+    one, sym = fit["one_sided"], fit["symmetric"]
+    said = (
+        f"along the match's shapes, a fade from one side to the other explains {one:.0%} of how the target's "
+        f"light differs from the render's, a symmetric one {sym:.0%}"
+    )
+    if one < FADE_CLEAR or one - sym < FADE_MARGIN:
+        return Finding("one-sided fade", "ok", f"No one-sided fade: {said}.", fit)
+    words = (
+        f"The target lights each shape from one side and leaves the opposite side dark: {said}. The "
+        "renderer's gradient is symmetric about a shape's centre (q = 0.5 + 0.5·|p·d|, renderer-spec §6), "
+        "so it lights opposite sides alike; no parameter draws a one-sided fade."
+    )
+    return Finding("one-sided fade", "renderer", words, fit)
 
 
 def enlarged(image: np.ndarray, factor: float) -> np.ndarray:
