@@ -39,7 +39,7 @@ def test_cli_writes_params_render_and_side_by_side(tmp_path: Path, capsys) -> No
     assert 0.0 <= summary["report"]["lum_corr"] <= 1.0
     assert np.isfinite(summary["best_loss"])
     # what is left, in words (stderr and report.json) and as a picture
-    assert len(summary["gap"]["findings"]) == 6 and summary["gap"]["ceiling"] in capsys.readouterr().err
+    assert len(summary["gap"]["findings"]) == 7 and summary["gap"]["ceiling"] in capsys.readouterr().err
     assert Image.open(out / "gap.png").size == (512, 288)
 
 

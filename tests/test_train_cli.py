@@ -165,8 +165,8 @@ def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, ca
     assert Image.open(pngs / "wide-compare.png").size == (96 * 3 + 8, 54)
     assert Image.open(pngs / "wide-guess-compare.png").size == (96 * 3 + 8, 54)
     assert all(e["first_guess"]["ranked"][0]["source"] == e["first_guess"]["source"] for e in entries)
-    # the last stage (here the first guess) gets its gap analysis: five checks, words, a picture
-    assert all(len(e["gap"]["findings"]) == 6 and e["gap"]["ceiling"] for e in entries)
+    # the last stage (here the first guess) gets its gap analysis: seven checks, words, a picture
+    assert all(len(e["gap"]["findings"]) == 7 and e["gap"]["ceiling"] for e in entries)
     assert Image.open(pngs / "wide-gap.png").size == (512, 288)
     printed = capsys.readouterr().out
     assert "wide.png" in printed and "who can close it" in printed
@@ -208,7 +208,15 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
     ) + 0.05
     assert (pngs / "target-refined-compare.png").exists() and (pngs / "target-gap.png").exists()
     aspects = {f["aspect"] for f in entry["gap"]["findings"]}
-    assert aspects == {"light placement", "brightness", "symmetry", "colour", "stroke width", "exactness"}
+    assert aspects == {
+        "light placement",
+        "brightness",
+        "symmetry",
+        "colour",
+        "stroke width",
+        "one-sided fade",
+        "exactness",
+    }
     captured = capsys.readouterr()
     assert "refined" in captured.out
     assert "target.png: CNN ssim" in captured.err and " → refined in " in captured.err  # the progress log
