@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from app.ui import match, pool
-from app.ui.downloads import Downloads
+from app.ui.downloads import Downloads, remove_orphans
 from core.params import defaults
 
 
@@ -40,3 +45,23 @@ def test_streamed_params_files_do_not_pile_up(monkeypatch: pytest.MonkeyPatch) -
     assert [p.rsplit("/", 1)[1] for p in paths] == ["figma-00.params.json", "figma-00.leva.json"]
     assert len(list(downloads.root.iterdir())) == 4
     assert all(p.is_file() for folder in downloads.root.iterdir() for p in folder.iterdir())
+
+
+def test_the_folders_of_killed_processes_are_removed_by_the_next(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(gone.stdout)
+    orphan = tmp_path / f"bb-match-downloads-{dead_pid}-abc"
+    (orphan / "000001-x").mkdir(parents=True)
+    alive = tmp_path / f"bb-match-downloads-{os.getpid()}-def"
+    alive.mkdir()
+    unrelated = tmp_path / "bb-match-downloads-notapid"
+    unrelated.mkdir()
+    assert remove_orphans(tmp_path, "bb-match-downloads-") == [orphan]
+    assert not orphan.exists() and alive.is_dir() and unrelated.is_dir()
+
+
+def test_the_root_names_this_process() -> None:
+    root = Downloads(keep=1).root
+    assert root.name.startswith(f"bb-match-downloads-{os.getpid()}-")

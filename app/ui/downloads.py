@@ -4,11 +4,15 @@ Why: a refinement streams its best params as downloadable files with every progr
 `mkdtemp` per update left hundreds of folders in /tmp after a day of use (554 seen on the dev machine).
 Here each download gets a numbered subfolder of one process-wide folder; only the newest `keep` are kept
 (gradio copies a returned file into its own cache, so an older one is no longer read), and the whole
-folder goes when the process exits.
+folder goes when the process exits. A process that is killed cannot clean up (the browser test stops the
+app that way), so the folder's name carries its process id and the next app removes the folders of
+processes that are gone.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -39,7 +43,8 @@ class Downloads:
 
     def _root_path(self) -> Path:
         if self._root is None or not Path(self._root.name).is_dir():
-            self._root = tempfile.TemporaryDirectory(prefix=self._prefix)
+            remove_orphans(Path(tempfile.gettempdir()), self._prefix)
+            self._root = tempfile.TemporaryDirectory(prefix=f"{self._prefix}{os.getpid()}-")
             self._made = []
         return Path(self._root.name)
 
@@ -53,6 +58,30 @@ class Downloads:
             while len(self._made) > self.keep:
                 shutil.rmtree(self._made.pop(0), ignore_errors=True)
             return folder
+
+
+def remove_orphans(folder: Path, prefix: str) -> list[Path]:
+    """Delete the `prefix<pid>-*` folders in `folder` whose process is gone; returns what was deleted."""
+    removed = []
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+    for path in folder.glob(f"{prefix}*"):
+        match = pattern.match(path.name)
+        if match and path.is_dir() and not _alive(int(match.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OSError:
+        return False
+    return True
 
 
 DOWNLOADS = Downloads()
