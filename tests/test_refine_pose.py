@@ -97,9 +97,10 @@ def test_zoom_multiplies_the_scale_within_its_bounds():
     assert lo <= zoom_scene(SCENE, 1e-9)["scale"] < 1e-6
 
 
-def test_registration_brings_a_misplaced_guess_back_and_pose_variants_are_scored():
+@pytest.mark.parametrize("supersample", [1, 2])  # uint8 renders, and float ones averaged down
+def test_registration_brings_a_misplaced_guess_back_and_pose_variants_are_scored(supersample: int):
     target = render(SCENE, 160, 90, quality="fast")
-    scorer = Scorer(make_loss("ssim_lum", target, 160))
+    scorer = Scorer(make_loss("ssim_lum", target, 160), supersample=supersample)
     off = shift_scene(SCENE, -0.6, 0.4)
     back = aligned(scorer, off)
     assert scorer(back) < 0.5 * scorer(off)
