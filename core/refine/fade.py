@@ -45,8 +45,8 @@ LOG_FLOOR = 0.01
 """Added to both lights before the log ratio, so that a dark sample in one image does not dominate."""
 MIN_SAMPLES = 200
 """Fewer lit samples than this are too few to tell a fade from noise."""
-DIRECTIONS = 72
-"""Directions tried for d: every 5° (one-sided over the full turn, symmetric over half of it)."""
+DIRECTIONS = 36
+"""Directions tried for d: every 5° over half a turn (d and −d fit alike, with the slope's sign flipped)."""
 
 
 def shape_samples(params: Mapping[str, Any], width: int, height: int) -> tuple[np.ndarray, np.ndarray] | None:
@@ -62,7 +62,7 @@ def shape_samples(params: Mapping[str, Any], width: int, height: int) -> tuple[n
         return None
     points = rotated_frames(p["geometry"], float(p["startAngle"]))[0][::STATION_STEP]
     local = points[:, :2]
-    positions, directions = [], []
+    positions, local_positions = [], []
     for draw in build_scene(p):
         mats = pixel_matrices(draw.matrices, width, height)
         finite = np.all(np.isfinite(mats), axis=(1, 2))
@@ -72,10 +72,10 @@ def shape_samples(params: Mapping[str, Any], width: int, height: int) -> tuple[n
             keep = keep[np.linspace(0, len(keep) - 1, MAX_INSTANCES).round().astype(int)]
         for m in mats[keep]:
             positions.append(points @ m[:, :3].T + m[:, 3])
-            directions.append(local)
+            local_positions.append(local)
     if not positions:
         return None
-    return np.concatenate(positions), np.concatenate(directions)
+    return np.concatenate(positions), np.concatenate(local_positions)
 
 
 def fade_fit(
@@ -103,7 +103,7 @@ def fade_fit(
     spread = float(((ratio - ratio.mean()) ** 2).sum())
     if spread <= 1e-12:
         return {"one_sided": 0.0, "symmetric": 0.0, "samples": int(lit.sum())}
-    angles = np.linspace(0.0, 2 * np.pi, DIRECTIONS, endpoint=False)
+    angles = np.linspace(0.0, np.pi, DIRECTIONS, endpoint=False)
     projections = local @ np.stack([np.sin(angles), np.cos(angles)])  # (n, DIRECTIONS)
     return {
         "one_sided": round(_best_r2(ratio, projections, spread), 3),

@@ -2,12 +2,12 @@
 
 The match report says how far a render is from its target; this says where and what, in words a designer
 reads: light the render lacks or adds and where, the target's symmetry, its colours, its stroke width,
-its brightness. Each finding is decided by numbers it carries, and is labelled:
+its brightness, a fade across each shape. Each finding is decided by numbers it carries, and is labelled:
 
 - "search": the renderer can express the target's side (a mirror layer, another colour, a thinner tube,
   light anywhere in the frame): a better start or a longer search can close it;
 - "renderer": the target asks for more than the renderer has (more colours than layers, strokes thinner
-  than the thinnest tube at this scale): the ceiling;
+  than the thinnest tube at this scale, a shape lit from one side only): the ceiling;
 - "metric": the target asks the report's figures for more exactness than an approximate match can give
   (its ssim_skill against itself, enlarged 1 % or moved 1 px, is under the plan's bar);
 - "ok": no gap worth naming on this aspect.
@@ -95,7 +95,8 @@ class Finding:
 
 
 def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None = None) -> list[Finding]:
-    """Findings on light placement, brightness, symmetry, colour and stroke width, target vs render.
+    """Findings on light placement, brightness, symmetry, colour, stroke width, a one-sided fade and the
+    figures' exactness, target vs render.
 
     `params` (the render's flat params) lets the stroke check tell a search gap from the renderer's
     thinnest tube (without them a too-thick stroke is put down to the search), and the fade check sample
@@ -346,7 +347,7 @@ def _fade(t_lum: np.ndarray, r_lum: np.ndarray, params: Mapping[str, Any] | None
         why = (
             "no params"
             if params is None
-            else "the match's shapes are not symmetric or carry too little light"
+            else "the match's shapes are not point-symmetric, or too dim along them"
         )
         return Finding("one-sided fade", "ok", f"Not measured ({why}).", {})
     one, sym = fit["one_sided"], fit["symmetric"]
