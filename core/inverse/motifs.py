@@ -133,14 +133,15 @@ def best_motifs(
     for name, params in _trails():  # symmetry_variants hands back copies: the cache stays as it is
         variants = dict(symmetry_variants(params))
         alone = variants.pop("no copy")
-        plain.append((scorer(alone), f"{name} + no copy", alone, name, variants))
+        value, image = scorer.scored_image(alone)
+        plain.append((value, f"{name} + no copy", alone, name, variants, image))
     plain.sort(key=lambda s: s[0])
-    scored += [(value, source, params) for value, source, params, _, _ in plain]
-    for _, _, _, name, variants in plain[:varied_of]:
+    scored += [(value, source, params) for value, source, params, *_ in plain]
+    for _, _, _, name, variants, _ in plain[:varied_of]:
         scored += [(scorer(v), f"{name} + {variant}", v) for variant, v in variants.items()]
     registered = []
-    for _, _, alone, name, _ in plain:
-        moved = aligned(scorer, alone)
+    for _, _, alone, name, _, image in plain:
+        moved = aligned(scorer, alone, image)  # the image scored above: each trail is drawn once
         registered.append((scorer(moved), f"{name} + shifted", moved))
     registered.sort(key=lambda s: s[0])
     scored += registered

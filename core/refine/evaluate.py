@@ -69,9 +69,14 @@ class Scorer:
         big = render(params, k * w, k * h, quality=self.quality)
         return resize(big.astype(np.float32) / 255.0, w, h)
 
+    def scored_image(self, params: dict[str, Any]) -> tuple[float, np.ndarray]:
+        """(loss, the image it scored): for callers that go on to use the render (registration)."""
+        image = self.image(params)
+        value = float(self.loss(image))
+        return (value if np.isfinite(value) else float("inf")), image
+
     def __call__(self, params: dict[str, Any]) -> float:
-        value = float(self.loss(self.image(params)))
-        return value if np.isfinite(value) else float("inf")
+        return self.scored_image(params)[0]
 
 
 _WORKER_SCORER: Scorer | None = None

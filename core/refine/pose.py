@@ -97,9 +97,11 @@ def zoom_scene(params: Mapping[str, Any], factor: float) -> dict[str, Any]:
     return validate({**params, "scale": float(params.get("scale", 1.0)) * factor})
 
 
-def aligned(scorer: Scorer, params: Mapping[str, Any]) -> dict[str, Any]:
-    """`params` shifted so its render's light lies over the target's (the scorer's loss holds the target)."""
-    image = scorer.image(dict(params))  # uint8, or float in [0, 1] when supersampled
+def aligned(scorer: Scorer, params: Mapping[str, Any], image: np.ndarray | None = None) -> dict[str, Any]:
+    """`params` shifted so its render's light lies over the target's (the scorer's loss holds the target).
+    `image`: the scorer's render of `params` when the caller has it already (not drawn again)."""
+    if image is None:
+        image = scorer.image(dict(params))  # uint8, or float in [0, 1] when supersampled
     image = image.astype(np.float32) / 255.0 if image.dtype == np.uint8 else image
     return shift_scene(params, *registration_shift(scorer.loss.target, image))
 
