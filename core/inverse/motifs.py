@@ -25,11 +25,10 @@ together; and hands back the best for the first guess to rank with the CNN's and
 from __future__ import annotations
 
 import itertools
-import json
 from functools import lru_cache
 from typing import Any
 
-from core.params import defaults, validate
+from core.params import defaults, identity, validate
 from core.refine.alternatives import symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.pose import aligned, separate_copy
@@ -160,13 +159,14 @@ def _separated(
     """Each scene of a pair moved apart or together by every step of `SEPARATIONS`, then by half a step
     about the best two of all: (score, name, params). Moves that the positions' bounds (±2, the original's
     clamp) make the same scene are scored once."""
-    seen = {_key(params) for _, _, params in pairs}
+    seen = {identity(params) for _, _, params in pairs}
     out = []
 
     def add(source: str, params: dict[str, Any], dx: float, dy: float) -> None:
         moved = separate_copy(params, dx, dy)
-        if _key(moved) not in seen:
-            seen.add(_key(moved))
+        key = identity(moved)
+        if key not in seen:
+            seen.add(key)
             out.append((scorer(moved), source, params, dx, dy, moved))
 
     for _, source, params in pairs:
@@ -180,10 +180,6 @@ def _separated(
     return [
         (value, f"{source} + apart ({dx:+.2f}, {dy:+.2f})", moved) for value, source, _, dx, dy, moved in out
     ]
-
-
-def _key(params: dict[str, Any]) -> str:
-    return json.dumps(params, sort_keys=True)
 
 
 def _has_copy(params: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ original's control store) and c-strings (`/render?c=`) are converted at the boun
 from .codec import decode, encode
 from .convert import detect_form, to_prefixed, to_scene_params
 from .errors import CodecError, ParamsError
+from .identity import identity
 from .sampling import sample_params
 from .schema import (
     ALPHA_PROGRESSIONS,
@@ -63,6 +64,7 @@ __all__ = [
     "defaults",
     "detect_form",
     "encode",
+    "identity",
     "resolve",
     "sample_params",
     "to_prefixed",

@@ -8,7 +8,6 @@ count (results are told in submission order). A time budget trades that for a wa
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,7 +18,7 @@ import numpy as np
 
 from core.imageio import resize, to_rgb_float
 from core.metrics import WORKING_WIDTH, match_report
-from core.params import defaults, sample_params
+from core.params import defaults, identity, sample_params
 from core.refine.catcma import CatCMASearch
 from core.refine.colour import fit_colour
 from core.refine.effects import GROUPS as EFFECT_FITS
@@ -366,7 +365,7 @@ class Refiner:
     def _final_image(self, params: dict[str, Any]) -> np.ndarray:
         """The exact render at the target's size (≤ FINAL_MAX_WIDTH), kept per params: the end-of-run
         checks and the final report draw the same handed-over params."""
-        key = json.dumps(params, sort_keys=True)
+        key = identity(params)
         if key not in self._final_images:
             self._final_images[key] = self._draw_final(params)
         return self._final_images[key]
@@ -379,7 +378,7 @@ class Refiner:
     def _keep_final_image(self, params: dict[str, Any]) -> None:
         """Drop every full-size image but the handed-over params' (the finish draws ≈ 12 of ≤ 1024 px,
         ≈ 20 MB, and a Refiner may outlive its run in the app's session)."""
-        key = json.dumps(params, sort_keys=True)
+        key = identity(params)
         kept = self._final_images.get(key)
         self._final_images = {} if kept is None else {key: kept}
 
@@ -415,7 +414,7 @@ class Refiner:
         fitted, value = fit_effects(params, score, seed=self.seed)
         if value >= at_full(params):
             return params
-        key = json.dumps(fitted, sort_keys=True)
+        key = identity(fitted)
         self._final_images[key] = apply_effects(clean, fitted["noise"], fitted["crt"])
         return fitted
 
@@ -435,7 +434,7 @@ class Refiner:
             return self._cancel.is_set() or (deadline is not None and self._elapsed() >= deadline)
 
         def evaluate(candidate: dict[str, Any]) -> tuple[str, np.ndarray | None, float]:
-            key = json.dumps(candidate, sort_keys=True)
+            key = identity(candidate)
             if key in self._full_values:  # scored before (the start, a stroke width): not drawn again
                 return key, None, self._full_values[key]
             image = self._draw_final(candidate)
@@ -454,7 +453,7 @@ class Refiner:
         if value >= start_value:
             return params
         kept = best_image[1]
-        if kept is not None and kept[0] == json.dumps(fitted, sort_keys=True):
+        if kept is not None and kept[0] == identity(fitted):
             self._final_images[kept[0]] = kept[1]  # the checks that follow and the report would redraw it
         return fitted
 
@@ -512,7 +511,7 @@ class Refiner:
 
         def at_full(params: dict[str, Any], image: np.ndarray | None = None) -> float:
             """`image`: the params' final image when the caller has drawn it another way."""
-            key = json.dumps(params, sort_keys=True)
+            key = identity(params)
             if key not in values:
                 drawn = self._final_image(params) if image is None else image
                 values[key] = full(resize(to_rgb_float(drawn), *full.size))
