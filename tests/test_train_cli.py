@@ -260,3 +260,8 @@ def test_device_scripts_parse_and_ask_for_out():
         ["bash", str(root / "scripts" / "gpu_train.sh"), "1"], env=env, capture_output=True, text=True
     )
     assert result.returncode != 0 and "set OUT" in result.stderr
+    env = {**env, "OUT": "/nonexistent/out", "WEIGHTS": "heavy"}
+    result = subprocess.run(
+        ["bash", str(root / "scripts" / "gpu_train.sh"), "1"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "WEIGHTS must be uniform or basin" in result.stderr

@@ -23,7 +23,7 @@ from core.inverse.model import InverseModel
 from core.inverse.motifs import MOTIF_STARTS, best_motifs
 from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
-from core.params import validate
+from core.params import identity, validate
 from core.refine.alternatives import alternative_starts, category_swaps, symmetry_variants
 from core.refine.evaluate import Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
@@ -138,7 +138,7 @@ def guess(
     def score(pairs: list[tuple[str, dict[str, Any]]], values: list[float] | None = None) -> None:
         """Rank `pairs` in; `values`: their losses when the caller has scored them already."""
         for i, (source, params) in enumerate(pairs):
-            key = repr(sorted(params.items()))
+            key = identity(params)
             if key not in seen:
                 seen.add(key)
                 value = scorer(params) if values is None else values[i]
