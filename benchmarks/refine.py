@@ -127,11 +127,15 @@ Predictor = Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]]
 
 
 def guess_predictor(
-    supersample: int = 1, race: int | None = None, checkpoint: str | None = None
+    supersample: int = 1,
+    race: int | None = None,
+    checkpoint: str | None = None,
+    neighbours: int | None = None,
 ) -> Predictor | None:
     """target → (best first guess, the `race` guesses to race; None: Guess.race's default, as the app and
-    train.validate race): core.inverse.guess with the shipped
-    retrieval bank (the CNN, its runner-up categoricals and the bank's neighbours, ranked by rendering)."""
+    train.validate race): core.inverse.guess with the shipped retrieval bank (the CNN, its runner-up
+    categoricals and the bank's `neighbours` nearest scenes, None: the guess's default, ranked by
+    rendering)."""
     try:
         inverse = importlib.import_module("core.inverse")
         guessing = importlib.import_module("core.inverse.guess")
@@ -142,7 +146,8 @@ def guess_predictor(
         return None
 
     def predict(target: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        first = guessing.guess(model, target, bank, supersample=supersample)
+        more = {} if neighbours is None else {"k_neighbours": neighbours}
+        first = guessing.guess(model, target, bank, supersample=supersample, **more)
         return first.params, first.race() if race is None else first.race(race)
 
     return predict
@@ -281,6 +286,9 @@ def main(argv: list[str] | None = None) -> int:
         "--race", type=int, default=None, help="guess: first guesses raced (default: Guess.race's)"
     )
     parser.add_argument(
+        "--neighbours", type=int, default=None, help="guess: the bank's scenes ranked (default: guess's)"
+    )
+    parser.add_argument(
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
     )
     parser.add_argument(
@@ -326,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         predictor = (
             cnn_predictor(args.checkpoint)
             if kind == "cnn"
-            else guess_predictor(args.supersample, args.race, args.checkpoint)
+            else guess_predictor(args.supersample, args.race, args.checkpoint, args.neighbours)
         )
         if predictor is not None:
             predictors[kind] = predictor
@@ -346,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         "working_width": args.width,
         "supersample": args.supersample,
         "polish_evals": args.polish_evals,
+        "neighbours": args.neighbours,
         "trials": args.trials,
         "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",
