@@ -48,6 +48,7 @@ from core.paths import shared_dir
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, METHODS, ParamSpace, Refiner
 from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
+from core.refine.multistart import ROUND_GENERATIONS
 from core.refine.polish import POLISH_EVALS
 from core.refine.refiner import DEFAULT_BUDGET_SECONDS
 from core.render import render
@@ -226,6 +227,7 @@ def run_one(
         polish_evals=args.polish_evals,
         trials=args.trials,
         protected=args.protect,
+        round_generations=args.round_generations,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -308,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", help="inverse model for --start-from (default: models/inverse.pt)")
     parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
     parser.add_argument(
+        "--round-generations",
+        type=int,
+        default=ROUND_GENERATIONS,
+        help="generations per round of the race of first guesses (core.refine.multistart)",
+    )
+    parser.add_argument(
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
     )
     parser.add_argument(
@@ -356,6 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "polish_evals": args.polish_evals,
         "neighbours": args.neighbours,
         "trials": args.trials,
+        "round_generations": args.round_generations,
         "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",
         "perturbed_start": (

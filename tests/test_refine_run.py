@@ -126,11 +126,22 @@ def test_without_start_params_the_best_sampler_draw_starts(target: np.ndarray) -
     assert events[-1].evaluations == 40
 
 
+def test_the_race_runs_the_rounds_it_is_given(target: np.ndarray, start: dict) -> None:
+    space = ParamSpace(start, effects=True)
+    for rounds in (3, 20):
+        search = Refiner(target, start, top_k=[start, start], round_generations=rounds)._search(
+            space, *space.encode(start)
+        )
+        assert search.round_generations == rounds
+
+
 def test_bad_arguments_raise(target: np.ndarray) -> None:
     with pytest.raises(ValueError, match="method"):
         Refiner(target, method="nope")
     with pytest.raises(ValueError, match="budget"):
         Refiner(target, budget_evals=None, budget_seconds=None)
+    with pytest.raises(ValueError, match="round_generations"):
+        Refiner(target, round_generations=0)
 
 
 def test_effects_the_match_does_not_need_are_switched_off(scene: dict) -> None:

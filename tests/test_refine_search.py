@@ -8,7 +8,7 @@ import pytest
 from core.params import sample_params
 from core.refine import CatCMASearch, MultiStartCMA, ParamSpace
 from core.refine.catcma import categorical_prior
-from core.refine.multistart import STALL_GENERATIONS, TRIAL_GENERATIONS, neighbours
+from core.refine.multistart import ROUND_GENERATIONS, STALL_GENERATIONS, TRIAL_GENERATIONS, neighbours
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +159,31 @@ def test_a_protected_start_runs_to_the_end_beside_the_leader(problem) -> None:
     assert len(search.dropped) == 2
 
 
+def test_round_generations_sets_when_the_race_halves(problem) -> None:
+    """Each surviving start runs `round_generations` generations per round; then the worse half goes."""
+    space, x_opt, c_opt = problem
+    starts = [(np.clip(x_opt + 0.02 * (i + 1), 0, 1), c_opt.copy()) for i in range(4)]
+    for rounds in (2, 5):
+        search = MultiStartCMA(
+            space,
+            x_opt,
+            c_opt,
+            starts=starts,
+            top_k=4,
+            sigma=0.02,
+            seed=0,
+            round_generations=rounds,
+            sweep_every=None,
+        )
+        sizes = []
+        for _ in range(4 * rounds + 2 * rounds):  # two rounds: 4 starts, then 2
+            batch = search.ask()
+            search.tell([toy_loss(space, x_opt, c_opt, cand.x, cand.c) for cand in batch])
+            sizes.append(len(search.runs))
+        assert sizes[4 * rounds - 2] == 4 and sizes[4 * rounds - 1] == 2  # halved after `rounds` each
+        assert sizes[-2] == 2 and sizes[-1] == 1
+
+
 def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:
     """A start whose categoricals are wrong in two places ends with them right: every `sweep_every`
     generations its best point is scored with each one-categorical change and the better one is kept."""
@@ -231,7 +256,7 @@ def test_a_dropped_start_resumes_when_the_lone_leader_stalls(problem) -> None:
     with_trials, tried, deep_turns = run(stall_generations=STALL_GENERATIONS)
     assert with_trials < 0.1
     assert tried.runs[0].c[0] == c_deep[0] and not tried.dropped
-    race = 2 * 8  # both starts' 8 generations, in turn, before the halving
+    race = 2 * ROUND_GENERATIONS  # both starts' rounds, in turn, before the halving
     resumed = deep_turns.index(True, race)
     assert resumed >= race + STALL_GENERATIONS  # the leader ran alone until it stalled
     assert deep_turns[resumed : resumed + 2 * TRIAL_GENERATIONS - 1] == [True, False] * (

@@ -26,7 +26,7 @@ from core.refine.effects import fit_effects
 from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
-from core.refine.multistart import STALL_GENERATIONS, MultiStartCMA
+from core.refine.multistart import ROUND_GENERATIONS, STALL_GENERATIONS, MultiStartCMA
 from core.refine.polish import POLISH_EVALS, polish
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
@@ -99,6 +99,7 @@ def make_search(
     top_k: int = 4,
     stall_generations: int | None = None,
     protected: Sequence[int] = (),
+    round_generations: int = ROUND_GENERATIONS,
 ) -> Search:
     """The one place refinement and exploration build a search. CatCMA takes the alternatives'
     categoricals as its prior and has no race (top_k, stall_generations unused); the multi-starts race
@@ -128,6 +129,7 @@ def make_search(
         stall_generations=stall_generations,
         engine="pycma" if method == "pycma" else "cmaes",
         protected=protected,
+        round_generations=round_generations,
     )
 
 
@@ -149,7 +151,8 @@ class Refiner:
     trials: method "cma" resumes the race's dropped starts once its lone leader stalls
     (core.refine.multistart; off by default: it did not move the benchmark's medians beyond seed noise).
     protected: positions in top_k (a list of starts) that the race's halving never drops, so they run to
-    the end beside the leader (off by default; `benchmarks.refine --protect`).
+    the end beside the leader (off by default; `benchmarks.refine --protect`). round_generations: the
+    generations each start of method "cma" / "pycma" runs per round of the race (core.refine.multistart).
     """
 
     def __init__(
@@ -171,6 +174,7 @@ class Refiner:
         population_size: int | None = None,
         trials: bool = False,
         protected: Sequence[int] = (),
+        round_generations: int = ROUND_GENERATIONS,
         n_init: int = DEFAULT_N_INIT,
         report_every: int = 500,
         preview_every: int = 100,
@@ -198,6 +202,9 @@ class Refiner:
         self.cat_confidence = cat_confidence if informed else None
         self.population_size, self.trials = population_size, trials
         self.protected = tuple(protected)
+        if round_generations < 1:
+            raise ValueError(f"round_generations must be at least 1, not {round_generations}")
+        self.round_generations = round_generations
         self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
@@ -266,6 +273,7 @@ class Refiner:
             cat_confidence=self.cat_confidence,
             top_k=k,
             protected=self.protected,
+            round_generations=self.round_generations,
         )
 
     def run(self) -> Iterator[ProgressEvent]:
