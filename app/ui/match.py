@@ -22,7 +22,7 @@ from core.imageio import ImageInputError, to_rgb_float, to_uint8
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.retrieval import default_bank
 from core.metrics import match_report
-from core.params import defaults, sample_params, to_prefixed
+from core.params import defaults, identity, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
 from core.refine.gap import gap_picture, gap_report
 from core.render import Renderer, render
@@ -114,9 +114,7 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
     scored = []
     for label, params in candidates:
         try:
-            scored.append(
-                (loss(_screen_render(json.dumps(params, sort_keys=True), loss.size)), label, params)
-            )
+            scored.append((loss(_screen_render(identity(params), loss.size)), label, params))
         except Exception:  # a seed that cannot render is skipped, not fatal
             continue
     scored.sort(key=lambda item: item[0])
