@@ -228,6 +228,7 @@ def run_one(
         trials=args.trials,
         protected=args.protect,
         round_generations=args.round_generations,
+        loss_options={"w_lum": args.lum_weight} if args.lum_weight != 1.0 else None,
         preview_every=10**9,
         report_every=10**9,
     )
@@ -316,6 +317,12 @@ def main(argv: list[str] | None = None) -> int:
         help="generations per round of the race of first guesses (core.refine.multistart)",
     )
     parser.add_argument(
+        "--lum-weight",
+        type=float,
+        default=1.0,
+        help="weight of the loss's (1 - lum_corr) term against (1 - ssim) (core.refine.loss.SsimLumLoss)",
+    )
+    parser.add_argument(
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
     )
     parser.add_argument(
@@ -365,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         "neighbours": args.neighbours,
         "trials": args.trials,
         "round_generations": args.round_generations,
+        "lum_weight": args.lum_weight,
         "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",
         "perturbed_start": (

@@ -204,6 +204,30 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     assert gaps.max() < 1.0
 
 
+def test_each_refine_of_a_target_is_a_fresh_attempt_and_the_same_clicks_repeat(
+    session: Session, target_png: Path
+) -> None:
+    """Refining the same start twice runs a new seed (a designer asking again gets another try); a new
+    upload starts the count over, so the first attempt comes back exactly."""
+
+    def refine_from(start: dict, alternatives: list) -> tuple[dict, str]:
+        session.params, session.alternatives = dict(start), list(alternatives)
+        *_, final = handlers.on_refine(session, 60, 30)
+        return session.params, final[2]
+
+    handlers.on_upload(session, str(target_png))
+    start, alternatives = session.params, session.alternatives
+    first, first_status = refine_from(start, alternatives)
+    second, second_status = refine_from(start, alternatives)
+    assert first_status.startswith("Done (") and "seed" not in first_status
+    assert second_status.startswith("Done (") and ", seed 1)" in second_status
+    assert second != first
+    handlers.on_upload(session, str(target_png))
+    assert session.refines == 0 and session.params == start
+    again, again_status = refine_from(start, alternatives)
+    assert again == first and "seed" not in again_status
+
+
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
     assert match.finished_words(0.8123, 0.8126) == ""
     assert match.finished_words(0.86, 0.63) == " in the search, 0.630 after the finish at full size"

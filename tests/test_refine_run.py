@@ -135,6 +135,17 @@ def test_the_race_runs_the_rounds_it_is_given(target: np.ndarray, start: dict) -
         assert search.round_generations == rounds
 
 
+def test_loss_options_weigh_the_working_and_the_full_size_loss(target: np.ndarray, start: dict) -> None:
+    plain = Refiner(target, start)
+    weighted = Refiner(target, start, loss_options={"w_lum": 3.0})
+    for a, b in ((plain.loss, weighted.loss), (plain._full_size_loss()[1], weighted._full_size_loss()[1])):
+        candidate = render(start, *a.size, "exact")
+        lum_gap = 1.0 - a.terms(candidate)["lum_corr"]
+        assert lum_gap > 0.01 and b(candidate) == pytest.approx(a(candidate) + 2.0 * lum_gap)
+    with pytest.raises(ValueError, match="loss_options"):
+        Refiner(target, start, loss=plain.loss, loss_options={"w_lum": 3.0})
+
+
 def test_bad_arguments_raise(target: np.ndarray) -> None:
     with pytest.raises(ValueError, match="method"):
         Refiner(target, method="nope")

@@ -105,6 +105,7 @@ def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
 def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
+    session.refines = 0
     cleared = (None, None, "", "", "", None, None, "", None, None)
     session.choices = []
     if not path:
@@ -192,6 +193,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
+    seed, session.refines = session.refines, session.refines + 1
     budget_evals = int(evals) if evals else None
     budget_seconds = float(seconds) if seconds else None
     if budget_evals is None and budget_seconds is None:
@@ -208,6 +210,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             budget_seconds=budget_seconds,
             workers=session.settings.refine_workers,
             alternatives=session.alternatives,
+            seed=seed,
             on_start=hold,
         ):
             preview = skip if update.preview is None else update.preview

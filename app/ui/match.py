@@ -209,13 +209,16 @@ def refine_updates(
     budget_seconds: float | None,
     workers: int = 1,
     alternatives: list[dict[str, Any]] | None = None,
+    seed: int = 0,
     on_start: Callable[[Refiner], None] | None = None,
 ) -> Iterator[RefineUpdate]:
     """Refine `start` against `target`, yielding UI updates every UPDATE_INTERVAL_S to HEARTBEAT_S, and the
     last one (done=True). The refiner runs in a thread, so updates keep coming (with the live evaluation
     count) even while one generation takes longer than a second.
 
-    `alternatives`: other first guesses, raced from the start with `start` (multi-start CMA-ES).
+    `alternatives`: other first guesses, raced from the start with `start` (multi-start CMA-ES). `seed`:
+    the search's seed (the same seed, start and evaluation budget give the same match); the status names
+    it when it is not 0, so a second attempt reads as one.
     `on_start` receives the Refiner (call its `cancel()` to stop; the run then ends with the best so far).
     Closing this generator early cancels the run.
     """
@@ -225,6 +228,7 @@ def refine_updates(
         budget_evals=budget_evals or None,
         budget_seconds=budget_seconds or None,
         workers=max(1, workers),
+        seed=seed,
         top_k=[start, *alternatives] if alternatives else None,
         preview_every=50,
         preview_width=DISPLAY_WIDTH,
@@ -239,6 +243,7 @@ def refine_updates(
     best = searched = 0.0  # the latest best score, and the search's own best before the finish
     preview: np.ndarray | None = None
     last_sent = -math.inf
+    seeded = f", seed {seed}" if seed else ""
     t0 = time.perf_counter()
     worker.start()
     try:
@@ -272,7 +277,7 @@ def refine_updates(
             if final:
                 reason = _REASONS.get(event.stop_reason or "", event.stop_reason)
                 status = (
-                    f"Done ({reason}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "
+                    f"Done ({reason}{seeded}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "
                     f"score {start_score:.3f} → {searched:.3f}{finished_words(searched, best)}"
                 )
                 yield RefineUpdate(preview, history, status, True, event.best_params, event.best_report)
@@ -281,7 +286,7 @@ def refine_updates(
             if refiner.stage == "finish":
                 status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
             else:
-                status = f"Refining… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
+                status = f"Refining{seeded}… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
             yield RefineUpdate(preview, history, status)
             preview = None
     finally:

@@ -19,7 +19,10 @@ class Session:
     also starts from (emptied once params come from a refine); choices: the first guesses shown in the
     gallery as (caption, params), best first; source: how they were found (a store seed
     source: cnn, refine, manual). report: the current match report. job: the running refine or exploration
-    (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab."""
+    (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab. refines: the
+    refinements started on this target; each seeds its search with that count, so clicking Refine again
+    (or refining the same first guess twice) is a fresh attempt, and the same clicks give the same
+    results."""
 
     settings: Settings = field(default_factory=Settings)
     home: str = "data"
@@ -33,6 +36,7 @@ class Session:
     report: dict[str, Any] | None = None
     job: Any = None
     explore_seed_id: int | None = None
+    refines: int = 0
 
     def cancel(self) -> bool:
         """Ask the running job to stop; True when there was one."""

@@ -144,7 +144,8 @@ class Refiner:
     continuous values and categoricals), "catcma" takes their categoricals. workers: processes scoring
     candidates (1: this process). sigma: initial step in the [0, 1] coordinates (default 0.02 from given
     params, 0.1 from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to
-    the target. supersample: render candidates at this many times the working size and average them
+    the target. loss_options: keywords for a named loss, at the working and the report's size alike
+    (e.g. {"w_lum": 2.0}). supersample: render candidates at this many times the working size and average them
     down (core.refine.evaluate.Scorer), at roughly that factor squared in render time. polish_evals: the
     most full-size renders the polish at the end may score (core.refine.polish; 0: none); with a time
     budget it gets the last POLISH_SHARE of it, at most POLISH_SECONDS, and the search stops that early.
@@ -167,6 +168,7 @@ class Refiner:
         workers: int = 1,
         top_k: int | Sequence[Mapping[str, Any]] | None = None,
         loss: str | Loss = "ssim_lum",
+        loss_options: Mapping[str, Any] | None = None,
         working_width: int = DEFAULT_WIDTH,
         quality: str = "fast",
         sigma: float | None = None,
@@ -189,7 +191,13 @@ class Refiner:
         if budget_evals is None and budget_seconds is None:
             raise ValueError("set budget_evals, budget_seconds or both")
         self.target = to_rgb_float(target)
-        self.loss = make_loss(loss, self.target, working_width) if isinstance(loss, str) else loss
+        self.loss_options = dict(loss_options or {})
+        if isinstance(loss, str):
+            self.loss = make_loss(loss, self.target, working_width, **self.loss_options)
+        elif self.loss_options:
+            raise ValueError("loss_options go with a loss name; a Loss object carries its own")
+        else:
+            self.loss = loss
         self.start_params = None if start_params is None else complete(start_params)
         informed = start_params is not None
         self.method, self.seed, self.workers = method, seed, workers
@@ -514,7 +522,7 @@ class Refiner:
         kept: the end of a run asks it of the same best params several times (start-or-best, stroke,
         grain, effects, colour)."""
         if self._full is None:
-            self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH)
+            self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH, **self.loss_options)
         full, values = self._full, self._full_values
 
         def at_full(params: dict[str, Any], image: np.ndarray | None = None) -> float:
