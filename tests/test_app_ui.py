@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from app.ui import explore, handlers, match, resources
+from app.ui import explore, handlers, match, pool, resources
 from app.ui.session import Session
 from app.ui.settings import Settings, load_settings, save_settings, settings_path
 from core.imageio import ImageInputError, save_png
@@ -327,6 +327,10 @@ def test_explore_adapter_streams_a_real_run(session: Session) -> None:
     both = generation.merge(best, on="evaluations", suffixes=("_generation", "_best"))
     assert len(both) == len(generation) > 0 and (both.score_generation <= both.score_best).all()
     assert set(history[history.series == "find threshold"].score) == {9.0}
+
+
+def test_judge_scores_read_as_on_a_ten_point_scale() -> None:
+    assert [pool.score_text(x) for x in (7.0, 10.0, 6.9593, 1.0, 9.25)] == ["7", "10", "6.96", "1", "9.25"]
 
 
 def test_explore_plot_skips_failed_judgements() -> None:

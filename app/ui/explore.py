@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from app.ui import resources
+from app.ui.pool import score_text
 from core.explore import ExploreConfig, ExploreEvent, Explorer
 from core.store import Store
 
@@ -81,11 +82,11 @@ def history_rows(event: ExploreEvent, threshold: float) -> list[tuple[int, float
 
 def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> ExploreUpdate:
     latest = [
-        (item.image, "judge failed" if item.score is None else f"{item.score:g}")
+        (item.image, "judge failed" if item.score is None else score_text(item.score))
         for item in event.latest
         if item.image is not None
     ]
-    best = "—" if event.best_score is None else f"{event.best_score:g}"
+    best = "—" if event.best_score is None else score_text(event.best_score)
     state = "Done" if event.done else "Exploring…"
     seeds = sum(f.seed_id is not None for f in event.finds)
     status = (

@@ -47,6 +47,12 @@ def thumbnail(params: dict[str, Any]) -> np.ndarray:
     return image
 
 
+def score_text(score: float) -> str:
+    """A judge's score as people read one on a 1–10 scale: a VLM's whole number as it is, the offline
+    proxy's continuous score to three figures (6.96, not 6.9593)."""
+    return f"{score:.3g}"
+
+
 def seeds_table(store: Store) -> pd.DataFrame:
     """The pool, newest first, as the columns of SEED_COLUMNS."""
     frame = store.seeds_frame().reset_index()
@@ -95,7 +101,9 @@ def gallery_items(frame: pd.DataFrame) -> list[tuple[np.ndarray, str]]:
     items = []
     for row in frame.itertuples():
         image = _load(row.image) if row.image else None
-        items.append((image if image is not None else thumbnail(row.params), f"{row.score:g} · {row.judge}"))
+        items.append(
+            (image if image is not None else thumbnail(row.params), f"{score_text(row.score)} · {row.judge}")
+        )
     return items
 
 
