@@ -21,8 +21,8 @@ class Session:
     source: cnn, refine, manual). report: the current match report. job: the running refine or exploration
     (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab. refines: the
     refinements started on this target; each seeds its search with that count, so clicking Refine again
-    (or refining the same first guess twice) is a fresh attempt, and the same clicks give the same
-    results."""
+    (or refining the same first guess twice) is a fresh attempt, and the same clicks under an evaluation
+    budget give the same results (a time budget ends where the machine's speed says)."""
 
     settings: Settings = field(default_factory=Settings)
     home: str = "data"

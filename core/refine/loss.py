@@ -73,9 +73,10 @@ class SsimLumLoss:
     """(1 − SSIM) · w_ssim + (1 − lum_corr) · w_lum on blurred images; 0 for a perfect match, ≈ 1.3 for
     black against a typical design.
 
-    Equal weights: a lighter lum_corr term (w_lum 0.5 or 0.75) lifted the 20 synthetic targets' seed-mean
-    median lum_corr 0.932 → 0.946 / 0.940 but lowered the references' (ref.png seed 0 0.90 → 0.76 at 0.5),
-    and a heavier one (2) lowered both (README, `benchmarks.refine --lum-weight`)."""
+    Equal weights: a lighter lum_corr term (w_lum 0.5, three seeds) lifted the 20 synthetic targets'
+    seed-mean median lum_corr 0.935 → 0.943 (runs up 25, down 25) but lowered the references' in 8 of 12
+    runs (mean 0.847 → 0.817), and a heavier one (2) lowered both (README, `benchmarks.refine
+    --lum-weight`)."""
 
     name = "ssim_lum"
 
