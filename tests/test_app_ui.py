@@ -223,9 +223,34 @@ def test_each_refine_of_a_target_is_a_fresh_attempt_and_the_same_clicks_repeat(
     assert second_status.startswith("Done (") and ", seed 1)" in second_status
     assert second != first
     handlers.on_upload(session, str(target_png))
-    assert session.refines == 0 and session.params == start
+    assert session.refines == 0 and session.params == start and session.attempts == []
     again, again_status = refine_from(start, alternatives)
     assert again == first and "seed" not in again_status
+
+
+def test_refined_attempts_join_the_gallery_of_starts_and_can_be_picked_again(
+    session: Session, target_png: Path
+) -> None:
+    """Each finished refine is shown before the first guesses; clicking an earlier one brings it back
+    (refining goes on from it alone), clicking a first guess races the other first guesses again."""
+    handlers.on_upload(session, str(target_png))
+    guesses = list(session.choices)
+    finals = []
+    for _ in range(2):
+        session.params = guesses[0][1]
+        *_, final = handlers.on_refine(session, 40, 30)
+        finals.append((session.params, final))
+    (first, _), (second, final) = finals
+    gallery = final[8]
+    assert [caption for _, caption in gallery[:2]] == [c for c, _ in session.attempts]
+    assert gallery[0][1].startswith("refined, attempt 2 · ssim ") and "attempt 1" in gallery[1][1]
+    assert len(gallery) == 2 + len(guesses) and gallery[0][0].shape == (135, 240, 3)
+    status, *_ = handlers.on_guess_select(session, gr.SelectData(None, {"index": 1, "value": None}))
+    assert "an earlier refinement" in status and session.params == first != second
+    assert session.source == "refine" and session.alternatives == []
+    status, *_ = handlers.on_guess_select(session, gr.SelectData(None, {"index": 2, "value": None}))
+    assert "the first guesses" in status and session.params == guesses[0][1]
+    assert session.alternatives == [p for _, p in guesses[1:]]
 
 
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:

@@ -105,7 +105,7 @@ def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
 def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
-    session.refines = 0
+    session.refines, session.attempts = 0, []
     cleared = (None, None, "", "", "", None, None, "", None, None)
     session.choices = []
     if not path:
@@ -157,14 +157,17 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
 
 
 def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
-    """A first guess clicked in the gallery becomes the start (the others stay refinement's alternatives).
+    """A start clicked in the gallery becomes the current match. A first guess: the other first guesses
+    stay refinement's alternatives. A refined attempt: refining goes on from it alone, as after a refine.
     Outputs: status, candidate image, report, flat JSON, Leva JSON, files."""
     skip = gr.skip()
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
-    if session.target is None or not 0 <= index < len(session.choices):
+    starts = session.gallery()
+    if session.target is None or not 0 <= index < len(starts):
         return (skip,) * 6
     session.cancel()
-    caption, params = session.choices[index]
+    caption, params = starts[index]
+    attempt = index < len(session.attempts)
     target = session.target
     try:
         candidate = match.render_like(params, target, resources.renderer_for(session.settings.renderer))
@@ -172,10 +175,16 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     except EXPECTED as exc:
         return (f"⚠️ {exc}", skip, skip, skip, skip, skip)
     session.params, session.report = params, report
-    session.alternatives = [p for i, (_, p) in enumerate(session.choices) if i != index]
+    if attempt:
+        session.source, session.alternatives = "refine", []
+        picked = "an earlier refinement"
+    else:
+        first = index - len(session.attempts)
+        session.alternatives = [p for i, (_, p) in enumerate(session.choices) if i != first]
+        picked = "the first guesses"
     flat, leva = match.params_texts(params)
     return (
-        f"**{session.target_name}**: starting from {caption} (picked from the first guesses).",
+        f"**{session.target_name}**: starting from {caption} (picked from {picked}).",
         candidate,
         match.report_markdown(report, "Match report (start)"),
         flat,
@@ -185,11 +194,11 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
 
 
 def on_refine(session: Session, evals: float | None, seconds: float | None) -> Iterator[tuple[Any, ...]]:
-    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files, gap picture.
-    Streams."""
+    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files, gap picture,
+    starts gallery (the finished match joins it as an attempt). Streams."""
     skip = gr.skip()
     if session.target is None or session.params is None:
-        yield (skip, skip, "Upload a design first.", skip, skip, skip, skip, skip)
+        yield (skip, skip, "Upload a design first.", *[skip] * 6)
         return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
@@ -215,14 +224,14 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         ):
             preview = skip if update.preview is None else update.preview
             if not update.done:
-                yield (preview, update.history, update.status, skip, skip, skip, skip, skip)
+                yield (preview, update.history, update.status, *[skip] * 6)
                 continue
             if session.target_id != target_id or update.params is None:
                 yield (
                     skip,
                     update.history,
                     update.status + " (a new target was uploaded meanwhile)",
-                    *[skip] * 5,
+                    *[skip] * 6,
                 )
                 return
             session.params, session.source, session.report = update.params, "refine", update.report
@@ -235,12 +244,26 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
                 words, picture = match.gap_view(target, update.preview, update.params)
                 report += "\n\n" + words
             files = match.params_files(update.params, name)
-            yield (preview, update.history, update.status, report, flat, leva, files, picture)
+            session.attempts.insert(0, (match.attempt_caption(seed, update.report), update.params))
+            gallery = starts_gallery(session)
+            yield (preview, update.history, update.status, report, flat, leva, files, picture, gallery)
     except EXPECTED as exc:
-        yield (skip, skip, f"⚠️ Refine failed: {exc}", skip, skip, skip, skip, skip)
+        yield (skip, skip, f"⚠️ Refine failed: {exc}", *[skip] * 6)
     except Exception as exc:
         log.exception("refine failed")
-        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", skip, skip, skip, skip, skip)
+        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", *[skip] * 6)
+
+
+def starts_gallery(session: Session) -> Any:
+    """The gallery of starts (refined attempts, then first guesses) as renders, or no update when they
+    cannot be drawn: it is a convenience, the match is shown either way."""
+    if session.target is None:
+        return gr.skip()
+    try:
+        renderer = resources.renderer_for(session.settings.renderer)
+        return match.guess_gallery(session.gallery(), session.target, renderer)
+    except EXPECTED:
+        return gr.skip()
 
 
 def on_stop(session: Session) -> None:

@@ -49,7 +49,10 @@ def build_ui(home: str) -> gr.Blocks:
                     label="Prediction / best so far", interactive=False, elem_id="candidate-image"
                 )
             guesses = thumbnails(
-                "First guesses (click one to start from it)", 4, "auto", elem_id="guess-gallery"
+                "Starts: refined attempts, then first guesses (click one to start from it)",
+                4,
+                "auto",
+                elem_id="guess-gallery",
             )
             report = gr.Markdown(elem_id="match-report")
             with gr.Row():
@@ -225,6 +228,7 @@ def build_ui(home: str) -> gr.Blocks:
                 leva_json,
                 params_download,
                 gap_image,
+                guesses,
             ],
             concurrency_limit=4,
         )

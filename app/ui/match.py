@@ -8,7 +8,7 @@ import math
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -136,6 +136,14 @@ def guess_gallery(
     width = min(w, GUESS_WIDTH)
     height = max(1, round(width * h / w))
     return [(renderer.render(params, width, height), caption) for caption, params in choices]
+
+
+def attempt_caption(seed: int, report: Mapping[str, Any] | None) -> str:
+    """The gallery caption of a finished refinement: which attempt, and how close it came."""
+    caption = f"refined, attempt {seed + 1}"
+    if report:
+        caption += f" · ssim {report['ssim']:.2f} · lum_corr {report['lum_corr']:.2f}"
+    return caption
 
 
 @lru_cache(maxsize=1024)

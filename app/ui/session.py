@@ -22,7 +22,9 @@ class Session:
     (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab. refines: the
     refinements started on this target; each seeds its search with that count, so clicking Refine again
     (or refining the same first guess twice) is a fresh attempt, and the same clicks under an evaluation
-    budget give the same results (a time budget ends where the machine's speed says)."""
+    budget give the same results (a time budget ends where the machine's speed says). attempts: the
+    finished refinements of this target as (caption, params), newest first; the gallery shows them
+    before the first guesses, so a designer can go back to an earlier, better attempt."""
 
     settings: Settings = field(default_factory=Settings)
     home: str = "data"
@@ -37,6 +39,11 @@ class Session:
     job: Any = None
     explore_seed_id: int | None = None
     refines: int = 0
+    attempts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def gallery(self) -> list[tuple[str, dict[str, Any]]]:
+        """What the starts gallery shows, in order: the refined attempts, then the first guesses."""
+        return [*self.attempts, *self.choices]
 
     def cancel(self) -> bool:
         """Ask the running job to stop; True when there was one."""
