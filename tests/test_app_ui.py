@@ -373,7 +373,9 @@ def test_explore_plot_skips_failed_judgements() -> None:
         (4, 9.0, "find threshold"),
     ]
     rows = explore.history_rows(event(6.0, [3.0, None, 5.0]), 8.5)
-    assert rows == [(4, 6.0, "best so far"), (4, 5.0, "generation best"), (4, 8.5, "find threshold")]
+    # the plot draws series in the order they first appear: the best so far goes over a generation's
+    # best, which it equals whenever a generation brings a new best
+    assert rows == [(4, 5.0, "generation best"), (4, 6.0, "best so far"), (4, 8.5, "find threshold")]
 
 
 def test_the_explore_plot_spans_the_run_s_budget(session: Session) -> None:

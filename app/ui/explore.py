@@ -69,13 +69,16 @@ def explore_updates(
 def history_rows(event: ExploreEvent, threshold: float) -> list[tuple[int, float, str]]:
     """The plot's points for one event: the best score so far, the generation's best judged score and the
     find threshold (so a user sees how far the run is from adding finds), at the event's evaluation count.
-    A generation whose judgements all failed adds no "generation best" point."""
+    A generation whose judgements all failed adds no "generation best" point. The generation's point comes
+    first: the plot draws series in the order they appear, and the best so far, which equals it whenever a
+    generation brings a new best, must stay visible on top (it was hidden under it)."""
     if event.best_score is None:
         return []
-    rows = [(event.evaluations, event.best_score, SERIES[0])]
+    rows = []
     scores = [item.score for item in event.latest if item.score is not None]
     if scores:
         rows.append((event.evaluations, max(scores), SERIES[1]))
+    rows.append((event.evaluations, event.best_score, SERIES[0]))
     rows.append((event.evaluations, threshold, SERIES[2]))
     return rows
 

@@ -74,6 +74,7 @@ def build_ui(home: str) -> gr.Blocks:
                 y="score",
                 color="series",
                 title="Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred)",
+                color_map={"best": "#1f77b4", "generation": "#ff7f0e", "finished": "#2ca02c"},
                 height=260,
                 elem_id="score-plot",
             )

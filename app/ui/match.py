@@ -271,9 +271,9 @@ def refine_updates(
                 # the search's best is monotone; the finished match (effects that do not pay switched
                 # off, colour fitted: core.refine.refiner) may give a little of it back, so it has its own
                 # series rather than a dip in "best"
-                rows.append((event.evaluations, best, "finished" if event.done else "best"))
-                if not event.done:
+                if not event.done:  # first: the plot draws series in order, so "best" stays on top
                     rows.append((event.evaluations, score_from_loss(event.batch_loss), "generation"))
+                rows.append((event.evaluations, best, "finished" if event.done else "best"))
                 if event.preview is not None:
                     preview = event.preview
             now = time.perf_counter()
