@@ -253,6 +253,18 @@ def test_refined_attempts_join_the_gallery_of_starts_and_can_be_picked_again(
     assert session.alternatives == [p for _, p in guesses[1:]]
 
 
+def test_the_gallery_keeps_the_newest_attempts(session: Session, target_png: Path) -> None:
+    from app.ui.session import MAX_ATTEMPTS
+
+    handlers.on_upload(session, str(target_png))
+    older = [(f"old {i}", session.params) for i in range(MAX_ATTEMPTS)]
+    session.attempts = list(older)
+    *_, final = handlers.on_refine(session, 40, 30)
+    assert len(session.attempts) == MAX_ATTEMPTS and session.attempts[1:] == older[:-1]
+    assert session.attempts[0][0].startswith("refined, attempt 1")
+    assert len(final[8]) == MAX_ATTEMPTS + len(session.choices)
+
+
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
     assert match.finished_words(0.8123, 0.8126) == ""
     assert match.finished_words(0.86, 0.63) == " in the search, 0.630 after the finish at full size"

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import gradio as gr
 
 from app.ui import explore, match, pool, resources
-from app.ui.session import Session
+from app.ui.session import MAX_ATTEMPTS, Session
 from app.ui.settings import load_settings, save_settings
 from core.imageio import ImageInputError, to_uint8
 from core.judge import JudgeError
@@ -244,7 +244,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
                 words, picture = match.gap_view(target, update.preview, update.params)
                 report += "\n\n" + words
             files = match.params_files(update.params, name)
-            session.attempts.insert(0, (match.attempt_caption(seed, update.report), update.params))
+            attempt = (match.attempt_caption(seed, update.report), update.params)
+            session.attempts = [attempt, *session.attempts][:MAX_ATTEMPTS]
             gallery = starts_gallery(session)
             yield (preview, update.history, update.status, report, flat, leva, files, picture, gallery)
     except EXPECTED as exc:

@@ -9,6 +9,9 @@ import numpy as np
 
 from app.ui.settings import Settings
 
+MAX_ATTEMPTS = 8
+"""Finished refinements of a target kept in the gallery of starts (the newest), so it stays one screen."""
+
 
 @dataclass
 class Session:
