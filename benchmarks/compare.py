@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from benchmarks.refine import FIGURES
 from benchmarks.report import emit
 
-FIGURES = ("ssim", "ssim_skill", "lum_corr")
 BAR = 0.95
 """Issue 5's synthetic lum_corr bar: the runs at or above it are counted."""
 

@@ -228,7 +228,7 @@ def run_one(
         trials=args.trials,
         protected=args.protect,
         round_generations=args.round_generations,
-        loss_options={"w_lum": args.lum_weight} if args.lum_weight != 1.0 else None,
+        loss_options={"w_lum": args.lum_weight},
         preview_every=10**9,
         report_every=10**9,
     )

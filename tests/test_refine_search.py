@@ -182,6 +182,8 @@ def test_round_generations_sets_when_the_race_halves(problem) -> None:
             sizes.append(len(search.runs))
         assert sizes[4 * rounds - 2] == 4 and sizes[4 * rounds - 1] == 2  # halved after `rounds` each
         assert sizes[-2] == 2 and sizes[-1] == 1
+    with pytest.raises(ValueError, match="round_generations"):  # a race that would never halve
+        MultiStartCMA(space, x_opt, c_opt, starts=starts, round_generations=0)
 
 
 def test_sweeps_let_a_start_change_the_categoricals_it_holds(problem) -> None:

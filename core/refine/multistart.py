@@ -70,6 +70,16 @@ too short a look (see the trials below). Measured at the default budget against 
   runs, down in 9), ssim_skill 0.29 → 0.42; the four references' lum_corr up, ref.png by 0.001.
 - 20: synthetic up in 21, down in 13 (mean +0.005), 0.935 / 0.56 / 0.938; references up in 4 of 8, down in
   4 (mean +0.006): figma-01 fell on both seeds (0.874 / 0.844), so 14 was kept."""
+
+
+def checked_round_generations(n: int) -> int:
+    """`n` when it is a round length the race can use (≥ 1: with 0 the race would never halve); else
+    ValueError."""
+    if n < 1:
+        raise ValueError(f"round_generations must be at least 1, not {n}")
+    return n
+
+
 SWEEP_EVERY = 24
 """Generations (of any start) between categorical sweeps of the leading start."""
 STALL_GENERATIONS = 60
@@ -131,7 +141,8 @@ class MultiStartCMA:
         self.engine = engine
         self.space, self.start_x, self.top_k = space, np.asarray(start_x, float), top_k
         self.sigma, self.seed, self.popsize = sigma, seed, population_size
-        self.round_generations, self.sweep_every = round_generations, sweep_every
+        self.round_generations = checked_round_generations(round_generations)
+        self.sweep_every = sweep_every
         self.stall_generations, self.trial_generations = stall_generations, trial_generations
         self.dropped: list[_Run] = []  # starts the halving dropped, CMA-ES state kept for a trial
         self.trial: _Run | None = None  # a dropped start resumed while the lone leader is stalled

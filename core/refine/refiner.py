@@ -26,7 +26,12 @@ from core.refine.effects import fit_effects
 from core.refine.evaluate import Evaluator, Scorer, checked_supersample
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
-from core.refine.multistart import ROUND_GENERATIONS, STALL_GENERATIONS, MultiStartCMA
+from core.refine.multistart import (
+    ROUND_GENERATIONS,
+    STALL_GENERATIONS,
+    MultiStartCMA,
+    checked_round_generations,
+)
 from core.refine.polish import POLISH_EVALS, polish
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
@@ -210,9 +215,7 @@ class Refiner:
         self.cat_confidence = cat_confidence if informed else None
         self.population_size, self.trials = population_size, trials
         self.protected = tuple(protected)
-        if round_generations < 1:
-            raise ValueError(f"round_generations must be at least 1, not {round_generations}")
-        self.round_generations = round_generations
+        self.round_generations = checked_round_generations(round_generations)  # before any work
         self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
