@@ -162,6 +162,14 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             page.click("#save-seed-btn")
             _wait_text(page, "#save-status", "Saved seed", 15)
             seed_id = re.search(r"#(\d+)", _text(page, "#save-status")).group(1)
+            # the match opens in the designer's bb-particles: a link carrying its c-string
+            page.get_by_text("Parameters", exact=True).click()
+            page.get_by_role("tab", name="Open in bb-particles").click()
+            link = page.locator("#params-links a", has_text="the render alone")
+            link.wait_for(timeout=10_000)
+            href = link.get_attribute("href")
+            assert href.startswith("http://localhost:3000/render?c=")
+            assert href.split("?c=")[1] in _text(page, "#params-links")  # the c-string, shown to copy
             page.wait_for_timeout(800)  # let the plot draw before the screenshot
             page.screenshot(path=str(ARTIFACTS / "app-match.png"), full_page=True)
             page.get_by_role("tab", name="Explore").click()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from app.ui.session import Session
 from app.ui.settings import Settings, load_settings, save_settings, settings_path
 from core.imageio import ImageInputError, save_png
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
-from core.params import sample_params, validate
+from core.params import decode, sample_params, validate
 from core.render import render
 
 PARAMS = sample_params(1, seed=11, mode="weighted")[0]
@@ -96,13 +97,17 @@ def test_upload_shows_target_prediction_and_report(session: Session, target_png:
     t0 = time.perf_counter()
     out = handlers.on_upload(session, str(target_png))
     seconds = time.perf_counter() - t0
-    _, status, target, candidate, report, flat, leva, files, *_ = out
+    _, status, target, candidate, report, flat, leva, links, files, *_ = out
     assert "target.png" in status and "No inverse-model checkpoint" in status
     assert target.shape == (180, 320, 3) and candidate.shape == (180, 320, 3) and candidate.dtype == np.uint8
     for figure in ("ssim", "ssim_gain", "ssim_skill", "lum_corr", "lpips"):
         assert f"| {figure} |" in report
     validate(json.loads(flat))
     assert "Element.geometry" in json.loads(leva)
+    # the match opens in the designer's bb-particles: its c-string draws what the app drew
+    cstring = re.search(r"/render\?c=([A-Za-z0-9_-]+)\)", links).group(1)
+    assert f"(http://localhost:3000/?c={cstring})" in links and f"```\n{cstring}\n```" in links
+    assert np.array_equal(render(decode(cstring), 96, 54), render(session.params, 96, 54))
     assert [Path(f).suffixes[-2:] for f in files] == [[".params", ".json"], [".leva", ".json"]]
     assert session.params is not None and session.report is not None and session.source == "manual"
     print(f"\nupload → prediction + report in the handler: {seconds:.2f} s (no checkpoint: screened start)")
@@ -115,6 +120,20 @@ def test_flat_design_is_said_up_front(session: Session, tmp_path: Path, target_p
     status = handlers.on_upload(session, str(path))[1]
     assert "blank.png" in status and "⚠️ The design is one flat colour (black)" in status
     assert "flat colour" not in handlers.on_upload(session, str(target_png))[1]
+
+
+def test_a_border_bar_is_said_up_front(session: Session, tmp_path: Path, target_png: Path) -> None:
+    """A screenshot's bar along the edge: the designer hears it on upload, before any refinement."""
+    design = save_png(
+        render({"geometry": "ring", "repetitions": 40, "scale": 0.5}, 320, 180), tmp_path / "d.png"
+    )
+    image = np.asarray(Image.open(design)).copy()
+    image[:, :2] = 220
+    path = tmp_path / "screenshot.png"
+    Image.fromarray(image).save(path)
+    status = handlers.on_upload(session, str(path))[1]
+    assert "⚠️ The design has a bright bar 2 px wide along its left edge" in status
+    assert "bright bar" not in handlers.on_upload(session, str(design))[1]
 
 
 def test_upload_uses_the_checkpoint_when_there_is_one(session: Session, target_png: Path, tmp_path) -> None:
@@ -193,10 +212,10 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     assert match.finished_words(best[-1], finished[0]) in final[2]  # …and the match as handed over
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
-    picture = final[7]  # …and as a picture (red: light the match lacks, cyan: light it adds)
+    picture = final[8]  # …and as a picture (red: light the match lacks, cyan: light it adds)
     assert isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.shape[1] == 512
     assert (
-        len(handlers.on_upload(session, str(target_png))) == 12
+        len(handlers.on_upload(session, str(target_png))) == 13
         and handlers.on_upload(session, None)[-1] is None
     )
     gaps = np.diff(times)
@@ -241,7 +260,7 @@ def test_refined_attempts_join_the_gallery_of_starts_and_can_be_picked_again(
         *_, final = handlers.on_refine(session, 40, 30)
         finals.append((session.params, final))
     (first, _), (second, final) = finals
-    gallery = final[8]
+    gallery = final[9]
     assert [caption for _, caption in gallery[:2]] == [c for c, _ in session.attempts]
     assert gallery[0][1].startswith("refined, attempt 2 · ssim ") and "attempt 1" in gallery[1][1]
     assert len(gallery) == 2 + len(guesses) and gallery[0][0].shape == (135, 240, 3)
@@ -262,7 +281,7 @@ def test_the_gallery_keeps_the_newest_attempts(session: Session, target_png: Pat
     *_, final = handlers.on_refine(session, 40, 30)
     assert len(session.attempts) == MAX_ATTEMPTS and session.attempts[1:] == older[:-1]
     assert session.attempts[0][0].startswith("refined, attempt 1")
-    assert len(final[8]) == MAX_ATTEMPTS + len(session.choices)
+    assert len(final[9]) == MAX_ATTEMPTS + len(session.choices)
 
 
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
@@ -434,6 +453,19 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
     assert fresh.settings.data_dir == str(store_dir) and fresh.settings.refine_workers == 2
     bad = handlers.on_save_settings(session, "ftp://nope", "proxy", "", str(store_dir), 1)
     assert bad[0].startswith("⚠️ Not saved") and load_settings(session.home).renderer == "local"
+
+
+def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Path) -> None:
+    """The links open the designer's own bb-particles, wherever it runs; its /api/raster URL also works."""
+    args = (session, "local", "proxy", session.settings.checkpoint, session.settings.data_dir, 1)
+    out = handlers.on_save_settings(*args, "studio.local:4000/api/raster/")
+    assert out[0].startswith("Saved") and "links open http://studio.local:4000" in out[0]
+    assert handlers.new_session(session.home).settings.original_url == "http://studio.local:4000"
+    links = handlers.on_upload(session, str(target_png))[7]
+    assert "(http://studio.local:4000/?c=" in links and "(http://studio.local:4000/render?c=" in links
+    bad = handlers.on_save_settings(*args, "ftp://studio.local")
+    assert bad[0].startswith("⚠️ Not saved") and "http(s) address" in bad[0]
+    assert load_settings(session.home).original_url == "http://studio.local:4000"
 
 
 def test_sessions_are_independent(tmp_path: Path, target_png: Path) -> None:

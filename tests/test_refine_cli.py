@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from core.imageio import save_png
-from core.params import sample_params, validate
+from core.params import decode, sample_params, validate
 from core.refine.cli import main
 from core.render import render
 
@@ -39,8 +39,12 @@ def test_cli_writes_params_render_and_side_by_side(tmp_path: Path, capsys) -> No
     assert 0.0 <= summary["report"]["lum_corr"] <= 1.0
     assert np.isfinite(summary["best_loss"])
     # what is left, in words (stderr and report.json) and as a picture
-    assert len(summary["gap"]["findings"]) == 7 and summary["gap"]["ceiling"] in capsys.readouterr().err
+    assert len(summary["gap"]["findings"]) == 8 and summary["gap"]["ceiling"] in capsys.readouterr().err
     assert Image.open(out / "gap.png").size == (512, 288)
+    # …and where it opens in bb-particles: the c-string draws the match
+    links = summary["bb_particles"]
+    assert links["render"] == f"http://localhost:3000/render?c={links['cstring']}"
+    assert np.array_equal(render(decode(links["cstring"]), 96, 54), render(params, 96, 54))
 
 
 def test_module_entry_point_shows_help() -> None:
@@ -141,3 +145,12 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path: Path) -> None:
     assert summary["stop_reason"] == "cancelled" and summary["evaluations"] < 1000000
     assert validate(json.loads((out / "best_params.json").read_text()))
     assert Image.open(out / "best.png").size == (96, 54)
+
+
+def test_bad_bb_particles_address_is_one_line_before_any_work(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    argv = [str(_target(tmp_path)), "--bb-particles", "ftp://studio", "--out-dir", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: bb-particles address 'ftp://studio'") and "Traceback" not in err
+    assert not out.exists()

@@ -150,3 +150,18 @@ def test_enlarged_keeps_the_size_and_scales_about_the_centre():
     assert big.shape == image.shape
     assert np.unravel_index(np.argmax(big), big.shape) == (50, 155)  # 55 px right: 10 % further out
     np.testing.assert_allclose(enlarged(image, 1.0), image)
+
+
+def test_a_border_in_the_target_is_counted_apart_from_the_match() -> None:
+    """A screenshot's bar along the edge: named first, with what the match scores without it."""
+    design = render({"geometry": "ring", "repetitions": 40, "scale": 0.5}, 640, 360).astype(np.float32) / 255
+    target = design.copy()
+    target[:, :4] = 0.8
+    border = _by_aspect(analyse_gap(target, design))["frame border"]
+    assert border.verdict == "target" and border.numbers["borders"][0]["width"] == 4
+    assert border.numbers["lum_corr_without"] == pytest.approx(1.0, abs=0.01)
+    assert border.numbers["lum_corr"] < border.numbers["lum_corr_without"] - 0.02
+    words = ceiling_words(analyse_gap(target, design))
+    assert words.startswith("Not part of the design: The target has a bright bar 4 px wide along its left")
+    clean = _by_aspect(analyse_gap(design, design))["frame border"]
+    assert clean.verdict == "ok" and not ceiling_words(analyse_gap(design, design)).startswith("Not part")

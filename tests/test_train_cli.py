@@ -165,8 +165,8 @@ def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, ca
     assert Image.open(pngs / "wide-compare.png").size == (96 * 3 + 8, 54)
     assert Image.open(pngs / "wide-guess-compare.png").size == (96 * 3 + 8, 54)
     assert all(e["first_guess"]["ranked"][0]["source"] == e["first_guess"]["source"] for e in entries)
-    # the last stage (here the first guess) gets its gap analysis: seven checks, words, a picture
-    assert all(len(e["gap"]["findings"]) == 7 and e["gap"]["ceiling"] for e in entries)
+    # the last stage (here the first guess) gets its gap analysis: eight checks, words, a picture
+    assert all(len(e["gap"]["findings"]) == 8 and e["gap"]["ceiling"] for e in entries)
     assert Image.open(pngs / "wide-gap.png").size == (512, 288)
     printed = capsys.readouterr().out
     assert "wide.png" in printed and "who can close it" in printed
@@ -216,6 +216,7 @@ def test_validate_refine_reports_before_and_after(tiny_checkpoint, tmp_path, cap
         "stroke width",
         "one-sided fade",
         "exactness",
+        "frame border",
     }
     captured = capsys.readouterr()
     assert "refined" in captured.out

@@ -22,7 +22,7 @@ from app.ui.session import MAX_ATTEMPTS, Session
 from app.ui.settings import load_settings, save_settings
 from core.imageio import ImageInputError, to_uint8
 from core.judge import JudgeError
-from core.metrics import flat_target_note
+from core.metrics import target_notes
 from core.params import ParamsError
 from core.refine import DEFAULT_BUDGET_SECONDS
 from core.render import RenderError
@@ -62,8 +62,8 @@ def new_session(home: str) -> Session:
 
 @reported
 def on_load(session: Session) -> tuple[Any, ...]:
-    """Outputs: renderer, judge, checkpoint, data_dir, workers, settings status, explore judge, explore
-    note, explore start button, pool table, pool thumbnails."""
+    """Outputs: renderer, judge, checkpoint, data_dir, workers, bb-particles address, settings status,
+    explore judge, explore note, explore start button, pool table, pool thumbnails."""
     s = session.settings
     ok, why = explore.explore_available()
     return (
@@ -72,6 +72,7 @@ def on_load(session: Session) -> tuple[Any, ...]:
         s.checkpoint,
         s.data_dir,
         s.refine_workers,
+        s.original_url,
         settings_summary(session),
         s.judge,
         "" if ok else f"⚠️ {why}",
@@ -87,7 +88,7 @@ def settings_summary(session: Session) -> str:
     model = "found" if not model_note else "missing: predictions start from the closest pool seed"
     return (
         f"Renderer **{s.renderer}** · judge **{s.judge}** · checkpoint `{s.checkpoint}` ({model}) · "
-        f"store `{resources.store_for(s.data_dir).path}` · "
+        f"store `{resources.store_for(s.data_dir).path}` · bb-particles links open {s.original_url} · "
         f"settings file `{Path(session.home) / 'settings.json'}`"
     )
 
@@ -97,8 +98,8 @@ def settings_summary(session: Session) -> str:
 
 def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
     """Outputs: upload (reset to an empty drop zone), status, target image, candidate image, report, flat
-    JSON, Leva JSON, files, plot, refine status, first-guess gallery, gap picture. A bad file leaves a
-    message in the status and clears the rest."""
+    JSON, Leva JSON, bb-particles links, files, plot, refine status, first-guess gallery, gap picture. A
+    bad file leaves a message in the status and clears the rest."""
     return (None, *_upload(session, path))
 
 
@@ -106,7 +107,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
     session.refines, session.attempts = 0, []
-    cleared = (None, None, "", "", "", None, None, "", None, None)
+    cleared = (None, None, "", "", "", "", None, None, "", None, None)
     session.choices = []
     if not path:
         session.target, session.params, session.report = None, None, None
@@ -133,22 +134,18 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         gallery = match.guess_gallery(start.choices, target, renderer) if len(start.choices) > 1 else None
     except EXPECTED:  # the gallery is a convenience: the prediction is shown either way
         gallery = None
-    flat, leva = match.params_texts(start.params)
     h, w = target.shape[:2]
     status = f"**{name}** ({w}×{h}): {start.note}."
     if gallery:
         status += " Other first guesses are below: click one to start from it."
-    one_colour = flat_target_note(target)
-    if one_colour:
-        status += f" ⚠️ {one_colour}"
+    for note in target_notes(target):
+        status += f" ⚠️ {note}"
     return (
         status,
         to_uint8(target),
         candidate,
         match.report_markdown(report, "Match report (start)"),
-        flat,
-        leva,
-        match.params_files(start.params, name),
+        *match.params_outputs(start.params, name, session.settings.original_url),
         None,
         "",
         gallery,
@@ -159,12 +156,12 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
 def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     """A start clicked in the gallery becomes the current match. A first guess: the other first guesses
     stay refinement's alternatives. A refined attempt: refining goes on from it alone, as after a refine.
-    Outputs: status, candidate image, report, flat JSON, Leva JSON, files."""
+    Outputs: status, candidate image, report, flat JSON, Leva JSON, bb-particles links, files."""
     skip = gr.skip()
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
     starts = session.gallery()
     if session.target is None or not 0 <= index < len(starts):
-        return (skip,) * 6
+        return (skip,) * 7
     session.cancel()
     caption, params = starts[index]
     attempt = index < len(session.attempts)
@@ -173,7 +170,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         candidate = match.render_like(params, target, resources.renderer_for(session.settings.renderer))
         report = match.compare(target, candidate)
     except EXPECTED as exc:
-        return (f"⚠️ {exc}", skip, skip, skip, skip, skip)
+        return (f"⚠️ {exc}", *[skip] * 6)
     session.params, session.report = params, report
     if attempt:
         session.source, session.alternatives = "refine", []
@@ -182,23 +179,20 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         first = index - len(session.attempts)
         session.alternatives = [p for i, (_, p) in enumerate(session.choices) if i != first]
         picked = "the first guesses"
-    flat, leva = match.params_texts(params)
     return (
         f"**{session.target_name}**: starting from {caption} (picked from {picked}).",
         candidate,
         match.report_markdown(report, "Match report (start)"),
-        flat,
-        leva,
-        match.params_files(params, session.target_name),
+        *match.params_outputs(params, session.target_name, session.settings.original_url),
     )
 
 
 def on_refine(session: Session, evals: float | None, seconds: float | None) -> Iterator[tuple[Any, ...]]:
-    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, files, gap picture,
-    starts gallery (the finished match joins it as an attempt). Streams."""
+    """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, bb-particles links,
+    files, gap picture, starts gallery (the finished match joins it as an attempt). Streams."""
     skip = gr.skip()
     if session.target is None or session.params is None:
-        yield (skip, skip, "Upload a design first.", *[skip] * 6)
+        yield (skip, skip, "Upload a design first.", *[skip] * 7)
         return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
@@ -224,35 +218,34 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         ):
             preview = skip if update.preview is None else update.preview
             if not update.done:
-                yield (preview, update.history, update.status, *[skip] * 6)
+                yield (preview, update.history, update.status, *[skip] * 7)
                 continue
             if session.target_id != target_id or update.params is None:
                 yield (
                     skip,
                     update.history,
                     update.status + " (a new target was uploaded meanwhile)",
-                    *[skip] * 6,
+                    *[skip] * 7,
                 )
                 return
             session.params, session.source, session.report = update.params, "refine", update.report
             session.alternatives = []
             session.job = None
-            flat, leva = match.params_texts(update.params)
             report = match.report_markdown(update.report, "Match report (refined)")
             picture = skip
             if update.preview is not None:
                 words, picture = match.gap_view(target, update.preview, update.params)
                 report += "\n\n" + words
-            files = match.params_files(update.params, name)
+            shown = match.params_outputs(update.params, name, session.settings.original_url)
             attempt = (match.attempt_caption(seed, update.report), update.params)
             session.attempts = [attempt, *session.attempts][:MAX_ATTEMPTS]
             gallery = starts_gallery(session)
-            yield (preview, update.history, update.status, report, flat, leva, files, picture, gallery)
+            yield (preview, update.history, update.status, report, *shown, picture, gallery)
     except EXPECTED as exc:
-        yield (skip, skip, f"⚠️ Refine failed: {exc}", *[skip] * 6)
+        yield (skip, skip, f"⚠️ Refine failed: {exc}", *[skip] * 7)
     except Exception as exc:
         log.exception("refine failed")
-        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", *[skip] * 6)
+        yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", *[skip] * 7)
 
 
 def starts_gallery(session: Session) -> Any:
@@ -429,7 +422,13 @@ def on_export_finds(session: Session, min_score: float, judge: str, sort: str) -
 
 
 def on_save_settings(
-    session: Session, renderer: str, judge: str, checkpoint: str, data_dir: str, workers: float
+    session: Session,
+    renderer: str,
+    judge: str,
+    checkpoint: str,
+    data_dir: str,
+    workers: float,
+    original_url: str = "",
 ) -> tuple[Any, ...]:
     """Outputs: settings status, pool table, pool thumbnails, explore judge."""
     try:
@@ -439,6 +438,7 @@ def on_save_settings(
             checkpoint=checkpoint or "",
             data_dir=data_dir or "",
             refine_workers=int(workers or 1),
+            original_url=original_url or "",
         )
         resources.renderer_for(updated.renderer)
         os.makedirs(Path(updated.data_dir).expanduser(), exist_ok=True)

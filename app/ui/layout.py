@@ -91,6 +91,8 @@ def build_ui(home: str) -> gr.Blocks:
                     flat_json = gr.Code(language="json", interactive=False, elem_id="params-flat")
                 with gr.Tab("Leva-prefixed (refs.jsonl)"):
                     leva_json = gr.Code(language="json", interactive=False, elem_id="params-leva")
+                with gr.Tab("Open in bb-particles"):
+                    original_link = gr.Markdown(elem_id="params-links")
                 params_download = gr.File(label="Download", file_count="multiple", interactive=False)
 
         with gr.Tab("Explore", id="explore") as explore_tab:
@@ -170,6 +172,10 @@ def build_ui(home: str) -> gr.Blocks:
                 info="At most one per core; `python -m benchmarks.throughput --workers 1,2,4` "
                 "measures which count is fastest here",
             )
+            original_url = gr.Textbox(
+                label="bb-particles address",
+                info="Where your bb-particles runs (`npm run dev`): the Match tab's links open a match there",
+            )
             save_settings_button = gr.Button("Save settings", variant="primary", elem_id="save-settings-btn")
             settings_status = gr.Markdown(elem_id="settings-status")
 
@@ -186,6 +192,7 @@ def build_ui(home: str) -> gr.Blocks:
                 checkpoint,
                 data_dir,
                 workers,
+                original_url,
                 settings_status,
                 explore_judge,
                 explore_note,
@@ -204,6 +211,7 @@ def build_ui(home: str) -> gr.Blocks:
                 report,
                 flat_json,
                 leva_json,
+                original_link,
                 params_download,
                 score_plot,
                 refine_status,
@@ -215,7 +223,7 @@ def build_ui(home: str) -> gr.Blocks:
         guesses.select(
             handlers.on_guess_select,
             session,
-            [match_status, candidate_image, report, flat_json, leva_json, params_download],
+            [match_status, candidate_image, report, flat_json, leva_json, original_link, params_download],
         )
         refine_button.click(
             handlers.on_refine,
@@ -227,6 +235,7 @@ def build_ui(home: str) -> gr.Blocks:
                 report,
                 flat_json,
                 leva_json,
+                original_link,
                 params_download,
                 gap_image,
                 guesses,
@@ -264,7 +273,7 @@ def build_ui(home: str) -> gr.Blocks:
 
         save_settings_button.click(
             handlers.on_save_settings,
-            [session, renderer, judge, checkpoint, data_dir, workers],
+            [session, renderer, judge, checkpoint, data_dir, workers, original_url],
             [settings_status, *pool_views, explore_judge],
         )
     return demo

@@ -26,6 +26,7 @@ from core.params import defaults, identity, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
 from core.refine.gap import gap_picture, gap_report
 from core.render import Renderer, render
+from core.render.links import original_links
 from core.store import Store
 
 DISPLAY_WIDTH = 640
@@ -187,6 +188,7 @@ _VERDICTS = {
     "search": "left to the search",
     "renderer": "renderer limit",
     "metric": "the figures' exactness",
+    "target": "in the target, not the design",
     "ok": "ok",
 }
 
@@ -334,6 +336,24 @@ _REASONS = {
 def params_texts(params: dict[str, Any]) -> tuple[str, str]:
     """(flat JSON, Leva-prefixed JSON) of flat params, indented for reading."""
     return json.dumps(params, indent=2), json.dumps(to_prefixed(params), indent=2)
+
+
+def links_markdown(params: dict[str, Any], original_url: str) -> str:
+    """Where the match opens in the designer's bb-particles (core.render.links), and its c-string."""
+    links = original_links(params, original_url)
+    return (
+        f"**Open this match in bb-particles** (running at {original_url}; Settings changes the address): "
+        f"[with its controls, to edit]({links.editor}) · [the render alone]({links.render})\n\n"
+        f"The c-string (the original's URL codec, {len(links.cstring)} characters):\n\n"
+        f"```\n{links.cstring}\n```"
+    )
+
+
+def params_outputs(params: dict[str, Any], name: str, original_url: str) -> tuple[str, str, str, list[str]]:
+    """Everything the Parameters panel shows of a match: flat JSON, Leva JSON, the bb-particles links and
+    the downloadable files, in the order the app's outputs take them."""
+    flat, leva = params_texts(params)
+    return flat, leva, links_markdown(params, original_url), params_files(params, name)
 
 
 def params_files(params: dict[str, Any], name: str) -> list[str]:

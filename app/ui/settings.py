@@ -1,4 +1,5 @@
-"""App settings (renderer, judge, checkpoint, data directory, refine workers), persisted as JSON.
+"""App settings (renderer, judge, checkpoint, data directory, refine workers, bb-particles' address),
+persisted as JSON.
 
 The file lives in the launch data directory (`python -m app --data-dir DIR`, default $BB_DATA_DIR or
 ./data) as `settings.json`; its `data_dir` names where the store lives (by default that same directory).
@@ -17,6 +18,8 @@ from typing import Any
 
 from core.inverse import DEFAULT_CHECKPOINT
 from core.refine.evaluate import default_workers
+from core.render.links import site_root
+from core.render.remote import DEFAULT_URL
 
 SETTINGS_NAME = "settings.json"
 JUDGE_CHOICES = (
@@ -31,13 +34,15 @@ class Settings:
     """renderer: "local" (the twin) or the URL of an original /api/raster (used for the Match renders;
     refinement always scores with the local twin). judge: a `core.judge.create_judge` spec. checkpoint:
     the inverse model's file. data_dir: where the store (SQLite + images) lives. refine_workers: processes
-    scoring refine candidates."""
+    scoring refine candidates. original_url: where the designer's bb-particles runs, for the links that
+    open a match in it (core.render.links)."""
 
     renderer: str = "local"
     judge: str = "proxy"
     checkpoint: str = str(DEFAULT_CHECKPOINT)
     data_dir: str = "data"
     refine_workers: int = 1
+    original_url: str = DEFAULT_URL
 
     def updated(self, **changes: Any) -> Settings:
         """A copy with `changes` applied, values cleaned (stripped text, workers ≥ 1)."""
@@ -49,6 +54,7 @@ class Settings:
             checkpoint=merged.checkpoint.strip() or str(DEFAULT_CHECKPOINT),
             data_dir=merged.data_dir.strip() or self.data_dir,
             refine_workers=max(1, int(merged.refine_workers)),
+            original_url=site_root(merged.original_url),
         )
 
 

@@ -11,7 +11,14 @@ from core.metrics.lpips_metric import (
     lpips_distance,
     lpips_or_reason,
 )
-from core.metrics.report import WORKING_WIDTH, flat_target_note, match_report, prepare_pair, working_size
+from core.metrics.report import (
+    WORKING_WIDTH,
+    flat_target_note,
+    match_report,
+    prepare_pair,
+    target_notes,
+    working_size,
+)
 from core.metrics.similarity import lum_corr, luminance, ssim, ssim_black, ssim_skill
 
 __all__ = [
@@ -30,5 +37,6 @@ __all__ = [
     "ssim",
     "ssim_black",
     "ssim_skill",
+    "target_notes",
     "working_size",
 ]

@@ -10,6 +10,7 @@ import numpy as np
 
 from core.imageio import fit_to_aspect, resize, to_rgb_float
 from core.metrics import similarity
+from core.metrics.border import border_note
 from core.metrics.lpips_metric import lpips_or_reason
 
 WORKING_WIDTH = 512
@@ -79,6 +80,15 @@ def match_report(
 
 FLAT_SPREAD = 2.0 / 255.0
 """A target whose luminance spans less than this (two 8-bit steps) is one flat colour."""
+
+
+def target_notes(target: Any) -> list[str]:
+    """What the user should hear about a target as it is loaded: one flat colour, a border bar."""
+    flat = flat_target_note(target)
+    if flat:  # a flat image has no border to speak of
+        return [flat]
+    border = border_note(target)
+    return [border] if border else []
 
 
 def flat_target_note(target: Any) -> str | None:

@@ -3,6 +3,7 @@ side-by-side comparison.
 
     python -m core.refine TARGET.png [--start guess|sampler|PARAMS.json] [--budget N] [--seconds S]
                           [--method catcma|cma|pycma] [--workers W] [--seed K] [--out-dir D]
+                          [--bb-particles URL]
 
 The start is, by default, what the app starts from: the first guess of the inverse model and the retrieval
 bank (core.inverse.guess), its best few guesses raced (Guess.race). Without a checkpoint it says so and
@@ -11,8 +12,9 @@ those params.
 
 Writes D/best_params.json (flat SceneParams), D/best.png (the best render at the target's size, exact
 quality), D/side_by_side.png (target | best), D/gap.png (where the match differs: target grey, light it
-lacks red, light it adds cyan) and D/report.json (the final match report, the gap analysis and run
-figures); prints what is left in words (core.refine.gap) on stderr.
+lacks red, light it adds cyan) and D/report.json (the final match report, the gap analysis, run figures
+and the links that open the match in bb-particles, core.render.links); prints what is left in words
+(core.refine.gap) and the link on stderr.
 
 Ctrl-C stops the run and still writes all of it for the best so far (exit status 130); a second Ctrl-C
 aborts. A target or start that cannot be used is one line on stderr (exit status 2), before any work.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +34,7 @@ from tqdm import tqdm
 
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
-from core.metrics import flat_target_note
+from core.metrics import target_notes
 from core.params import ParamsError, validate
 from core.refine.evaluate import default_workers
 from core.refine.events import advance_bar
@@ -44,6 +47,8 @@ from core.refine.refiner import (
     Refiner,
 )
 from core.render import render
+from core.render.links import original_links, site_root
+from core.render.remote import DEFAULT_URL
 
 
 def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 8) -> np.ndarray:
@@ -80,13 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
     )
     parser.add_argument("--out-dir", default="refine-out")
+    parser.add_argument(
+        "--bb-particles",
+        default=DEFAULT_URL,
+        metavar="URL",
+        help=f"where your bb-particles runs, for the links that open the match (default {DEFAULT_URL})",
+    )
     args = parser.parse_args(argv)
 
     try:
+        site_root(args.bb_particles)
         target = to_rgb_float(args.target)
-        one_colour = flat_target_note(target)
-        if one_colour:
-            print(f"warning: {one_colour}", file=sys.stderr)
+        for note in target_notes(target):
+            print(f"warning: {note}", file=sys.stderr)
         start, race = first_guess(target, args.checkpoint) if args.start == "guess" else (None, None)
         if args.start not in ("guess", "sampler"):
             start = read_start(args.start)
@@ -130,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     save_png(gap_picture(target, best), out / "gap.png")
     gap = gap_report(target, best, final.best_params)
     print(f"What is left: {gap['ceiling']}", file=sys.stderr)
+    links = original_links(final.best_params, args.bb_particles)
+    print(f"Open it in bb-particles: {links.editor}", file=sys.stderr)
     summary = {
         "target": str(args.target),
         "method": final.method,
@@ -139,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_loss": final.best_loss,
         "report": final.best_report,
         "gap": gap,
+        "bb_particles": asdict(links),
     }
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "gap"}))

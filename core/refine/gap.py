@@ -10,6 +10,8 @@ its brightness, a fade across each shape. Each finding is decided by numbers it 
   than the thinnest tube at this scale, a shape lit from one side only): the ceiling;
 - "metric": the target asks the report's figures for more exactness than an approximate match can give
   (its ssim_skill against itself, enlarged 1 % or moved 1 px, is under the plan's bar);
+- "target": the target holds something that is not the design (a bright bar along an edge: a
+  screenshot's border), which caps the figures whatever the match;
 - "ok": no gap worth naming on this aspect.
 
 `ceiling_words` sums the findings up in one paragraph: the "ceiling stated in words" of the plan's
@@ -28,6 +30,7 @@ from skimage.color import rgb2hsv
 from skimage.morphology import skeletonize
 
 from core.metrics import prepare_pair
+from core.metrics.border import describe, find_borders, without_borders
 from core.metrics.similarity import correlation, lum_corr, luminance, ssim, ssim_black, ssim_skill
 from core.refine.colour import light_chromaticity, lit_mask
 from core.refine.fade import fade_fit
@@ -90,14 +93,14 @@ class Finding:
     """One measured difference: what, the numbers, who can close it, and the sentence for people."""
 
     aspect: str
-    verdict: str  # "search" | "renderer" | "ok"
+    verdict: str  # "search" | "renderer" | "metric" | "target" | "ok"
     words: str
     numbers: dict[str, Any]
 
 
 def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None = None) -> list[Finding]:
-    """Findings on light placement, brightness, symmetry, colour, stroke width, a one-sided fade and the
-    figures' exactness, target vs render.
+    """Findings on light placement, brightness, symmetry, colour, stroke width, a one-sided fade, the
+    figures' exactness and a border in the target, target vs render.
 
     `params` (the render's flat params) lets the stroke check tell a search gap from the renderer's
     thinnest tube (without them a too-thick stroke is put down to the search), and the fade check sample
@@ -113,6 +116,7 @@ def analyse_gap(target: Any, render_image: Any, params: Mapping[str, Any] | None
         _stroke(t_lum, r_lum, params),
         _fade(t_lum, r_lum, params),
         _exactness(t),
+        _border(target, render_image),
     ]
 
 
@@ -121,7 +125,8 @@ def ceiling_words(findings: list[Finding]) -> str:
     limits = [f.words for f in findings if f.verdict == "renderer"]
     search = [f.words for f in findings if f.verdict == "search"]
     metric = [f.words for f in findings if f.verdict == "metric"]
-    parts = []
+    foreign = [f.words for f in findings if f.verdict == "target"]
+    parts = ["Not part of the design: " + " ".join(foreign)] if foreign else []
     if limits:
         parts.append("Renderer ceiling: " + " ".join(limits))
     else:
@@ -402,3 +407,24 @@ def _exactness(t: np.ndarray) -> Finding:
         f"asks less: {own['enlarged_lum_corr']:.2f} at {pct} % larger)."
     )
     return Finding("exactness", "metric", words, own)
+
+
+def _border(target: Any, render_image: Any) -> Finding:
+    """A bright bar along the target's edges (core.metrics.border), found at the target's own size, and
+    what it costs the match: lum_corr against the target with the bar painted black."""
+    borders = find_borders(target)
+    if not borders:
+        return Finding("frame border", "ok", "No bright bar along the frame's edges.", {"borders": []})
+    as_given = lum_corr(*prepare_pair(target, render_image, ANALYSIS_WIDTH))
+    cleaned = lum_corr(*prepare_pair(without_borders(target, borders), render_image, ANALYSIS_WIDTH))
+    words = (
+        f"The target has {describe(borders)}, a screenshot's or frame's border: no scene draws it beside "
+        f"the design. Against the target without it, this match's lum_corr is {cleaned:.3f} "
+        f"({as_given:.3f} with it)."
+    )
+    numbers = {
+        "borders": [asdict(b) for b in borders],
+        "lum_corr": round(as_given, 4),
+        "lum_corr_without": round(cleaned, 4),
+    }
+    return Finding("frame border", "target", words, numbers)

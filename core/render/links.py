@@ -1,0 +1,50 @@
+"""Links that open params in the designer's own bb-particles: the end of a match is a scene in their app.
+
+The original reads its scene from the URL: `/render?c=<c-string>` draws it as `/api/raster` does, and
+`/render` mounts the same page as `/`, which shows the controls (renderer-spec §0, §8). So the c-string
+(core.params.codec) of a match, appended to the app's address, opens that match; the same string on `/`
+opens it with the Leva panel, ready to edit. The twin draws `layers: []` as the original does with no
+layer keys (one mirrored default layer, spec §2.4), so the link draws what the match showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from core.params import encode, validate
+from core.render.remote import API_PATH, DEFAULT_URL
+
+
+@dataclass(frozen=True)
+class OriginalLinks:
+    """The c-string of a scene and the two addresses of the original that open it."""
+
+    cstring: str
+    editor: str  # the page with its controls
+    render: str  # the render alone, as /api/raster draws it
+
+
+def site_root(url: str = DEFAULT_URL) -> str:
+    """The original's address from its root or its /api/raster endpoint (`localhost:3000` is read as
+    http); a clear ValueError for anything that is not an http(s) address."""
+    text = url.strip() or DEFAULT_URL
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"bb-particles address {url!r}: use an http(s) address such as {DEFAULT_URL}")
+    path = parts.path.rstrip("/")
+    if path.endswith(API_PATH):
+        path = path[: -len(API_PATH)]
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def original_links(params: Mapping[str, Any], url: str = DEFAULT_URL) -> OriginalLinks:
+    """The links of `params` (any form the API takes) on the original at `url`; params are validated
+    first (clamped as the original clamps), so the link draws what the twin drew."""
+    cstring = encode(validate(params))
+    root = site_root(url)
+    return OriginalLinks(cstring, f"{root}/?c={cstring}", f"{root}/render?c={cstring}")
