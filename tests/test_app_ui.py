@@ -358,6 +358,12 @@ def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
     assert list(table["score"]) == [9.5, 9.0] and "2 finds" in status and len(thumbs) == 2
     assert list(handlers.on_gallery(session, 1.0, "proxy", "oldest")[1]["score"]) == [9.5, 8.0]
     best_id = int(table["id"].iloc[0])
+    picked, text, links = handlers.on_find_select(
+        session, table, gr.SelectData(None, {"index": [1, 0], "value": None})
+    )
+    assert picked == int(table["id"].iloc[1]) and validate(json.loads(text)) == validate(draws[2])
+    cstring = re.search(r"/render\?c=([A-Za-z0-9_-]+)\)", links).group(1)
+    assert "Open this find in bb-particles" in links and validate(decode(cstring)) == validate(draws[2])
     message, pool_table, _ = handlers.on_promote(session, best_id)
     assert "promoted" in message and store.seeds()[0].rating_id == best_id and len(pool_table) == 1
     lines = Path(handlers.on_export_finds(session, 9.0, "", "score ↓")).read_text().splitlines()

@@ -14,6 +14,7 @@ import torch
 
 from core.imageio import save_png
 from core.inverse import BOOLEANS, CATEGORICALS, CONTINUOUS_NAMES, InverseModel, ModelConfig, save_checkpoint
+from core.params import decode
 from core.render import render
 from train import evaluate, generate_data, train_inverse, validate
 from train.augment import AugmentConfig, augment, letterbox
@@ -167,6 +168,12 @@ def test_validate_cli_writes_json_and_side_by_side(tiny_checkpoint, tmp_path, ca
     assert all(e["first_guess"]["ranked"][0]["source"] == e["first_guess"]["source"] for e in entries)
     # the last stage (here the first guess) gets its gap analysis: eight checks, words, a picture
     assert all(len(e["gap"]["findings"]) == 8 and e["gap"]["ceiling"] for e in entries)
+    # …and where it opens in bb-particles: the c-string draws the last stage's params (quantised to
+    # 0.001 as the original quantises its URL, and as the twin does)
+    for e in entries:
+        shown = decode(e["bb_particles"]["cstring"])
+        assert np.array_equal(render(shown, 48, 27), render(e["first_guess"]["params"], 48, 27))
+        assert e["bb_particles"]["render"].startswith("http://localhost:3000/render?c=")
     assert Image.open(pngs / "wide-gap.png").size == (512, 288)
     printed = capsys.readouterr().out
     assert "wide.png" in printed and "who can close it" in printed

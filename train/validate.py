@@ -19,7 +19,8 @@ The last stage run (refined, else the first guess, else the CNN's) also gets a g
 (core.refine.gap): where light is missing or extra, symmetry, colour, stroke width, each put down to the
 search or to the renderer, how exact the target asks a match to be, and the ceiling stated in words
 ("gap"; in --out-dir `{stem}-gap.png`: the target in grey, light the match lacks in red, light it adds
-in cyan).
+in cyan), and its c-string with the links that open it in bb-particles at http://localhost:3000
+("bb_particles", core.render.links).
 
 Ctrl-C stops the target being refined at its best so far, skips the rest and still writes the table and
 --json for the targets done (exit status 130); a second Ctrl-C aborts.
@@ -32,6 +33,7 @@ import functools
 import json
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
 from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
+from core.render.links import original_links
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MAX_RENDER_WIDTH = 1024
@@ -112,6 +115,7 @@ def validate_target(
         entry["refined"], last = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
         last_params = entry["refined"]["params"]
     entry["gap"] = gap_report(target, last, last_params)
+    entry["bb_particles"] = asdict(original_links(last_params))
     if out_dir is not None:
         save_png(gap_picture(target, last), out_dir / f"{path.stem}-gap.png")
     return entry

@@ -390,13 +390,15 @@ def on_gallery(session: Session, min_score: float, judge: str, sort: str) -> tup
 
 @reported
 def on_find_select(session: Session, table: Any, evt: gr.SelectData) -> tuple[Any, ...]:
-    """Outputs: find id, find params JSON. Works for a table row or a thumbnail (same order)."""
+    """Outputs: find id, find params JSON, its bb-particles links. Works for a table row or a thumbnail
+    (same order)."""
     row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
     if table is None or len(table) <= row:
-        return gr.skip(), gr.skip()
+        return gr.skip(), gr.skip(), gr.skip()
     rating_id = int(table.iloc[row]["id"])
     rating = resources.store_for(session.settings.data_dir).get_rating(rating_id)
-    return rating_id, match.params_texts(rating.params)[0]
+    links = match.links_markdown(rating.params, session.settings.original_url, what="find")
+    return rating_id, match.params_texts(rating.params)[0], links
 
 
 @reported

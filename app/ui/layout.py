@@ -152,6 +152,7 @@ def build_ui(home: str) -> gr.Blocks:
                 export_finds_button = gr.Button("Export finds as refs.jsonl")
                 finds_file = gr.File(label="Finds export", interactive=False, height=100)
             find_params = gr.Code(language="json", interactive=False, label="Find parameters")
+            find_links = gr.Markdown(elem_id="find-links")
 
         with gr.Tab("Settings", id="settings"):
             renderer = gr.Textbox(
@@ -266,8 +267,10 @@ def build_ui(home: str) -> gr.Blocks:
             judge_filter.submit,
         ):
             trigger(handlers.on_gallery, gallery_inputs, gallery_outputs)
-        finds_table.select(handlers.on_find_select, [session, finds_table], [find_id, find_params])
-        finds.select(handlers.on_find_select, [session, finds_table], [find_id, find_params])
+        finds_table.select(
+            handlers.on_find_select, [session, finds_table], [find_id, find_params, find_links]
+        )
+        finds.select(handlers.on_find_select, [session, finds_table], [find_id, find_params, find_links])
         promote_button.click(handlers.on_promote, [session, find_id], [gallery_status, *pool_views])
         export_finds_button.click(handlers.on_export_finds, gallery_inputs, finds_file)
 

@@ -338,11 +338,12 @@ def params_texts(params: dict[str, Any]) -> tuple[str, str]:
     return json.dumps(params, indent=2), json.dumps(to_prefixed(params), indent=2)
 
 
-def links_markdown(params: dict[str, Any], original_url: str) -> str:
-    """Where the match opens in the designer's bb-particles (core.render.links), and its c-string."""
+def links_markdown(params: dict[str, Any], original_url: str, what: str = "match") -> str:
+    """Where the `what` (a match, a find) opens in the designer's bb-particles (core.render.links), and
+    its c-string."""
     links = original_links(params, original_url)
     return (
-        f"**Open this match in bb-particles** (running at {original_url}; Settings changes the address): "
+        f"**Open this {what} in bb-particles** (running at {original_url}; Settings changes the address): "
         f"[with its controls, to edit]({links.editor}) · [the render alone]({links.render})\n\n"
         f"The c-string (the original's URL codec, {len(links.cstring)} characters):\n\n"
         f"```\n{links.cstring}\n```"
