@@ -10,7 +10,7 @@ import numpy as np
 
 from core.imageio import fit_to_aspect, resize, to_rgb_float
 from core.metrics import similarity
-from core.metrics.border import border_note
+from core.metrics.border import describe, find_borders, without_borders
 from core.metrics.lpips_metric import lpips_or_reason
 
 WORKING_WIDTH = 512
@@ -89,6 +89,20 @@ def target_notes(target: Any) -> list[str]:
         return [flat]
     border = border_note(target)
     return [border] if border else []
+
+
+def border_note(target: Any) -> str | None:
+    """Words for a target with a border bar (core.metrics.border; None otherwise), with the ceiling it
+    sets: the target without its bar scored against the target, the best any match can do."""
+    borders = find_borders(target)
+    if not borders:
+        return None
+    ceiling = match_report(target, without_borders(target, borders), lpips=False)
+    return (
+        f"The design has {describe(borders)} (a screenshot's or frame's border?). No scene draws it "
+        f"beside the design, so it caps every match: the design without it scores ssim "
+        f"{ceiling['ssim']:.3f}, lum_corr {ceiling['lum_corr']:.3f} against the design as given."
+    )
 
 
 def flat_target_note(target: Any) -> str | None:
