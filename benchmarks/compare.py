@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from benchmarks.refine import FIGURES
+from benchmarks.refine import FIGURES, target_group
 from benchmarks.report import emit
 
 BAR = 0.95
@@ -54,10 +54,6 @@ def runs_of(results: Iterable[Mapping[str, Any]]) -> dict[RunKey, dict[str, floa
     return runs
 
 
-def _group(target: str) -> str:
-    return "synthetic" if target.startswith("synthetic-") else "references"
-
-
 def _medians(runs: Mapping[RunKey, Mapping[str, float]], keys: list[RunKey]) -> dict[str, float]:
     return {f: round(statistics.median(runs[k][f] for k in keys), 4) for f in FIGURES}
 
@@ -83,7 +79,7 @@ def compare(
         raise CompareError("the two sides share no run (same targets, start kind and seed)")
     out: dict[str, Any] = {"runs": len(common), "groups": {}, "per_run": []}
     for group in ("synthetic", "references"):
-        keys = [k for k in common if _group(k[0]) == group]
+        keys = [k for k in common if target_group(k[0]) == group]
         if not keys:
             continue
         changes = [variant[k]["lum_corr"] - base[k]["lum_corr"] for k in keys]

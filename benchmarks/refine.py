@@ -62,6 +62,12 @@ PERTURB_FLIP = 0.15
 FIGURES = ("ssim", "ssim_skill", "lum_corr")
 
 
+def target_group(name: str) -> str:
+    """ "synthetic" for a held-out synthetic target's name, "references" for the others: the two groups
+    every summary and comparison keeps apart."""
+    return "synthetic" if name.startswith("synthetic-") else "references"
+
+
 def synthetic_targets(n: int) -> list[tuple[str, np.ndarray, dict[str, Any]]]:
     """The first n held-out scenes whose render is neither black nor flooded: (name, image, params)."""
     out = []
@@ -418,12 +424,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
         result["targets"][name] = rows
     result["summary"] = {}
-    for group, prefix in (("synthetic", "synthetic-"), ("references", "")):
-        members = {
-            n: r
-            for n, r in result["targets"].items()
-            if (n.startswith(prefix) if prefix else not n.startswith("synthetic-"))
-        }
+    for group in ("synthetic", "references"):
+        members = {n: r for n, r in result["targets"].items() if target_group(n) == group}
         for key in keys:
             rows = [r[key] for r in members.values() if key in r]
             if rows:

@@ -195,6 +195,33 @@ def test_report_markdown_says_why_lpips_is_missing() -> None:
 # -- refine ------------------------------------------------------------------------------------------------
 
 
+def test_the_score_plot_is_thinned_to_a_bounded_size() -> None:
+    """A long run's plot keeps every change of the best score (spread evenly past the limit), each stretch's
+    best generation, and the order the plot draws series in (generation first, best on top)."""
+    rng = np.random.default_rng(0)
+    rows, best = [], 0.0
+    for g in range(2000):
+        score = float(rng.uniform(0, 1))
+        rows.append((15 * g, score, "generation"))
+        best = best + 0.01 if g % 40 == 39 else best  # the best improves now and then: 50 steps
+        rows.append((15 * g, best, "best"))
+    thin = match.thin_history(rows, points=100)
+    assert len(thin) <= 2 * 100 + 4 and thin[0] == rows[0] and thin[-1] == rows[-1]
+    assert next(r for r in thin if r[2] == "generation") == rows[0]
+    kept_best = [r for r in thin if r[2] == "best"]
+    best_rows = rows[1::2]
+    steps = [k for k in range(1, len(best_rows)) if best_rows[k][1] != best_rows[k - 1][1]]
+    assert len(steps) == 50  # under the limit: each step kept, with the row before it (a step, not a slope)
+    assert {best_rows[j] for k in steps for j in (k - 1, k)} <= set(kept_best)
+    few = [r for r in match.thin_history(rows, points=20) if r[2] == "best"]  # over it: spread evenly
+    assert len(few) <= 22 and few[0] == best_rows[0] and few[-1] == best_rows[-1]
+    generation = [r for r in thin if r[2] == "generation"]
+    assert max(r[1] for r in generation) == max(r[1] for r in rows if r[2] == "generation")
+    assert [r[0] for r in thin] == sorted(r[0] for r in thin)  # still in evaluation order
+    short = rows[:20]
+    assert [r for r in match.thin_history(short, points=100) if r[2] == "generation"] == short[::2]
+
+
 def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) -> None:
     handlers.on_upload(session, str(target_png))
     start = session.params

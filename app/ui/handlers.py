@@ -218,7 +218,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         ):
             preview = skip if update.preview is None else update.preview
             if not update.done:
-                yield (preview, update.history, update.status, *[skip] * 7)
+                plot = update.history if update.plot else skip
+                yield (preview, plot, update.status, *[skip] * 7)
                 continue
             if session.target_id != target_id or update.params is None:
                 yield (

@@ -43,6 +43,12 @@ UPDATE_INTERVAL_S = 0.25
 """Refine updates are sent to the browser at most this often (and always the last)."""
 HEARTBEAT_S = 0.5
 """...and at least this often: the live evaluation count while a generation is still running."""
+PLOT_INTERVAL_S = 1.0
+"""The score plot is sent at most this often (and always the last): the browser redraws the whole plot
+on each one, while the status and preview keep their 4 updates a second."""
+PLOT_POINTS = 300
+"""Points per series the score plot is thinned to (thin_history), so each redraw costs the same late in
+a run as early: a 40-s refine makes about 1000 generations."""
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,9 @@ class StartPoint:
 @dataclass(frozen=True)
 class RefineUpdate:
     """One refine progress step for the UI: the best render so far (None: unchanged), the score history
-    (columns evaluations, score, series; None before the first event: an empty frame would make
-    gr.LinePlot fix its colour scale and never draw the lines), a status line, and the final event's data
-    when done."""
+    (columns evaluations, score, series, thinned by thin_history; None before the first event: an empty
+    frame would make gr.LinePlot fix its colour scale and never draw the lines; not to be sent when `plot`
+    is False), a status line, and the final event's data when done."""
 
     preview: np.ndarray | None
     history: pd.DataFrame | None
@@ -69,6 +75,7 @@ class RefineUpdate:
     done: bool = False
     params: dict[str, Any] | None = None
     report: dict[str, Any] | None = None
+    plot: bool = True  # False: the plot is unchanged since the last update (history is not sent)
 
 
 def load_target(path: str | Path | None) -> tuple[np.ndarray, str]:
@@ -248,11 +255,11 @@ def refine_updates(
         on_start(refiner)
     events: queue.Queue[Any] = queue.Queue()
     worker = threading.Thread(target=_pump, args=(refiner, events), name="refine", daemon=True)
-    rows: list[tuple[int, float, str]] = []
+    rows: list[HistoryRow] = []
     start_score: float | None = None
     best = searched = 0.0  # the latest best score, and the search's own best before the finish
     preview: np.ndarray | None = None
-    last_sent = -math.inf
+    last_sent = last_plot = -math.inf
     seeded = f", seed {seed}" if seed else ""
     t0 = time.perf_counter()
     worker.start()
@@ -283,7 +290,11 @@ def refine_updates(
             if not final and now - last_sent < UPDATE_INTERVAL_S:
                 continue
             last_sent = now
-            history = pd.DataFrame(rows, columns=["evaluations", "score", "series"]) if rows else None
+            plot = final or now - last_plot >= PLOT_INTERVAL_S
+            if plot:
+                last_plot = now
+                history = pd.DataFrame(thin_history(rows), columns=["evaluations", "score", "series"])
+                history = history if rows else None
             if final:
                 reason = _REASONS.get(event.stop_reason or "", event.stop_reason)
                 status = (
@@ -297,11 +308,38 @@ def refine_updates(
                 status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
             else:
                 status = f"Refining{seeded}… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
-            yield RefineUpdate(preview, history, status)
+            yield RefineUpdate(preview, history, status, plot=plot)
             preview = None
     finally:
         refiner.cancel()
         worker.join()
+
+
+HistoryRow = tuple[int, float, str]
+"""(evaluations, score, series) of the refine score plot."""
+
+
+def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[HistoryRow]:
+    """At most about `points` rows per series, in their original order (the plot draws series in the
+    order they first appear): a monotone series ("best") keeps the rows where it changed and the row
+    before each (the line stays a step, not a slope), spread evenly when those are too many; a noisy one
+    ("generation") keeps the highest score of each of `points` equal runs. Each series keeps its first
+    and last row."""
+    by_series: dict[str, list[int]] = {}
+    for i, (_, _, series) in enumerate(rows):
+        by_series.setdefault(series, []).append(i)
+    keep: set[int] = set()
+    for series, index in by_series.items():
+        if series == "generation":
+            chosen = [max(run, key=lambda i: rows[i][1]) for run in np.array_split(index, points) if len(run)]
+        else:
+            steps = [k for k in range(1, len(index)) if rows[index[k]][1] != rows[index[k - 1]][1]]
+            if len(steps) > points // 2:
+                steps = [steps[round(k)] for k in np.linspace(0, len(steps) - 1, points // 2)]
+            chosen = [index[j] for k in steps for j in (k - 1, k)]  # the row before a step keeps it a step
+        keep.update(chosen)
+        keep.update((index[0], index[-1]))
+    return [rows[i] for i in sorted(keep)]
 
 
 def finished_words(searched: float, finished: float) -> str:
