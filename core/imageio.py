@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.vector import SVG_HEAD, SvgError, is_svg, rasterize_svg
+
 MIN_SIDE = 8
 """Smallest accepted side in pixels: below this SSIM's 7-px window and the CNNs have nothing to see."""
 
@@ -36,7 +38,8 @@ class ImageInputError(ValueError):
 def to_rgb_float(image: Any, *, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE) -> np.ndarray:
     """Convert any common image input to an (H, W, 3) float32 array in [0, 1].
 
-    Accepts a path (str or os.PathLike), encoded file bytes, a PIL image, or a numpy array.
+    Accepts a path (str or os.PathLike), encoded file bytes, a PIL image, or a numpy array. An SVG file
+    is drawn on black at its own size, at least 1024 px wide (core.vector).
 
     PIL modes: RGB, RGBA and LA (composited over black), L, P (palette, with or without transparency),
     1 (bilevel), I;16 (16-bit PNG, scaled by 1/65535), I (assumed 16-bit range, scaled by 1/65535),
@@ -196,8 +199,15 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 # -- decoding -----------------------------------------------------------------------------------------------
 
 
+MAX_SVG_BYTES = 64 * 2**20
+"""Largest SVG file read (a Figma frame export is kilobytes to a few megabytes)."""
+
+
 def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
-    """Open an encoded image, check its header size before decoding any pixels, and convert it."""
+    """Open an encoded image, check its header size before decoding any pixels, and convert it. An SVG is
+    drawn by core.vector."""
+    if is_svg(_head(source, SVG_HEAD)):
+        return _decode_svg(source, label, min_side, max_side)
     with warnings.catch_warnings():
         # Our own MAX_SIDE check runs before decoding; Pillow's pixel-count warning would only be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -219,6 +229,32 @@ def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int)
             raise ImageInputError(f"{label}: could not be read ({exc})") from exc
 
 
+def _head(source: io.BytesIO | Path, n: int) -> bytes:
+    """The first n bytes of a file or buffer (b"" when unreadable: Pillow then says what is wrong)."""
+    try:
+        if isinstance(source, Path):
+            with source.open("rb") as handle:
+                return handle.read(n)
+        return bytes(source.getbuffer()[:n])
+    except OSError:
+        return b""
+
+
+def _decode_svg(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
+    size = source.stat().st_size if isinstance(source, Path) else len(source.getbuffer())
+    if size > MAX_SVG_BYTES:
+        raise ImageInputError(f"{label}: SVG of {size} bytes; at most {MAX_SVG_BYTES} are read")
+    try:
+        data = source.read_bytes() if isinstance(source, Path) else source.getvalue()
+        rgb = rasterize_svg(data, max_side=max_side)
+    except OSError as exc:
+        raise ImageInputError(f"{label}: could not be read ({exc})") from exc
+    except SvgError as exc:
+        raise ImageInputError(f"{label}: {exc}") from exc
+    _check_size(rgb.shape[1], rgb.shape[0], label, min_side, max_side)
+    return rgb
+
+
 def _upright(img: Image.Image) -> Image.Image:
     """The image as it is meant to be seen: a phone photo or screenshot may store its pixels sideways with
     an EXIF orientation tag, which every viewer (and the designer's eye) applies. A broken tag is ignored."""
@@ -229,8 +265,7 @@ def _upright(img: Image.Image) -> Image.Image:
 
 
 _NOT_RASTER = {
-    b"<svg": "an SVG (vector) file: export the design as PNG",
-    b"<?xml": "an XML file (an SVG?): export the design as PNG",
+    b"<?xml": "an XML file that is not an SVG: export the design as PNG",
     b"%PDF": "a PDF: export the design as PNG",
 }
 

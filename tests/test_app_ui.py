@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import re
+import socket
+import threading
 import time
 from pathlib import Path
 
@@ -120,6 +123,18 @@ def test_flat_design_is_said_up_front(session: Session, tmp_path: Path, target_p
     status = handlers.on_upload(session, str(path))[1]
     assert "blank.png" in status and "⚠️ The design is one flat colour (black)" in status
     assert "flat colour" not in handlers.on_upload(session, str(target_png))[1]
+
+
+def test_an_svg_design_is_matched_like_a_png(session: Session, tmp_path: Path) -> None:
+    """Figma exports SVG too: it is drawn on black at its size (at least 1024 px wide) and matched."""
+    path = tmp_path / "frame.svg"
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180">'
+        '<circle cx="160" cy="90" r="60" stroke="#f5f3e7" stroke-width="3" fill="none"/></svg>'
+    )
+    _, status, target, candidate, report, *_ = handlers.on_upload(session, str(path))
+    assert "**frame.svg** (1024×576)" in status and target.shape == (576, 1024, 3)
+    assert "| lum_corr |" in report and candidate.shape == (360, 640, 3)  # shown at the display width
 
 
 def test_a_border_bar_is_said_up_front(session: Session, tmp_path: Path, target_png: Path) -> None:
@@ -491,14 +506,28 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
 def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Path) -> None:
     """The links open the designer's own bb-particles, wherever it runs; its /api/raster URL also works."""
     args = (session, "local", "proxy", session.settings.checkpoint, session.settings.data_dir, 1)
-    out = handlers.on_save_settings(*args, "studio.local:4000/api/raster/")
-    assert out[0].startswith("Saved") and "links open http://studio.local:4000" in out[0]
-    assert handlers.new_session(session.home).settings.original_url == "http://studio.local:4000"
+    closed = _free_port()  # nothing listens there: the status says what to start
+    out = handlers.on_save_settings(*args, f"127.0.0.1:{closed}/api/raster/")
+    assert out[0].startswith("Saved") and f"links open http://127.0.0.1:{closed} (not answering now" in out[0]
+    assert handlers.new_session(session.home).settings.original_url == f"http://127.0.0.1:{closed}"
     links = handlers.on_upload(session, str(target_png))[7]
-    assert "(http://studio.local:4000/?c=" in links and "(http://studio.local:4000/render?c=" in links
+    root = f"http://127.0.0.1:{closed}"
+    assert f"({root}/?c=" in links and f"({root}/render?c=" in links
     bad = handlers.on_save_settings(*args, "ftp://studio.local")
     assert bad[0].startswith("⚠️ Not saved") and "http(s) address" in bad[0]
-    assert load_settings(session.home).original_url == "http://studio.local:4000"
+    assert load_settings(session.home).original_url == root
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        out = handlers.on_save_settings(*args, f"http://127.0.0.1:{port}")
+        server.shutdown()
+    assert f"links open http://127.0.0.1:{port} (answering)" in out[0]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def test_sessions_are_independent(tmp_path: Path, target_png: Path) -> None:

@@ -26,6 +26,7 @@ from core.metrics import target_notes
 from core.params import ParamsError
 from core.refine import DEFAULT_BUDGET_SECONDS
 from core.render import RenderError
+from core.render.links import answering
 from core.store import StoreError
 
 log = logging.getLogger("app.ui")
@@ -86,9 +87,11 @@ def settings_summary(session: Session) -> str:
     s = session.settings
     _, model_note = resources.model_for(s.checkpoint)
     model = "found" if not model_note else "missing: predictions start from the closest pool seed"
+    up = "answering" if answering(s.original_url) else "not answering now: start it with `npm run dev`"
     return (
         f"Renderer **{s.renderer}** · judge **{s.judge}** · checkpoint `{s.checkpoint}` ({model}) · "
-        f"store `{resources.store_for(s.data_dir).path}` · bb-particles links open {s.original_url} · "
+        f"store `{resources.store_for(s.data_dir).path}` · bb-particles links open {s.original_url} "
+        f"({up}) · "
         f"settings file `{Path(session.home) / 'settings.json'}`"
     )
 
@@ -111,7 +114,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.choices = []
     if not path:
         session.target, session.params, session.report = None, None, None
-        return ("Drop a design (PNG or any image) to start.", *cleared)
+        return ("Drop a design (PNG, SVG or any image) to start.", *cleared)
     try:
         target, name = match.load_target(path)
     except ImageInputError as exc:

@@ -47,8 +47,12 @@ def build_ui(home: str) -> gr.Blocks:
         gr.Markdown("# bb-match · design → bb-particles parameters")
 
         with gr.Tab("Match", id="match"):
-            upload = gr.File(label="Drop a design (PNG or any image)", elem_id="target-upload", height=120)
-            match_status = gr.Markdown("Drop a design (PNG or any image) to start.", elem_id="match-status")
+            upload = gr.File(
+                label="Drop a design (PNG, SVG or any image)", elem_id="target-upload", height=120
+            )
+            match_status = gr.Markdown(
+                "Drop a design (PNG, SVG or any image) to start.", elem_id="match-status"
+            )
             with gr.Row(equal_height=True):
                 target_image = gr.Image(label="Target", interactive=False, elem_id="target-image")
                 candidate_image = gr.Image(

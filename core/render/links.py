@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
+
 from core.params import encode, validate
 from core.render.remote import API_PATH, DEFAULT_URL
 
@@ -40,6 +42,16 @@ def site_root(url: str = DEFAULT_URL) -> str:
     if path.endswith(API_PATH):
         path = path[: -len(API_PATH)]
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def answering(url: str = DEFAULT_URL, timeout: float = 0.5) -> bool:
+    """Whether anything answers HTTP at the original's address now (any status counts: the page is the
+    designer's app, not an API with a health route). Loopback refuses at once when nothing listens."""
+    try:
+        requests.head(site_root(url), timeout=timeout, allow_redirects=False)
+    except (requests.RequestException, ValueError):
+        return False
+    return True
 
 
 def original_links(params: Mapping[str, Any], url: str = DEFAULT_URL) -> OriginalLinks:

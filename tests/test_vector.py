@@ -1,0 +1,58 @@
+"""SVG designs (core.vector through core.imageio): drawn at their size on black, or refused clearly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.imageio import ImageInputError, to_rgb_float
+from core.vector import is_svg
+
+NS = 'xmlns="http://www.w3.org/2000/svg"'
+RECT = (
+    f'<svg {NS} width="320" height="180"><rect x="80" y="45" width="160" height="90" fill="#ff8000"/></svg>'
+)
+
+
+def test_an_svg_is_drawn_at_least_1024_px_wide_on_black(tmp_path: Path) -> None:
+    path = tmp_path / "design.svg"
+    path.write_text(RECT)
+    image = to_rgb_float(path)
+    assert image.shape == (576, 1024, 3) and image.dtype == np.float32  # 320×180 drawn 3.2× larger
+    inside, outside = image[144:432, 256:768], np.concatenate([image[:140], image[436:]])
+    assert np.allclose(inside, [1.0, 128 / 255, 0.0], atol=1 / 255)  # RGB order, not skia's BGRA
+    assert outside.max() == 0.0  # transparent is black, as for PNGs
+
+
+def test_a_large_svg_keeps_its_size_and_a_viewbox_gives_one() -> None:
+    big = f'<svg {NS} width="1652" height="919"><circle cx="826" cy="460" r="300" fill="white"/></svg>'
+    assert to_rgb_float(big.encode()).shape == (919, 1652, 3)
+    boxed = f'<?xml version="1.0"?>\n<!-- Figma -->\n<svg {NS} viewBox="0 0 1600 900">'
+    boxed += '<rect width="9" height="9" fill="white"/></svg>'
+    image = to_rgb_float(boxed.encode())
+    assert image.shape == (900, 1600, 3) and image[:9, :9].min() == 1.0 and image[10:].max() == 0.0
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (f'<svg {NS} width="10" height="10"><rect', "could not be parsed"),
+        (f'<svg {NS}><rect width="5" height="5"/></svg>', "no size (width and height, or a viewBox)"),
+        (f'<svg {NS} width="20000" height="100"/>', "each side must be at most 10000 px"),
+        (f'<svg {NS} width="2000" height="1"/>', "each side must be at least 8 px"),
+    ],
+    ids=["broken", "no-size", "huge", "thin"],
+)
+def test_svgs_that_cannot_be_used_say_why(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "design.svg"
+    path.write_text(content)
+    with pytest.raises(ImageInputError) as info:
+        to_rgb_float(path)
+    assert str(info.value).startswith(f"{path}: ") and says in str(info.value)
+
+
+def test_svg_sniffing() -> None:
+    assert is_svg(b"  <svg width='1'/>") and is_svg(b'<?xml version="1.0"?><svg/>')
+    assert not is_svg(b'<?xml version="1.0"?><note/>') and not is_svg(b"\x89PNG\r\n")
