@@ -206,8 +206,12 @@ MAX_SVG_BYTES = 64 * 2**20
 def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
     """Open an encoded image, check its header size before decoding any pixels, and convert it. An SVG is
     drawn by core.vector."""
-    if is_svg(_head(source, SVG_HEAD)):
-        return _decode_svg(source, label, min_side, max_side)
+    try:
+        size, head = _size_and_head(source, SVG_HEAD)
+    except OSError:
+        size, head = 0, b""  # Pillow then says what is wrong
+    if is_svg(head):
+        return _decode_svg(source, size, label, min_side, max_side)
     with warnings.catch_warnings():
         # Our own MAX_SIDE check runs before decoding; Pillow's pixel-count warning would only be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -229,19 +233,15 @@ def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int)
             raise ImageInputError(f"{label}: could not be read ({exc})") from exc
 
 
-def _head(source: io.BytesIO | Path, n: int) -> bytes:
-    """The first n bytes of a file or buffer (b"" when unreadable: Pillow then says what is wrong)."""
-    try:
-        if isinstance(source, Path):
-            with source.open("rb") as handle:
-                return handle.read(n)
-        return bytes(source.getbuffer()[:n])
-    except OSError:
-        return b""
+def _size_and_head(source: io.BytesIO | Path, n: int) -> tuple[int, bytes]:
+    """The length of a file or buffer and its first n bytes (OSError when the file cannot be read)."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            return source.stat().st_size, handle.read(n)
+    return len(source.getbuffer()), bytes(source.getbuffer()[:n])
 
 
-def _decode_svg(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
-    size = source.stat().st_size if isinstance(source, Path) else len(source.getbuffer())
+def _decode_svg(source: io.BytesIO | Path, size: int, label: str, min_side: int, max_side: int) -> np.ndarray:
     if size > MAX_SVG_BYTES:
         raise ImageInputError(f"{label}: SVG of {size} bytes; at most {MAX_SVG_BYTES} are read")
     try:
@@ -273,13 +273,7 @@ _NOT_RASTER = {
 def _sniff(source: io.BytesIO | Path) -> str:
     """Describe what a non-image file holds, for error messages: its length and first bytes."""
     try:
-        if isinstance(source, Path):
-            size = source.stat().st_size
-            with source.open("rb") as handle:
-                head = handle.read(16)
-        else:
-            size = len(source.getbuffer())
-            head = bytes(source.getbuffer()[:16])
+        size, head = _size_and_head(source, 16)
     except OSError as exc:
         return f"unreadable content: {exc}"
     if size == 0:

@@ -51,7 +51,8 @@ def svg_size(data: bytes, width: float, height: float) -> tuple[float, float]:
 
 def rasterize_svg(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int = 10_000) -> np.ndarray:
     """The SVG drawn on black as an (H, W, 3) float32 RGB array in [0, 1], at its own size or scaled up
-    to `min_width` px wide; a drawing over `max_side` px on a side is refused before any is allocated."""
+    to `min_width` px wide (less when its height would pass `max_side`); a drawing over `max_side` px on
+    a side at its own size is refused before any is allocated."""
     try:
         import skia
     except ImportError as exc:  # pragma: no cover - skia-python is a requirement
@@ -62,7 +63,7 @@ def rasterize_svg(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int 
     intrinsic = dom.containerSize()
     width, height = svg_size(data, intrinsic.width(), intrinsic.height())
     dom.setContainerSize(skia.Size(width, height))
-    zoom = max(1.0, min_width / width)
+    zoom = max(1.0, min(min_width / width, max_side / height))  # never enlarged past the size limit
     pixels = (max(1, math.ceil(width * zoom - 1e-6)), max(1, math.ceil(height * zoom - 1e-6)))
     if max(pixels) > max_side:
         raise SvgError(

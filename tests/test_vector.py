@@ -26,6 +26,11 @@ def test_an_svg_is_drawn_at_least_1024_px_wide_on_black(tmp_path: Path) -> None:
     assert outside.max() == 0.0  # transparent is black, as for PNGs
 
 
+def test_a_tall_small_svg_is_enlarged_only_up_to_the_size_limit() -> None:
+    image = to_rgb_float(f'<svg {NS} width="100" height="4000"/>'.encode())
+    assert image.shape == (10000, 250, 3)  # 2.5×, not the 10.24× that would make it 1024 wide
+
+
 def test_a_large_svg_keeps_its_size_and_a_viewbox_gives_one() -> None:
     big = f'<svg {NS} width="1652" height="919"><circle cx="826" cy="460" r="300" fill="white"/></svg>'
     assert to_rgb_float(big.encode()).shape == (919, 1652, 3)

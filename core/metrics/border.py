@@ -24,7 +24,7 @@ BAR_LIGHT = 0.5
 BAR_COVER = 0.9
 """Share of an edge line that must be lit for the line to belong to a bar."""
 MAX_BAR_SHARE = 0.01
-"""A bar is at most this share of the image across it (and at least 1 px, at most 2 px on tiny images);
+"""A bar is at most this share of the image across it, or 2 px on an image under 200 px across;
 anything wider is light the design may hold."""
 INSIDE_LINES = 3
 """Lines just inside a bar whose light must fall well below the bar's..."""
