@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.vector import SVG_HEAD, SvgError, is_svg, rasterize_svg
+from core.vector import SVG_HEAD, SvgError, is_pdf, is_svg, rasterize_pdf, rasterize_svg
 
 MIN_SIDE = 8
 """Smallest accepted side in pixels: below this SSIM's 7-px window and the CNNs have nothing to see."""
@@ -39,7 +39,7 @@ def to_rgb_float(image: Any, *, min_side: int = MIN_SIDE, max_side: int = MAX_SI
     """Convert any common image input to an (H, W, 3) float32 array in [0, 1].
 
     Accepts a path (str or os.PathLike), encoded file bytes, a PIL image, or a numpy array. An SVG file
-    is drawn on black at its own size, at least 1024 px wide (core.vector).
+    or a PDF's first page is drawn on black at its own size, at least 1024 px wide (core.vector).
 
     PIL modes: RGB, RGBA and LA (composited over black), L, P (palette, with or without transparency),
     1 (bilevel), I;16 (16-bit PNG, scaled by 1/65535), I (assumed 16-bit range, scaled by 1/65535),
@@ -199,19 +199,19 @@ def resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
 # -- decoding -----------------------------------------------------------------------------------------------
 
 
-MAX_SVG_BYTES = 64 * 2**20
-"""Largest SVG file read (a Figma frame export is kilobytes to a few megabytes)."""
+MAX_VECTOR_BYTES = 64 * 2**20
+"""Largest SVG or PDF file read (a Figma frame export is kilobytes to a few megabytes)."""
 
 
 def _decode(source: io.BytesIO | Path, label: str, min_side: int, max_side: int) -> np.ndarray:
-    """Open an encoded image, check its header size before decoding any pixels, and convert it. An SVG is
-    drawn by core.vector."""
+    """Open an encoded image, check its header size before decoding any pixels, and convert it. An SVG or
+    a PDF is drawn by core.vector."""
     try:
         size, head = _size_and_head(source, SVG_HEAD)
     except OSError:
         size, head = 0, b""  # Pillow then says what is wrong
-    if is_svg(head):
-        return _decode_svg(source, size, label, min_side, max_side)
+    if is_svg(head) or is_pdf(head):
+        return _decode_vector(source, size, head, label, min_side, max_side)
     with warnings.catch_warnings():
         # Our own MAX_SIDE check runs before decoding; Pillow's pixel-count warning would only be noise.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -241,12 +241,15 @@ def _size_and_head(source: io.BytesIO | Path, n: int) -> tuple[int, bytes]:
     return len(source.getbuffer()), bytes(source.getbuffer()[:n])
 
 
-def _decode_svg(source: io.BytesIO | Path, size: int, label: str, min_side: int, max_side: int) -> np.ndarray:
-    if size > MAX_SVG_BYTES:
-        raise ImageInputError(f"{label}: SVG of {size} bytes; at most {MAX_SVG_BYTES} are read")
+def _decode_vector(
+    source: io.BytesIO | Path, size: int, head: bytes, label: str, min_side: int, max_side: int
+) -> np.ndarray:
+    kind, rasterize = ("SVG", rasterize_svg) if is_svg(head) else ("PDF", rasterize_pdf)
+    if size > MAX_VECTOR_BYTES:
+        raise ImageInputError(f"{label}: {kind} of {size} bytes; at most {MAX_VECTOR_BYTES} are read")
     try:
         data = source.read_bytes() if isinstance(source, Path) else source.getvalue()
-        rgb = rasterize_svg(data, max_side=max_side)
+        rgb = rasterize(data, max_side=max_side)
     except OSError as exc:
         raise ImageInputError(f"{label}: could not be read ({exc})") from exc
     except SvgError as exc:
@@ -266,7 +269,6 @@ def _upright(img: Image.Image) -> Image.Image:
 
 _NOT_RASTER = {
     b"<?xml": "an XML file that is not an SVG: export the design as PNG",
-    b"%PDF": "a PDF: export the design as PNG",
 }
 
 

@@ -1,9 +1,11 @@
-"""SVG designs rasterised with skia's SVG module, so a Figma SVG export is a target like its PNG export.
+"""Vector designs rasterised: SVG with skia's SVG module, PDF with PDFium (pypdfium2), so a Figma SVG or PDF
+export is a target like its PNG export.
 
-Why: Figma exports a frame as PNG, JPG, SVG or PDF, and a designer drops whichever is at hand. An SVG
-is drawn here at its own size (width/height, else its viewBox), at least RASTER_MIN_WIDTH px wide (a
-vector drawn small would lose the thin strokes the match report looks at), onto black as transparent
-PNGs are (core.imageio). skia-python is imported only when an SVG arrives.
+Why: Figma exports a frame as PNG, JPG, SVG or PDF, and a designer drops whichever is at hand. A vector
+design is drawn here at its own size (an SVG's width/height, else its viewBox; a PDF's first page, one
+point a pixel), at least RASTER_MIN_WIDTH px wide (a vector drawn small would lose the thin strokes the
+match report looks at), onto black as transparent PNGs are (core.imageio). The libraries are imported
+only when such a file arrives.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ _VIEWBOX = re.compile(rb"<svg\b[^>]*?\bviewBox\s*=\s*[\"']([^\"']+)[\"']", re.IG
 
 
 class SvgError(ValueError):
-    """An SVG that cannot be drawn: the message says why and what to do instead."""
+    """A vector file (SVG or PDF) that cannot be drawn: the message says why and what to do instead."""
 
 
 def is_svg(head: bytes) -> bool:
@@ -77,3 +79,40 @@ def rasterize_svg(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int 
         dom.render(canvas)
     rgba = surface.makeImageSnapshot().toarray(colorType=skia.kRGBA_8888_ColorType)
     return rgba[..., :3].astype(np.float32) / 255.0  # opaque: drawn over black
+
+
+def is_pdf(head: bytes) -> bool:
+    """Whether the first bytes of a file are a PDF's header."""
+    return head.startswith(b"%PDF-")
+
+
+def rasterize_pdf(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int = 10_000) -> np.ndarray:
+    """The PDF's first page drawn on black as an (H, W, 3) float32 RGB array in [0, 1], one point a pixel
+    or scaled up to `min_width` px wide, as rasterize_svg (a Figma frame exports as one page)."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError as exc:  # pragma: no cover - pypdfium2 is a requirement
+        raise SvgError(f"drawing a PDF needs pypdfium2 ({exc}): export the design as PNG") from exc
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise SvgError(f"the PDF could not be opened ({exc}): export the design as PNG") from exc
+    try:
+        if len(document) == 0:
+            raise SvgError("the PDF has no page: export the design as PNG")
+        page = document[0]
+        width, height = page.get_size()
+        if not (width > 0 and height > 0):
+            raise SvgError("the PDF's first page has no size: export the design as PNG")
+        zoom = max(1.0, min(min_width / width, max_side / height))
+        pixels = (math.ceil(width * zoom - 1e-6), math.ceil(height * zoom - 1e-6))
+        if max(pixels) > max_side:
+            raise SvgError(
+                f"the PDF's page is {pixels[0]}x{pixels[1]} px; each side must be at most {max_side} px: "
+                "export the design as PNG at a smaller size"
+            )
+        bitmap = page.render(scale=zoom, fill_color=(0, 0, 0, 255), rev_byteorder=True)
+        rgb = bitmap.to_numpy()[..., :3].astype(np.float32) / 255.0
+    finally:
+        document.close()
+    return rgb

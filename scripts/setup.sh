@@ -28,7 +28,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "setup: pip install failed (full log: .venv/pip.log)" >&2
     exit 1
   fi
-  .venv/bin/python -c "import numpy, numba, torch, torchvision, timm, skimage, skia" \
+  .venv/bin/python -c "import numpy, numba, torch, torchvision, timm, skimage, skia, pypdfium2" \
     || { echo "setup: the installed packages do not import" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

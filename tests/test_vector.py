@@ -1,11 +1,13 @@
-"""SVG designs (core.vector through core.imageio): drawn at their size on black, or refused clearly."""
+"""SVG and PDF designs (core.vector via core.imageio): drawn at their size on black, or refused clearly."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from core.imageio import ImageInputError, to_rgb_float
 from core.vector import is_svg
@@ -61,3 +63,28 @@ def test_svgs_that_cannot_be_used_say_why(tmp_path: Path, content: str, says: st
 def test_svg_sniffing() -> None:
     assert is_svg(b"  <svg width='1'/>") and is_svg(b'<?xml version="1.0"?><svg/>')
     assert not is_svg(b'<?xml version="1.0"?><note/>') and not is_svg(b"\x89PNG\r\n")
+
+
+def _pdf(image: Image.Image, pages: int = 1) -> bytes:
+    """A PDF of `image` at one point a pixel (Pillow embeds it as a raster page), `pages` times."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=72, save_all=pages > 1, append_images=[image] * (pages - 1))
+    return buffer.getvalue()
+
+
+def test_a_pdf_export_is_drawn_from_its_first_page(tmp_path: Path) -> None:
+    design = Image.new("RGB", (320, 180))
+    design.paste((255, 128, 0), (80, 45, 240, 135))
+    path = tmp_path / "frame.pdf"
+    path.write_bytes(_pdf(design, pages=2))
+    image = to_rgb_float(path)
+    assert image.shape == (576, 1024, 3)  # one point a pixel, drawn 3.2× larger
+    assert np.allclose(image[160:416, 272:752], [1.0, 128 / 255, 0.0], atol=8 / 255)  # RGB; JPEG inside
+    assert image[:130].max() < 0.02 and image[450:].max() < 0.02
+
+
+def test_a_broken_pdf_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "frame.pdf"
+    path.write_bytes(b"%PDF-1.7\nnot really a pdf")
+    with pytest.raises(ImageInputError, match="the PDF could not be opened"):
+        to_rgb_float(path)

@@ -53,7 +53,7 @@ from core.refine.evaluate import default_workers
 from core.refine.gap import gap_picture, gap_report
 from core.render.links import original_links
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".svg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".svg", ".pdf")
 MAX_RENDER_WIDTH = 1024
 
 

@@ -114,7 +114,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     session.choices = []
     if not path:
         session.target, session.params, session.report = None, None, None
-        return ("Drop a design (PNG, SVG or any image) to start.", *cleared)
+        return ("Drop a design (PNG, SVG, PDF or any image) to start.", *cleared)
     try:
         target, name = match.load_target(path)
     except ImageInputError as exc:

@@ -48,10 +48,10 @@ def build_ui(home: str) -> gr.Blocks:
 
         with gr.Tab("Match", id="match"):
             upload = gr.File(
-                label="Drop a design (PNG, SVG or any image)", elem_id="target-upload", height=120
+                label="Drop a design (PNG, SVG, PDF or any image)", elem_id="target-upload", height=120
             )
             match_status = gr.Markdown(
-                "Drop a design (PNG, SVG or any image) to start.", elem_id="match-status"
+                "Drop a design (PNG, SVG, PDF or any image) to start.", elem_id="match-status"
             )
             with gr.Row(equal_height=True):
                 target_image = gr.Image(label="Target", interactive=False, elem_id="target-image")

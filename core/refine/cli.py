@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("target", help="target image (PNG, SVG or any image, any size)")
+    parser.add_argument("target", help="target image (PNG, SVG, PDF or any image, any size)")
     parser.add_argument(
         "--start",
         default="guess",
