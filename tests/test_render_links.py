@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import numpy as np
 import pytest
 
 from core.params import decode, sample_params
 from core.render import render
-from core.render.links import original_links, site_root
+from core.render.links import answering, original_links, site_root
 
 
 @pytest.mark.parametrize(
@@ -42,3 +45,13 @@ def test_the_link_draws_what_the_twin_draws() -> None:
 def test_out_of_range_params_are_clamped_as_the_original_clamps() -> None:
     links = original_links({"geometry": "ring", "repetitions": 524})
     assert decode(links.cstring)["Scalars.repetitions"] == {"value": 500}
+
+
+def test_answering_tells_a_running_server_from_none() -> None:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        assert answering(f"127.0.0.1:{port}/api/raster")  # any status counts: 501 here
+        server.shutdown()
+    assert not answering(f"http://127.0.0.1:{port}")  # closed now: refused at once
+    assert not answering("ftp://127.0.0.1")  # not an address it can ask
