@@ -203,6 +203,20 @@ def test_parse_returns_the_decoded_c_string(url: str) -> None:
     assert resp.json()["Noise.enabled"] == {"value": True}
 
 
+def test_render_page_draws_the_c_string(url: str) -> None:
+    """`/render?c=` (the link core.render.links makes) answers with the image the original's page shows."""
+    cstring = encode(LIGHT)
+    page = url.replace("/api/raster", "/render")
+    resp = requests.get(page, params={"c": cstring, "width": 96, "height": 54}, timeout=30)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/png"
+    assert resp.headers["X-Encoded-Params"] == cstring
+    assert np.array_equal(pixels(resp.content), render(LIGHT, 96, 54))
+    small = requests.get(page, params={"c": cstring, "size": 64}, timeout=30)
+    assert small.headers["Content-Type"] == "image/jpeg" and pixels(small.content).shape == (64, 64, 3)
+    assert_json_error(requests.get(page, timeout=10), 400, "Missing ?c= param")
+    assert_json_error(requests.get(page, params={"c": "!!"}, timeout=10), 400, "Malformed c-string")
+
+
 def test_health_reports_renders_uptime_version_and_pool(url: str) -> None:
     before = requests.get(url, params="health", timeout=10).json()
     requests.post(url, params={"size": 32}, json={}, timeout=30).raise_for_status()

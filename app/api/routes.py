@@ -1,4 +1,5 @@
-"""The `/api/raster` endpoints: thin handlers that read the request, hand the render to the pool, answer."""
+"""The `/api/raster` endpoints (and `/render?c=`): thin handlers that read the request, hand the render to
+the pool, answer."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from core.render import RenderError
 log = logging.getLogger("app.api")
 router = APIRouter()
 MISSING = "Missing ?params= or ?parse= param"  # the original's exact wording
+MISSING_C = "Missing ?c= param: /render?c=<c-string> draws the scene that c-string encodes"
 
 
 @router.post("/api/raster", response_class=Response)
@@ -42,6 +44,17 @@ async def raster_get(request: Request) -> Response:
         output = output_for(query)
         return await _render(request, parse_params(query["params"], "?params="), output)
     raise ApiError(400, MISSING)
+
+
+@router.get("/render", response_class=Response)
+async def render_page(request: Request) -> Response:
+    """The original's `/render?c=<c-string>` page, as the image it shows (1024² PNG; `?size=` and
+    `?width=&height=` as for /api/raster). The twin has no page to mount, so this is what it can answer:
+    the "render alone" link that core.render.links makes draws here too."""
+    query = request.query_params
+    if not query.get("c"):
+        raise ApiError(400, MISSING_C)
+    return await _render(request, _parse(query["c"]), output_for(query))
 
 
 def _parse(text: str) -> dict[str, Any]:

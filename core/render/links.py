@@ -4,7 +4,9 @@ The original reads its scene from the URL: `/render?c=<c-string>` draws it as `/
 `/render` mounts the same page as `/`, which shows the controls (renderer-spec §0, §8). So the c-string
 (core.params.codec) of a match, appended to the app's address, opens that match; the same string on `/`
 opens it with the Leva panel, ready to edit. The twin draws `layers: []` as the original does with no
-layer keys (one mirrored default layer, spec §2.4), so the link draws what the match showed.
+layer keys (one mirrored default layer, spec §2.4), so the link draws what the match showed. The twin's
+own API (`python -m app.api`, and the app) answers `/render?c=` with the image, so the render link also
+works against it; it has no page with controls.
 """
 
 from __future__ import annotations
