@@ -8,7 +8,7 @@ import torch
 
 from core.imageio import to_rgb_float
 from core.inverse import InverseModel, ModelConfig
-from core.inverse.concentric import concentric_rings, stroke_variants
+from core.inverse.concentric import concentric_fits, concentric_rings, stroke_variants
 from core.inverse.guess import guess
 from core.inverse.motifs import anchored_trail
 from core.metrics import match_report
@@ -77,3 +77,25 @@ def test_a_designs_thin_rings_become_the_first_guess() -> None:
     first = guess(model, target, None)
     assert first.sources[0].startswith("motif concentric rings (10, additive ×2.000)")
     assert guess(model, target, None, motifs=0).sources[0].startswith("motif") is False
+
+
+def test_nested_squares_are_read_with_the_square_distance() -> None:
+    """Upright nested squares (an SVG, 3-px strokes): the largest of |dx|, |dy| is one distance along
+    each outline, so the same fit reads them; the square and the rounded square are both offered and
+    the loss picks. Refined from it (python -m core.refine, seed 0): ssim 0.89, ssim_skill 0.58, lum_corr
+    0.79, against 0.65 / −0.34 / 0.53 from the guess without it."""
+    squares = "".join(
+        f'<rect x="{826 - h}" y="{460 - h}" width="{2 * h}" height="{2 * h}"/>' for h in range(30, 421, 45)
+    )
+    svg = f'<svg {NS} width="1652" height="919">'
+    svg += f'<g fill="none" stroke="#f5f3e7" stroke-width="3">{squares}</g></svg>'
+    target = to_rgb_float(svg.encode())
+    fits = concentric_fits(target)
+    assert [fit.geometry for fit in fits] == ["square", "roundedRect"]
+    assert all(len(fit.radii) == 9 and fit.progression == "additive" for fit in fits)
+    report = match_report(target, render(fits[0].params, 1652, 919), lpips=False)
+    assert report["lum_corr"] > 0.7, report
+    assert concentric_rings(target) is None  # no rings in it
+    torch.manual_seed(0)
+    model = InverseModel(ModelConfig(backbone="test_resnet", input_size=32, neck=32), pretrained=False).eval()
+    assert guess(model, target, None).sources[0].startswith("motif concentric nested squares (9, additive")

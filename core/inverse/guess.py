@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.imageio import to_rgb_float
-from core.inverse.concentric import concentric_rings, stroke_variants
+from core.inverse.concentric import concentric_fits, stroke_variants
 from core.inverse.model import InverseModel
 from core.inverse.motifs import MOTIF_STARTS, best_motifs
 from core.inverse.predict import Prediction, predict
@@ -159,8 +159,9 @@ def guess(
     found = best_motifs(scorer, motifs)
     score([(source, p) for source, p, _ in found], [value for _, _, value in found])
     score([(f"{source} + shifted", aligned(scorer, p)) for source, p, _ in found[:aligned_of]])
-    if motifs > 0 and (rings := concentric_rings(target)) is not None:  # measured, not searched for
-        score([(f"{rings.source}{name}", p) for name, p in stroke_variants(rings.params)])
+    if motifs > 0:  # concentric outlines: measured, not searched for
+        for fit in concentric_fits(target):
+            score([(f"{fit.source}{name}", p) for name, p in stroke_variants(fit.params)])
     return Guess(
         starts=[s[3] for s in scored],
         losses=[s[0] for s in scored],
