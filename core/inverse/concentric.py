@@ -58,7 +58,7 @@ FIT_TOLERANCE = 0.08
 
 @dataclass(frozen=True)
 class ConcentricFit:
-    """Rings measured on a target and the params that draw them."""
+    """Concentric outlines measured on a target and the params that draw them."""
 
     geometry: str  # "ring", "square" or "roundedRect"
     radii: tuple[float, ...]  # px at PROFILE_WIDTH, innermost first (half-sizes for squares)
