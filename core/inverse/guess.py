@@ -118,7 +118,8 @@ def guess(
     light lies over the target's (core.refine.pose: image registration, then the scene moved), and the
     best `posed_of` turned and zoomed a little as well, each shifted again, and the best `swapped_of`
     with each one-categorical change. `motifs`: how many of the best motif scenes (core.inverse.motifs:
-    anchored trails, which neither the CNN nor the bank reach) join the ranking; 0: none. supersample:
+    anchored trails, which neither the CNN nor the bank reach) join the ranking, with the concentric
+    rings or nested squares measured on the target (core.inverse.concentric); 0: none. supersample:
     as core.refine.Refiner's (the same renders rank the starts as the refinement will score them)."""
     target = to_rgb_float(image)
     if prediction is None:
