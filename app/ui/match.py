@@ -105,7 +105,7 @@ def start_point(target: np.ndarray, model: Any | None, model_note: str, store: S
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
         note += " (the CNN, its runner-up categoricals" + (", the retrieval bank" if bank else "")
-        note += ", anchored-trail motifs alone and in pairs)"
+        note += ", anchored-trail motifs alone and in pairs, concentric outlines measured on the design)"
         race = first.race_indices(RACE_STARTS)
         choices = tuple((f"{first.sources[i]} · loss {first.losses[i]:.3f}", first.starts[i]) for i in race)
         alternatives = tuple(first.starts[i] for i in race[1:])
