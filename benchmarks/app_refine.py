@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from benchmarks.api import free_port
 from benchmarks.report import emit
 from core.refine import DEFAULT_BUDGET_SECONDS
+from core.refine.evaluate import default_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGET = ROOT / "references" / "ring-tunnel.png"
@@ -40,14 +41,8 @@ NO_BINDING_EVALS = 10**7
 _DONE = re.compile(r"(\d+) evaluations in ([\d.]+) s")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start_app(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False")
     log = (home / "app.log").open("w")
     command = [
@@ -152,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             "command": "python -m benchmarks.app_refine " + " ".join(argv or sys.argv[1:]),
             "target": str(args.target),
             "budget_seconds": args.seconds,
-            "workers": handlers_workers(),
+            "workers": default_workers(),  # what a fresh app session gets
             "machine": f"{os.uname().machine}, {os.cpu_count()} cores",
             "browser": browser,
             "handler_without_browser": handler,
@@ -161,13 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         args.json,
     )
     return 0
-
-
-def handlers_workers() -> int:
-    """The refine workers a fresh app session gets (the app's default setting)."""
-    from core.refine.evaluate import default_workers
-
-    return default_workers()
 
 
 if __name__ == "__main__":

@@ -51,6 +51,22 @@ def svg_size(data: bytes, width: float, height: float) -> tuple[float, float]:
     raise SvgError("the SVG has no size (width and height, or a viewBox): export the design as PNG")
 
 
+def raster_size(
+    width: float, height: float, min_width: int, max_side: int, what: str
+) -> tuple[float, tuple[int, int]]:
+    """(zoom, (W, H) px) for a drawing of `width` × `height` units: one unit a pixel, enlarged to
+    `min_width` px wide but never past `max_side` on its height; SvgError when a side is over `max_side`
+    at its own size (checked before anything is allocated)."""
+    zoom = max(1.0, min(min_width / width, max_side / height))
+    pixels = (max(1, math.ceil(width * zoom - 1e-6)), max(1, math.ceil(height * zoom - 1e-6)))
+    if max(pixels) > max_side:
+        raise SvgError(
+            f"{what} is {pixels[0]}x{pixels[1]} px; each side must be at most {max_side} px: "
+            "export the design as PNG at a smaller size"
+        )
+    return zoom, pixels
+
+
 def rasterize_svg(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int = 10_000) -> np.ndarray:
     """The SVG drawn on black as an (H, W, 3) float32 RGB array in [0, 1], at its own size or scaled up
     to `min_width` px wide (less when its height would pass `max_side`); a drawing over `max_side` px on
@@ -65,13 +81,7 @@ def rasterize_svg(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int 
     intrinsic = dom.containerSize()
     width, height = svg_size(data, intrinsic.width(), intrinsic.height())
     dom.setContainerSize(skia.Size(width, height))
-    zoom = max(1.0, min(min_width / width, max_side / height))  # never enlarged past the size limit
-    pixels = (max(1, math.ceil(width * zoom - 1e-6)), max(1, math.ceil(height * zoom - 1e-6)))
-    if max(pixels) > max_side:
-        raise SvgError(
-            f"the SVG is {pixels[0]}x{pixels[1]} px; each side must be at most {max_side} px: "
-            "export the design as PNG at a smaller size"
-        )
+    zoom, pixels = raster_size(width, height, min_width, max_side, "the SVG")
     surface = skia.Surface(*pixels)
     with surface as canvas:
         canvas.clear(skia.ColorBLACK)
@@ -104,13 +114,7 @@ def rasterize_pdf(data: bytes, min_width: int = RASTER_MIN_WIDTH, max_side: int 
         width, height = page.get_size()
         if not (width > 0 and height > 0):
             raise SvgError("the PDF's first page has no size: export the design as PNG")
-        zoom = max(1.0, min(min_width / width, max_side / height))
-        pixels = (math.ceil(width * zoom - 1e-6), math.ceil(height * zoom - 1e-6))
-        if max(pixels) > max_side:
-            raise SvgError(
-                f"the PDF's page is {pixels[0]}x{pixels[1]} px; each side must be at most {max_side} px: "
-                "export the design as PNG at a smaller size"
-            )
+        zoom, _ = raster_size(width, height, min_width, max_side, "the PDF's page")
         bitmap = page.render(scale=zoom, fill_color=(0, 0, 0, 255), rev_byteorder=True)
         rgb = bitmap.to_numpy()[..., :3].astype(np.float32) / 255.0
     finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import re
-import socket
 import threading
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ from PIL import Image
 from app.ui import explore, handlers, match, pool, resources
 from app.ui.session import Session
 from app.ui.settings import Settings, load_settings, save_settings, settings_path
+from benchmarks.api import free_port
 from core.imageio import ImageInputError, save_png
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
 from core.params import decode, sample_params, validate
@@ -506,7 +506,7 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
 def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Path) -> None:
     """The links open the designer's own bb-particles, wherever it runs; its /api/raster URL also works."""
     args = (session, "local", "proxy", session.settings.checkpoint, session.settings.data_dir, 1)
-    closed = _free_port()  # nothing listens there: the status says what to start
+    closed = free_port()  # nothing listens there: the status says what to start
     out = handlers.on_save_settings(*args, f"127.0.0.1:{closed}/api/raster/")
     assert out[0].startswith("Saved") and f"links open http://127.0.0.1:{closed} (not answering now" in out[0]
     assert handlers.new_session(session.home).settings.original_url == f"http://127.0.0.1:{closed}"
@@ -522,12 +522,6 @@ def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Pat
         out = handlers.on_save_settings(*args, f"http://127.0.0.1:{port}")
         server.shutdown()
     assert f"links open http://127.0.0.1:{port} (answering)" in out[0]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def test_sessions_are_independent(tmp_path: Path, target_png: Path) -> None:

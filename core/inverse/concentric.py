@@ -31,19 +31,19 @@ from scipy.ndimage import gaussian_filter
 from scipy.signal import find_peaks, peak_widths
 
 from core.imageio import resize, to_rgb_float
+from core.inverse.motifs import HALF_SIZES
 from core.metrics.similarity import luminance
 from core.params import defaults, validate
 from core.params.schema import MAIN_BY_NAME
 from core.refine.alternatives import symmetry_variants
+from core.refine.pose import VISIBLE_WIDTH
 from core.refine.space import complete
 
 PROFILE_WIDTH = 512
 """Width in px the radial profile is measured at (the match report's)."""
-RING_RADIUS = 0.9
-"""The ring geometry's radius in its own units (spec §5.2)."""
 MIN_RINGS = 3
 """Fewest rings that make a concentric design (two could be anything)."""
-MAX_RINGS = 500
+MAX_RINGS = int(MAIN_BY_NAME["repetitions"].bounds[1])
 """The renderer's repetitions bound."""
 PEAK_PROMINENCE = 0.1
 """A ring's peak must stand this share of the profile's highest peak above its surroundings."""
@@ -143,9 +143,9 @@ def _progression(radii: np.ndarray) -> tuple[str, float] | None:
     return ("exponential", float(ratio[0])) if ratio[0] > 1 else None
 
 
-OUTLINES = {"round": (("ring", 0.9),), "square": (("square", 0.7), ("roundedRect", 0.65))}
-"""Per distance metric, the geometries whose outline is one distance from their centre, with the
-distance in their own units (spec §5.2: a ring's radius, a square's and a rounded square's half-size)."""
+OUTLINES = {"round": ("ring",), "square": ("square", "roundedRect")}
+"""Per distance metric, the geometries whose outline is one distance from their centre; that distance in
+their own units is core.inverse.motifs.HALF_SIZES (spec §5.2: a ring's radius, a square's half-size)."""
 
 
 def concentric_rings(image: Any) -> ConcentricFit | None:
@@ -169,7 +169,7 @@ def concentric_fits(image: Any) -> list[ConcentricFit]:
     for metric, shapes in OUTLINES.items():
         measured = _outlines(lum, total, sharpest_centre(lum, centroid, metric), metric)
         if measured is not None:
-            found = (_fit(geometry, half, *measured, height) for geometry, half in shapes)
+            found = (_fit(geometry, HALF_SIZES[geometry], *measured, height) for geometry in shapes)
             fits += [fit for fit in found if fit is not None]
     return fits
 
@@ -211,7 +211,7 @@ def _fit(
     i = np.arange(len(radii))
     sigma = 1.0 + i * (factor - 1.0) if kind == "additive" else factor**i
     first = float((radii * sigma).sum() / (sigma**2).sum())  # the innermost outline that fits them all
-    px_per_unit = PROFILE_WIDTH / 5.0
+    px_per_unit = PROFILE_WIDTH / VISIBLE_WIDTH
     scale = first / (px_per_unit * half_size)
     middle = len(radii) // 2
     sigma_mid = float(sigma[middle])  # the middle outline's σ: strokes widen with σ (spec §5.3)

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from core.params import encode, validate
-from core.render.remote import API_PATH, DEFAULT_URL
+from core.render.remote import API_PATH, DEFAULT_URL, normalize_url
 
 
 @dataclass(frozen=True)
@@ -34,16 +34,11 @@ class OriginalLinks:
 def site_root(url: str = DEFAULT_URL) -> str:
     """The original's address from its root or its /api/raster endpoint (`localhost:3000` is read as
     http); a clear ValueError for anything that is not an http(s) address."""
-    text = url.strip() or DEFAULT_URL
-    if "://" not in text:
-        text = "http://" + text
-    parts = urlsplit(text)
+    endpoint = normalize_url(url.strip() or DEFAULT_URL)
+    parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"bb-particles address {url!r}: use an http(s) address such as {DEFAULT_URL}")
-    path = parts.path.rstrip("/")
-    if path.endswith(API_PATH):
-        path = path[: -len(API_PATH)]
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    return endpoint[: -len(API_PATH)]
 
 
 def answering(url: str = DEFAULT_URL, timeout: float = 0.5) -> bool:
