@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
+from core.progress import progress_bar
 from train.seeds import RETRIEVAL_BASE
 
 
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     n_chunks = -(-args.n // args.chunk)
     todo = [k for k in range(n_chunks) if not chunk_path(args.work_dir, k).exists()]
     done = (n_chunks - len(todo)) * args.chunk
-    with tqdm(total=args.n, initial=min(done, args.n), unit="scene", desc="render", file=sys.stderr) as bar:
+    with progress_bar(total=args.n, initial=min(done, args.n), unit="scene", desc="render") as bar:
         if args.workers <= 1:
             for k in todo:
                 build_chunk(config, k)

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from core.inverse import CATEGORICALS, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
@@ -31,6 +29,7 @@ from core.inverse.guess import guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import bank_for_cli
 from core.metrics import match_report
+from core.progress import progress_bar
 from train.generate_data import parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
 
@@ -69,7 +68,7 @@ def evaluate(
     correct_bank: dict[str, list[bool]] = {k: [] for k in correct}
     reports_bank, sources, lit = [], [], []
     infer_s = 0.0
-    for start in tqdm(range(0, n, batch_size), desc="evaluate", disable=not progress, file=sys.stderr):
+    for start in progress_bar(range(0, n, batch_size), desc="evaluate", disable=not progress):
         chunk = params[start : start + batch_size]
         targets = [renderer.render(p, size, size) for p in chunk]
         t0 = time.perf_counter()

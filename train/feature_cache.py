@@ -9,14 +9,13 @@ was cached with.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
 from core.inverse.model import InverseModel
+from core.progress import progress_bar
 
 CHUNK = 1000
 
@@ -38,7 +37,7 @@ def cache_dataset(model: InverseModel, dataset: Dataset, folder: Path, batch_siz
     folder.mkdir(parents=True, exist_ok=True)
     n = len(dataset)  # type: ignore[arg-type]
     chunks = []
-    bar = tqdm(total=n, desc="cache trunk features", unit="img", file=sys.stderr)
+    bar = progress_bar(total=n, desc="cache trunk features", unit="img")
     for start in range(0, n, CHUNK):
         path = folder / f"feats-{start:07d}-{min(n, start + CHUNK):07d}.pt"
         if path.exists():

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
+from core.progress import progress_bar
 from train.seeds import TRAIN_SHARD_BASE
 from train.shards import encode_png, shard_name, write_shard
 
@@ -121,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {k: min(args.shard_size, args.n - k * args.shard_size) for k in mine}
     done = sum(sizes[k] for k in mine if k not in todo)
     start = time.perf_counter()
-    bar = tqdm(total=sum(sizes.values()), initial=done, unit="img", desc="render", file=sys.stderr)
+    bar = progress_bar(total=sum(sizes.values()), initial=done, unit="img", desc="render")
     if args.workers <= 1:
         for k in todo:
             bar.update(render_shard(config, k))

@@ -22,10 +22,10 @@ from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
-from tqdm import tqdm
 
 from core.inverse.checkpoint import read_checkpoint, save_checkpoint
 from core.inverse.model import InverseModel, ModelConfig
+from core.progress import progress_bar
 from train.augment import AugmentConfig
 from train.data import RenderStream, ShardDataset, render_set
 from train.feature_cache import FeatureDataset, cache_dataset, trunk_features
@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             loader.sampler.set_epoch(state["epoch"])
         if hasattr(loader.dataset, "epoch"):
             loader.dataset.epoch = state["epoch"]
-        bar = tqdm(
-            total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process, file=sys.stderr
-        )
+        bar = progress_bar(total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process)
         running: dict[str, float] = {}
         for i, (images, batch) in enumerate(loader):
             if i >= steps_per_epoch:
@@ -249,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in losses.items():
                 value = float(v.detach())
                 running[k] = 0.98 * running.get(k, value) + 0.02 * value
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}", refresh=False)
             bar.update(1)
             minutes = (time.time() - start_time) / 60
             if (args.max_steps and state["step"] >= args.max_steps) or (

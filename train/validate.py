@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from core.imageio import resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
@@ -47,6 +46,7 @@ from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
+from core.progress import progress_bar
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
 from core.refine.evaluate import default_workers
@@ -159,9 +159,7 @@ def refine_target(
     from core.refine import refine_to_end
     from core.refine.events import advance_bar
 
-    with tqdm(
-        total=options.get("budget_evals") or None, unit="eval", desc=stem, leave=False, file=sys.stderr
-    ) as bar:
+    with progress_bar(total=options.get("budget_evals") or None, unit="eval", desc=stem, leave=False) as bar:
         show = functools.partial(advance_bar, bar)
         final = refine_to_end(target, starts[0], top_k=starts[:RACE_STARTS], on_event=show, **options)
     record, rendered = _record(target, final.best_params, renderer, size, out_dir, stem, "-refined")
@@ -273,10 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     entries = []
     with (
         cancel_on_interrupt(stop.set, "the validation") as interrupted,
-        tqdm(targets, unit="target", file=sys.stderr) as bar,
+        progress_bar(targets, unit="target") as bar,
     ):
         for p in bar:
-            bar.set_postfix_str(p.name)
+            bar.set_postfix_str(p.name, refresh=False)
             entry = validate_target(
                 model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
             )

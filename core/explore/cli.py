@@ -23,6 +23,7 @@ from typing import Any
 from tqdm import tqdm
 
 from core.judge import JudgeError, create_judge
+from core.progress import progress_bar
 from core.store import Store, StoreError
 
 from .config import DEFAULT_EVALS, ExploreConfig
@@ -117,11 +118,11 @@ def _seed(store: Store, args: argparse.Namespace, extract: Any) -> int:
 
 def _drive(explorer: Explorer) -> ExploreEvent:
     final: ExploreEvent | None = None
-    with tqdm(total=explorer.config.evals, unit="eval", file=sys.stderr) as bar:
+    with progress_bar(total=explorer.config.evals, unit="eval") as bar:
         for event in explorer.run():
             bar.update(event.evaluations - bar.n)
             best = "–" if event.best_score is None else f"{event.best_score:.2f}"
-            bar.set_postfix(best=best, finds=len(event.finds))
+            bar.set_postfix(best=best, finds=len(event.finds), refresh=False)
             for find in event.new_finds:
                 seed = (
                     "near-duplicate, no seed"

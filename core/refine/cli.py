@@ -30,12 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
 from core.metrics import target_notes
 from core.params import ParamsError, validate
+from core.progress import progress_bar
 from core.refine.evaluate import default_workers
 from core.refine.events import advance_bar
 from core.refine.gap import gap_picture, gap_report
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     final = None
     with (
-        tqdm(total=args.budget or None, unit="eval", file=sys.stderr) as bar,
+        progress_bar(total=args.budget or None, unit="eval") as bar,
         cancel_on_interrupt(refiner.cancel, "the refinement") as interrupted,
     ):
         try:

@@ -43,4 +43,4 @@ def advance_bar(bar: Any, event: ProgressEvent) -> None:
     """Move a tqdm bar (unit: evaluations) to `event` and show its best loss: the command-line view of a
     run, shared by `python -m core.refine` and `train.validate`."""
     bar.update(event.evaluations - bar.n)
-    bar.set_postfix(best_loss=f"{event.best_loss:.4f}")
+    bar.set_postfix(best_loss=f"{event.best_loss:.4f}", refresh=False)
