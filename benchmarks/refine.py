@@ -134,7 +134,7 @@ Predictor = Callable[[Any], tuple[dict[str, Any], list[dict[str, Any]]]]
 
 
 def guess_predictor(
-    supersample: int = 1,
+    supersample: int | None = None,
     race: int | None = None,
     checkpoint: str | None = None,
     neighbours: int | None = None,
@@ -160,7 +160,7 @@ def guess_predictor(
     return predict
 
 
-def perturbed_guess_predictor(supersample: int = 1) -> Callable[[Any, dict[str, Any]], Any] | None:
+def perturbed_guess_predictor(supersample: int | None = None) -> Callable[[Any, dict[str, Any]], Any] | None:
     """(target, perturbed truth) → (best first guess, the guesses to race): the perturbed truth handed to
     core.inverse.guess as if it were the CNN's prediction (no runner-up categoricals: the guess's own
     one-categorical changes stand in for them), with the shipped bank, its variants and motifs. What the
@@ -298,7 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         "--neighbours", type=int, default=None, help="guess: the bank's scenes ranked (default: guess's)"
     )
     parser.add_argument(
-        "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
+        "--supersample",
+        type=int,
+        default=None,
+        help="render candidates at k× the working size, averaged down (default: each target's own, "
+        "core.refine.supersample)",
     )
     parser.add_argument(
         "--polish-evals",
@@ -373,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         "quality": args.quality,
         "sigma": args.sigma,
         "working_width": args.width,
-        "supersample": args.supersample,
+        "supersample": "auto" if args.supersample is None else args.supersample,
         "polish_evals": args.polish_evals,
         "neighbours": args.neighbours,
         "trials": args.trials,

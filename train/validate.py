@@ -91,7 +91,7 @@ def validate_target(
     top_k: int = 3,
     refine: dict[str, Any] | None = None,
     bank: RetrievalBank | None = None,
-    supersample: int = 1,
+    supersample: int | None = None,
 ) -> dict[str, Any]:
     target = to_rgb_float(path)
     h, w = target.shape[:2]
@@ -238,7 +238,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
     ap.add_argument(
-        "--supersample", type=int, default=1, help="first guess and refine: candidates at k× the working size"
+        "--supersample",
+        type=int,
+        default=None,
+        help="first guess and refine: candidates at k× the working size (default: 2 for a design of strokes "
+        "thinner than a working pixel, else 1)",
     )
     return ap.parse_args(argv)
 

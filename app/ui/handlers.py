@@ -25,6 +25,8 @@ from core.judge import JudgeError
 from core.metrics import target_notes
 from core.params import ParamsError
 from core.refine import DEFAULT_BUDGET_SECONDS
+from core.refine.loss import DEFAULT_WIDTH
+from core.refine.supersample import supersample_note
 from core.render import RenderError
 from core.render.links import answering
 from core.store import StoreError
@@ -143,6 +145,8 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         status += " Other first guesses are below: click one to start from it."
     for note in target_notes(target):
         status += f" ⚠️ {note}"
+    if note := supersample_note(target, DEFAULT_WIDTH):
+        status += f" {note}"
     return (
         status,
         to_uint8(target),

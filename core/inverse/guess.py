@@ -29,6 +29,7 @@ from core.refine.alternatives import alternative_starts, category_swaps, symmetr
 from core.refine.evaluate import Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
 from core.refine.pose import aligned, pose_variants
+from core.refine.supersample import resolved_supersample
 
 RACE_STARTS = 8
 """Guesses multi-start refinement races (`Guess.race`): the app, `train.validate` and the benchmark.
@@ -106,7 +107,7 @@ def guess(
     aligned_of: int = 4,
     posed_of: int = 2,
     swapped_of: int = 2,
-    supersample: int = 1,
+    supersample: int | None = None,
     motifs: int = MOTIF_STARTS,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
@@ -120,7 +121,8 @@ def guess(
     with each one-categorical change. `motifs`: how many of the best motif scenes (core.inverse.motifs:
     anchored trails, which neither the CNN nor the bank reach) join the ranking, with the concentric
     rings or nested squares measured on the target (core.inverse.concentric); 0: none. supersample:
-    as core.refine.Refiner's (the same renders rank the starts as the refinement will score them)."""
+    as core.refine.Refiner's, None choosing alike (the same renders rank the starts as the refinement will
+    score them)."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -133,7 +135,11 @@ def guess(
             candidates.append(
                 (f"bank {n.key[0]}/{n.key[1]} (similarity {n.similarity:.2f})", validate(n.params))
             )
-    scorer = Scorer(make_loss(loss, target, working_width), quality, supersample)
+    scorer = Scorer(
+        make_loss(loss, target, working_width),
+        quality,
+        resolved_supersample(supersample, target, working_width),
+    )
     scored: list[tuple[float, int, str, dict[str, Any]]] = []
     seen: set[str] = set()
 

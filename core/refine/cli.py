@@ -46,6 +46,7 @@ from core.refine.refiner import (
     METHODS,
     Refiner,
 )
+from core.refine.supersample import supersample_note
 from core.render import render
 from core.render.links import original_links, site_root
 from core.render.remote import DEFAULT_URL
@@ -82,7 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--supersample", type=int, default=1, help="render candidates at k× the working size, averaged down"
+        "--supersample",
+        type=int,
+        default=None,
+        help="render candidates at k× the working size, averaged down (default: 2 for a design of strokes "
+        "thinner than a working pixel, else 1)",
     )
     parser.add_argument("--out-dir", default="refine-out")
     parser.add_argument(
@@ -98,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         target = to_rgb_float(args.target)
         for note in target_notes(target):
             print(f"warning: {note}", file=sys.stderr)
-        start, race = first_guess(target, args.checkpoint) if args.start == "guess" else (None, None)
+        start, race = (
+            first_guess(target, args.checkpoint, args.supersample) if args.start == "guess" else (None, None)
+        )
         if args.start not in ("guess", "sampler"):
             start = read_start(args.start)
         refiner = Refiner(
@@ -112,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             supersample=args.supersample,
         )
+        if args.supersample is None and (note := supersample_note(target, refiner.loss.size[0])):
+            print(f"note: {note}", file=sys.stderr)
     except (ImageInputError, ParamsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -150,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "elapsed_s": round(final.elapsed, 2),
         "stop_reason": final.stop_reason,
         "best_loss": final.best_loss,
+        "supersample": refiner.supersample,
         "report": final.best_report,
         "gap": gap,
         "bb_particles": asdict(links),
@@ -163,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def first_guess(
-    target: np.ndarray, checkpoint: str | None
+    target: np.ndarray, checkpoint: str | None, supersample: int | None = None
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]] | None]:
     """The app's start: the best first guess and the guesses raced (None, None without a checkpoint, said
-    on stderr: the Refiner then starts from the sampler's best)."""
+    on stderr: the Refiner then starts from the sampler's best), ranked at the search's `supersample`."""
     from core.inverse import CheckpointError, load_model
     from core.inverse.guess import guess
     from core.inverse.retrieval import default_bank
@@ -176,7 +186,7 @@ def first_guess(
     except (CheckpointError, OSError) as exc:
         print(f"no first guess ({exc}); starting from the sampler's best", file=sys.stderr)
         return None, None
-    first = guess(model, target, default_bank())
+    first = guess(model, target, default_bank(), supersample=supersample)
     print(f"first guess: {first.sources[0]} (loss {first.losses[0]:.3f})", file=sys.stderr)
     return first.params, first.race()
 

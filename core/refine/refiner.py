@@ -23,7 +23,7 @@ from core.refine.catcma import CatCMASearch
 from core.refine.colour import fit_colour
 from core.refine.effects import GROUPS as EFFECT_FITS
 from core.refine.effects import fit_effects
-from core.refine.evaluate import Evaluator, Scorer, checked_supersample
+from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.multistart import (
@@ -36,6 +36,7 @@ from core.refine.polish import POLISH_EVALS, polish
 from core.refine.search import Search
 from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
 from core.refine.stroke import fit_stroke
+from core.refine.supersample import resolved_supersample
 from core.render import render
 from core.render.effects import apply_effects
 from core.workers import on_one_blas_thread
@@ -151,7 +152,8 @@ class Refiner:
     params, 0.1 from the sampler's best). loss: a name from core.refine.loss.LOSSES or a Loss bound to
     the target. loss_options: keywords for a named loss, at the working and the report's size alike
     (e.g. {"w_lum": 2.0}). supersample: render candidates at this many times the working size and average them
-    down (core.refine.evaluate.Scorer), at roughly that factor squared in render time. polish_evals: the
+    down (core.refine.evaluate.Scorer), at roughly that factor squared in render time; None: 2 for a design
+    of sub-pixel strokes, else 1 (core.refine.supersample). polish_evals: the
     most full-size renders the polish at the end may score (core.refine.polish; 0: none); with a time
     budget it gets the last POLISH_SHARE of it, at most POLISH_SECONDS, and the search stops that early.
     trials: method "cma" resumes the race's dropped starts once its lone leader stalls
@@ -188,7 +190,7 @@ class Refiner:
         preview_width: int = 320,
         final_report: bool = True,
         lpips: bool = False,
-        supersample: int = 1,
+        supersample: int | None = None,
         polish_evals: int = POLISH_EVALS,
     ) -> None:
         if method not in METHODS:
@@ -208,7 +210,7 @@ class Refiner:
         self.method, self.seed, self.workers = method, seed, workers
         self.budget_evals, self.budget_seconds = budget_evals, budget_seconds
         self.top_k, self.quality, self.n_init = top_k, quality, n_init
-        self.supersample = checked_supersample(supersample)
+        self.supersample = resolved_supersample(supersample, self.target, self.loss.size[0])
         # 0.02 from given params: 0.05 from the first guesses did no better on the refine benchmark's first
         # 10 synthetic targets (lum_corr lower in 13 of 20 runs, higher in 7; README)
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
