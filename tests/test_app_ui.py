@@ -137,6 +137,21 @@ def test_an_svg_design_is_matched_like_a_png(session: Session, tmp_path: Path) -
     assert "| lum_corr |" in report and candidate.shape == (360, 640, 3)  # shown at the display width
 
 
+def test_a_hairline_design_is_said_to_be_searched_at_2x(
+    session: Session, tmp_path: Path, target_png: Path
+) -> None:
+    """Figma's 1-px lines on a wide frame are sub-pixel at the search's 160 px (core.refine.supersample)."""
+    path = tmp_path / "hairlines.svg"
+    rings = "".join(f'<circle cx="826" cy="460" r="{r}"/>' for r in range(60, 421, 60))
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="1652" height="919">'
+        f'<g stroke="#f5f3e7" stroke-width="1.5" fill="none">{rings}</g></svg>'
+    )
+    status = handlers.on_upload(session, str(path))[1]
+    assert "so the search draws its candidates at 2×" in status
+    assert "at 2×" not in handlers.on_upload(session, str(target_png))[1]
+
+
 def test_a_border_bar_is_said_up_front(session: Session, tmp_path: Path, target_png: Path) -> None:
     """A screenshot's bar along the edge: the designer hears it on upload, before any refinement."""
     design = save_png(
