@@ -26,8 +26,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from core.imageio import resize, to_rgb_float
 from core.metrics import working_size
 from core.metrics.similarity import luminance
@@ -50,21 +48,26 @@ def working_stroke(target: Any, working_width: int) -> float | None:
     return None if width is None else width * working_width / w
 
 
+def thin_stroke(target: Any, working_width: int) -> float | None:
+    """The design's mean stroke at `working_width` when it is under `THIN_STROKE_PX`, else None."""
+    width = working_stroke(target, working_width)
+    return width if width is not None and width < THIN_STROKE_PX else None
+
+
 def auto_supersample(target: Any, working_width: int) -> int:
     """`THIN_SUPERSAMPLE` for a design of strokes thinner than `THIN_STROKE_PX` working pixels, else 1."""
-    width = working_stroke(target, working_width)
-    return THIN_SUPERSAMPLE if width is not None and width < THIN_STROKE_PX else 1
+    return 1 if thin_stroke(target, working_width) is None else THIN_SUPERSAMPLE
 
 
-def resolved_supersample(value: int | None, target: np.ndarray | Any, working_width: int) -> int:
+def resolved_supersample(value: int | None, target: Any, working_width: int) -> int:
     """`value` checked, or the design's own choice (`auto_supersample`) when it is None."""
     return auto_supersample(target, working_width) if value is None else checked_supersample(value)
 
 
 def supersample_note(target: Any, working_width: int) -> str | None:
     """One sentence for the user when the design is scored at 2× (None otherwise)."""
-    width = working_stroke(target, working_width)
-    if width is None or width >= THIN_STROKE_PX:
+    width = thin_stroke(target, working_width)
+    if width is None:
         return None
     return (
         f"The design's strokes are {width:.1f} px wide at the search's {working_width} px, so the search "
