@@ -28,7 +28,7 @@ from benchmarks.refine import synthetic_targets
 from benchmarks.report import emit
 from core.params import sample_params
 from core.refine import refine_to_end
-from core.workers import usable_cores
+from core.workers import start_method, usable_cores
 
 START_SEED = 5
 
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "command": "python -m benchmarks.throughput " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {usable_cores()} cores",
+        "start_method": start_method(),
         "seconds": args.seconds,
         "targets": rows,
         "summary": summary,

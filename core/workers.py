@@ -1,7 +1,8 @@
-"""Process pools for batch work (refinement scoring, exploration rendering): forked workers that leave with
-their parent, and results streamed back in submission order with early stop.
+"""Process pools for batch work (refinement scoring, exploration rendering): workers that leave with their
+parent, and results streamed back in submission order with early stop.
 
-Forked, where the platform allows, so that numba's compiled kernels and the caller's state are inherited.
+Forked on Linux, so that numba's compiled kernels and the caller's state are inherited and a worker starts in
+milliseconds; spawned elsewhere (`start_method`).
 
 BLAS stays on one thread in the workers and, through `one_blas_thread`, in a parent while it drives them:
 numpy's OpenBLAS threads spin-wait after a threaded call (CMA-ES's matrices, the renderer's products),
@@ -37,12 +38,34 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+START_METHOD_ENV = "BB_START_METHOD"
+"""Environment variable that names the pools' start method ("fork" or "spawn"), overriding the platform's."""
+START_METHODS = ("fork", "spawn")
+
+
+def start_method() -> str:
+    """How `fork_pool` starts its workers: "fork" on Linux, "spawn" elsewhere, or what BB_START_METHOD says.
+
+    Why not fork everywhere: on macOS the system libraries start threads of their own, and a child forked
+    from a threaded process can crash or hang there (CPython made spawn macOS's default in 3.8, bpo-33725);
+    the app forks its refinement workers from a process full of server threads, on the designer's laptop.
+    A spawned worker imports the renderer and loads numba's cached kernels instead of inheriting them
+    (`python -m benchmarks.throughput` measures both: set BB_START_METHOD). "forkserver" is not offered:
+    its workers are not this process's children, and they leave with their parent (`_exit_with_parent`)."""
+    chosen = os.environ.get(START_METHOD_ENV, "").strip().lower()
+    if chosen:
+        if chosen not in START_METHODS:
+            raise ValueError(f"{START_METHOD_ENV}={chosen!r}: choose one of {', '.join(START_METHODS)}")
+        return chosen
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
 def fork_pool(
     workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
 ) -> ProcessPoolExecutor:
-    """A pool of `workers` processes; each runs `initializer(*initargs)` and exits when this process dies."""
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """A pool of `workers` processes (started as `start_method` says); each runs `initializer(*initargs)`
+    and exits when this process dies."""
+    ctx = multiprocessing.get_context(start_method())
     return ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
     )

@@ -17,10 +17,17 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 if [ ! -x .venv/bin/python ]; then
+  if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2> /dev/null; then
+    found=$("$PY" -V 2> /dev/null || echo "not found")
+    echo "setup: needs Python 3.11 or newer, and '$PY' is ${found}." >&2
+    echo "setup: name another with PYTHON=/path/to/python3.11 bash $0" >&2
+    exit 1
+  fi
   "$PY" -m venv .venv
 fi
 stamp=.venv/.requirements.sha
-want=$(cat requirements.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
+# The hash of both requirement files, by Python: macOS has no sha256sum.
+want=$(.venv/bin/python -c 'import hashlib; print(hashlib.sha256(b"".join(open(f, "rb").read() for f in ("requirements.txt", "requirements-dev.txt"))).hexdigest())')
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing requirements into .venv (first run takes several minutes)"
   if ! .venv/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt > .venv/pip.log 2>&1; then

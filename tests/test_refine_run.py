@@ -86,6 +86,19 @@ def test_same_seed_same_best_with_one_or_two_workers(target: np.ndarray, start: 
     assert d.best_params != a.best_params
 
 
+def test_spawned_workers_find_the_same_best_as_forked_ones(
+    target: np.ndarray, start: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The designer's macOS spawns its scoring workers (core.workers.start_method): the scorer travels by
+    pickle and each worker loads the renderer itself, with the same results as forked workers."""
+    kw = {"target": target, "start_params": start, "budget_evals": 60, "final_report": False, **FAST}
+    forked = _events(seed=3, workers=2, **kw)[-1]
+    monkeypatch.setenv("BB_START_METHOD", "spawn")
+    spawned = _events(seed=3, workers=2, **kw)[-1]
+    assert spawned.best_params == forked.best_params and spawned.best_loss == forked.best_loss
+    assert spawned.evaluations == forked.evaluations == 60
+
+
 def test_cancel_stops_early_and_keeps_the_best(target: np.ndarray, start: dict) -> None:
     refiner = Refiner(target, start, budget_evals=10_000, seed=0, final_report=False, **FAST)
     events = []

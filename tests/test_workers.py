@@ -17,6 +17,7 @@ from core.workers import (
     on_one_blas_thread,
     one_blas_thread,
     ordered_results,
+    start_method,
     usable_cores,
 )
 
@@ -52,6 +53,46 @@ def test_stop_is_checked_before_every_item_even_inside_a_chunk(chunks: int | Non
     assert seen == [0, 1, 4, 9]
 
 
+@pytest.mark.parametrize(("platform", "method"), [("linux", "fork"), ("darwin", "spawn"), ("win32", "spawn")])
+def test_workers_fork_on_linux_only(monkeypatch: pytest.MonkeyPatch, platform: str, method: str) -> None:
+    """macOS's system libraries start threads, and a child forked from a threaded process (the app) can
+    crash there: CPython's own default on macOS is spawn."""
+    monkeypatch.delenv("BB_START_METHOD", raising=False)
+    monkeypatch.setattr("sys.platform", platform)
+    assert start_method() == method
+
+
+def test_the_start_method_can_be_chosen_and_a_wrong_one_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setenv("BB_START_METHOD", " Spawn ")
+    assert start_method() == "spawn"
+    monkeypatch.setenv("BB_START_METHOD", "forkserver")
+    with pytest.raises(ValueError, match="BB_START_METHOD='forkserver': choose one of fork, spawn"):
+        start_method()
+
+
+def test_a_spawned_pool_keeps_order_stop_blas_and_ctrl_c(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the forked pool's tests check, once, on the path macOS takes."""
+    monkeypatch.setenv("BB_START_METHOD", "spawn")
+    monkeypatch.setattr(f"{__name__}._MARK", "set in the parent")
+    seen: list[int] = []
+    with fork_pool(2) as pool:
+        assert pool.submit(_mark).result(timeout=60) == "as imported"  # spawned: nothing inherited
+        assert list(ordered_results(pool, _square, list(range(9)), lambda: False, 1, chunks=2)) == [
+            x * x + 1 for x in range(9)
+        ]
+        for value in ordered_results(pool, _square, list(range(10)), lambda: len(seen) >= 3, chunks=2):
+            seen.append(value)
+        if _blas_threads():
+            assert all(set(threads) == {1} for threads in pool.map(_blas_threads, range(4)))
+        pid = pool.submit(_pid).result(timeout=60)
+        assert pid != os.getpid()
+        os.kill(pid, signal.SIGINT)
+        time.sleep(0.3)
+        assert pid in {pool.submit(_pid).result(timeout=60) for _ in range(4)}  # alive, still working
+    assert seen == [0, 1, 4]
+
+
 def test_one_blas_thread_limits_and_restores() -> None:
     before = _blas_threads()
     if not before:
@@ -71,6 +112,13 @@ def test_pool_workers_run_blas_on_one_thread() -> None:
 
 def _pid(_: object = None) -> int:
     return os.getpid()
+
+
+_MARK = "as imported"
+
+
+def _mark(_: object = None) -> str:
+    return _MARK
 
 
 def test_pool_workers_leave_ctrl_c_to_their_parent() -> None:

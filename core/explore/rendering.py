@@ -4,7 +4,8 @@ Why this split: judges are not fork-safe (torch threads, GPU contexts, HTTP sess
 stay in one process, while rendering is pure numpy/numba. With the renders of a whole generation queued
 on the pool, the judge scores candidate k while the workers draw k+1 and k+2, so on two cores a step
 costs about max(render / workers, judge) instead of render + judge. Images come back in submission order.
-The pool is forked (numba's compiled kernels are inherited) right after this process has rendered once.
+On Linux the pool is forked (numba's compiled kernels are inherited) right after this process has rendered
+once; elsewhere it is spawned (core.workers.start_method).
 """
 
 from __future__ import annotations

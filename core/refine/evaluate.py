@@ -1,9 +1,9 @@
 """Scoring candidates: render at the loss's size, score; one process or a pool, same results in order.
 
 Results come back in submission order whatever the worker count, so a seeded run gives the same best
-params with 1 or 2 workers. The pool is forked from a process that has already rendered once (numba's
-compiled kernels are inherited, so a worker starts in milliseconds instead of seconds), and the scorer is
-sent once per worker rather than once per task.
+params with 1 or 2 workers. On Linux the pool is forked from a process that has already rendered once
+(numba's compiled kernels are inherited, so a worker starts in milliseconds instead of seconds); elsewhere
+it is spawned (core.workers.start_method). The scorer is sent once per worker rather than once per task.
 """
 
 from __future__ import annotations
