@@ -25,8 +25,9 @@ BASIN_RISE = {
     **dict.fromkeys(("color.r", "color.g", "color.b"), 0.03),
 }
 """Median rise of refinement's 160-px loss when a coordinate (a `CONTINUOUS` path) moves by 0.03 of its
-range, over 20 held-out truths (README, "how narrow the basin is"); colour and layer positions were not
-measured and are guesses; everything else rose by ≤ 0.007 (floored at 0.02 so it still learns)."""
+range, over 20 held-out truths (benchmarks/RESULTS.md, "how narrow the basin is"); colour and layer
+positions were not measured and are guesses; everything else rose by ≤ 0.007 (floored at 0.02 so it still
+learns)."""
 
 
 def continuous_weights(kind: str = "uniform") -> torch.Tensor:

@@ -75,7 +75,7 @@ class SsimLumLoss:
 
     Equal weights: a lighter lum_corr term (w_lum 0.5, three seeds) lifted the 20 synthetic targets'
     seed-mean median lum_corr 0.935 → 0.943 (runs up 25, down 25) but lowered the references' in 8 of 12
-    runs (mean 0.847 → 0.817), and a heavier one (2) lowered both (README, `benchmarks.refine
+    runs (mean 0.847 → 0.817), and a heavier one (2) lowered both (benchmarks/RESULTS.md, `benchmarks.refine
     --lum-weight`)."""
 
     name = "ssim_lum"

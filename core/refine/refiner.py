@@ -212,7 +212,7 @@ class Refiner:
         self.top_k, self.quality, self.n_init = top_k, quality, n_init
         self.supersample = resolved_supersample(supersample, self.target, self.loss.size[0])
         # 0.02 from given params: 0.05 from the first guesses did no better on the refine benchmark's first
-        # 10 synthetic targets (lum_corr lower in 13 of 20 runs, higher in 7; README)
+        # 10 synthetic targets (lum_corr lower in 13 of 20 runs, higher in 7; benchmarks/RESULTS.md)
         self.sigma = sigma if sigma is not None else (0.02 if informed else 0.1)
         self.cat_confidence = cat_confidence if informed else None
         self.population_size, self.trials = population_size, trials
