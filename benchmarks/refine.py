@@ -50,7 +50,7 @@ from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
 from core.refine.multistart import ROUND_GENERATIONS
 from core.refine.polish import POLISH_EVALS
-from core.refine.refiner import DEFAULT_BUDGET_SECONDS
+from core.refine.refiner import DEFAULT_BUDGET_SECONDS, MIRROR_COMPLETION
 from core.render import render
 from core.workers import usable_cores
 
@@ -234,6 +234,7 @@ def run_one(
         trials=args.trials,
         protected=args.protect,
         round_generations=args.round_generations,
+        mirror_completion=args.mirror_completion,
         loss_options={"w_lum": args.lum_weight},
         preview_every=10**9,
         report_every=10**9,
@@ -241,6 +242,7 @@ def run_one(
     final = deque(refiner.run(), maxlen=1)[0]  # only the last event matters here
     assert final.done
     return {
+        "completed_axis": refiner.completed_axis,
         "refined": _rounded(final.best_report or {}),
         "loss": round(final.best_loss, 4),
         "evaluations": final.evaluations,
@@ -336,6 +338,18 @@ def main(argv: list[str] | None = None) -> int:
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
     )
     parser.add_argument(
+        "--only",
+        help="comma list of target names to run, of those --n and the references give (e.g. "
+        "synthetic-9000-012,figma-01): a rerun of a few",
+    )
+    parser.add_argument(
+        "--mirror-completion",
+        action=argparse.BooleanOptionalAction,
+        default=MIRROR_COMPLETION,
+        help="a quarter through, add the mirror copies a symmetric target shows and the match lacks "
+        "(core.refine.mirror) and search from there in turns with the run's own search (default: on)",
+    )
+    parser.add_argument(
         "--protect",
         type=_positions,
         default=[],
@@ -367,6 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     targets: list[tuple[str, Any, dict[str, Any] | None]] = list(synthetic_targets(args.n))
     if not args.no_references:
         targets += reference_targets()
+    if args.only:
+        wanted = set(args.only.split(","))
+        missing = wanted - {name for name, *_ in targets}
+        if missing:
+            parser.error(f"--only names targets this run does not have: {', '.join(sorted(missing))}")
+        targets = [t for t in targets if t[0] in wanted]
     result: dict[str, Any] = {
         "command": "python -m benchmarks.refine " + " ".join(argv if argv is not None else sys.argv[1:]),
         "method": args.method,
@@ -381,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "polish_evals": args.polish_evals,
         "neighbours": args.neighbours,
         "trials": args.trials,
+        "mirror_completion": args.mirror_completion,
         "round_generations": args.round_generations,
         "lum_weight": args.lum_weight,
         "protected": args.protect,

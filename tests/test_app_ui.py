@@ -314,7 +314,7 @@ def test_refined_attempts_join_the_gallery_of_starts_and_can_be_picked_again(
     finals = []
     for _ in range(2):
         session.params = guesses[0][1]
-        *_, final = handlers.on_refine(session, 40, 30)
+        *_, final = handlers.on_refine(session, 120, 30)
         finals.append((session.params, final))
     (first, _), (second, final) = finals
     gallery = final[9]
@@ -344,6 +344,12 @@ def test_the_gallery_keeps_the_newest_attempts(session: Session, target_png: Pat
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
     assert match.finished_words(0.8123, 0.8126) == ""
     assert match.finished_words(0.86, 0.63) == " in the search, 0.630 after the finish at full size"
+
+
+def test_the_status_says_when_the_search_added_mirror_copies() -> None:
+    assert match.completion_words(None) == ""
+    words = match.completion_words("left-right")
+    assert "left-right symmetric" in words and "mirror images as layers" in words
 
 
 def test_the_status_says_when_a_refine_is_finishing(

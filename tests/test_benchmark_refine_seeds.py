@@ -88,3 +88,22 @@ def test_unknown_start_kinds_are_refused() -> None:
 
     with pytest.raises(SystemExit):
         main(["--starts", "perturbed,cnn-ish"])
+
+
+def test_only_reruns_the_named_targets_and_names_a_missing_one(tmp_path, capsys) -> None:
+    """--only picks targets by name among those --n and the references give; the run records whether a
+    run added mirror copies (--mirror-completion)."""
+    import json
+
+    from benchmarks.refine import main
+
+    out = tmp_path / "only.json"
+    argv = ["--n", "3", "--budget", "30", "--seconds", "0", "--starts", "perturbed", "--no-references"]
+    argv += ["--workers", "1", "--polish-evals", "0", "--mirror-completion", "--json", str(out)]
+    assert main([*argv, "--only", "synthetic-9000-004"]) == 0
+    result = json.loads(out.read_text())
+    assert list(result["targets"]) == ["synthetic-9000-004"] and result["mirror_completion"] is True
+    assert "completed_axis" in result["targets"]["synthetic-9000-004"]["perturbed"]
+    with pytest.raises(SystemExit):
+        main([*argv, "--only", "synthetic-9000-004,figma-99"])
+    assert "figma-99" in capsys.readouterr().err

@@ -154,3 +154,23 @@ def test_bad_bb_particles_address_is_one_line_before_any_work(tmp_path: Path, ca
     err = capsys.readouterr().err
     assert err.startswith("error: bb-particles address 'ftp://studio'") and "Traceback" not in err
     assert not out.exists()
+
+
+def test_a_symmetric_design_gets_the_mirror_copies_its_match_lacks(tmp_path: Path, capsys) -> None:
+    """The default run completes a match under the design's symmetry and says so; --no-mirror-completion
+    leaves the match as the search has it."""
+    from core.refine.mirror import mirror_completed
+
+    hidden = {"position": {"x": 0.0, "y": 0.0}, "rotation": 0.0, "scale": {"x": 0.0, "y": 0.0}}
+    scene = {**sample_params(40, seed=9000, mode="weighted", n_layers=0)[28], "layers": [hidden]}
+    scene["position"] = {"x": 0.35, "y": -0.2}
+    target = save_png(render(mirror_completed(scene, "left-right"), 96, 54, "exact"), tmp_path / "target.png")
+    start = tmp_path / "start.json"
+    start.write_text(json.dumps(scene))
+    argv = [str(target), "--start", str(start), "--budget", "120", "--workers", "1"]
+    assert main([*argv, "--out-dir", str(tmp_path / "on")]) == 0
+    assert "left-right symmetric" in capsys.readouterr().err
+    assert json.loads((tmp_path / "on" / "report.json").read_text())["mirror_completion"] == "left-right"
+    assert main([*argv, "--no-mirror-completion", "--out-dir", str(tmp_path / "off")]) == 0
+    assert "symmetric" not in capsys.readouterr().err
+    assert json.loads((tmp_path / "off" / "report.json").read_text())["mirror_completion"] is None

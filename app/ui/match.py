@@ -300,6 +300,7 @@ def refine_updates(
                 status = (
                     f"Done ({reason}{seeded}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "
                     f"score {start_score:.3f} → {searched:.3f}{finished_words(searched, best)}"
+                    f"{completion_words(refiner.completed_axis)}"
                 )
                 yield RefineUpdate(preview, history, status, True, event.best_params, event.best_report)
                 continue
@@ -308,6 +309,7 @@ def refine_updates(
                 status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
             else:
                 status = f"Refining{seeded}… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
+                status += completion_words(refiner.completed_axis)
             yield RefineUpdate(preview, history, status, plot=plot)
             preview = None
     finally:
@@ -349,6 +351,14 @@ def finished_words(searched: float, finished: float) -> str:
     if abs(finished - searched) < 0.0005:
         return ""
     return f" in the search, {finished:.3f} after the finish at full size"
+
+
+def completion_words(axis: str | None) -> str:
+    """What the run did when it gave the match the mirror copies of a symmetric design (core.refine.mirror);
+    "" when it did not."""
+    if axis is None:
+        return ""
+    return f". The design is {axis} symmetric: the search added the match's {axis} mirror images as layers"
 
 
 _DONE = object()

@@ -44,6 +44,7 @@ from core.refine.refiner import (
     DEFAULT_BUDGET_SECONDS,
     DEFAULT_METHOD,
     METHODS,
+    MIRROR_COMPLETION,
     Refiner,
 )
 from core.refine.supersample import supersample_note
@@ -89,6 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         help="render candidates at k× the working size, averaged down (default: 2 for a design of strokes "
         "thinner than a working pixel, else 1)",
     )
+    parser.add_argument(
+        "--mirror-completion",
+        action=argparse.BooleanOptionalAction,
+        default=MIRROR_COMPLETION,
+        help="a quarter through, give the match the mirror copies a symmetric design shows and it lacks, "
+        "and search from there too (default: on)",
+    )
     parser.add_argument("--out-dir", default="refine-out")
     parser.add_argument(
         "--bb-particles",
@@ -118,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             workers=args.workers,
             supersample=args.supersample,
+            mirror_completion=args.mirror_completion,
         )
         if args.supersample is None and (note := supersample_note(target, refiner.loss.size[0])):
             print(f"note: {note}", file=sys.stderr)
@@ -140,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
             print("aborted: nothing written", file=sys.stderr)
             return 130
     assert final is not None and final.done
+    if refiner.completed_axis is not None:
+        print(
+            f"note: the design is {refiner.completed_axis} symmetric and the match lacked its mirror "
+            f"images: they were added as layers halfway (core.refine.mirror)",
+            file=sys.stderr,
+        )
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "best_params.json").write_text(json.dumps(final.best_params, indent=2) + "\n")
@@ -160,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         "stop_reason": final.stop_reason,
         "best_loss": final.best_loss,
         "supersample": refiner.supersample,
+        "mirror_completion": refiner.completed_axis,
         "report": final.best_report,
         "gap": gap,
         "bb_particles": asdict(links),
