@@ -77,6 +77,7 @@ POLISH_SHARE = 0.2
 """The end of a time budget kept for the polish at the report's size (core.refine.polish): this share of
 budget_seconds, at most POLISH_SECONDS; the search stops that much earlier."""
 FINAL_MAX_WIDTH = 1024
+"""The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 MIRROR_COMPLETION = True
 """Whether a run completes its match under the target's mirror symmetries (`mirror_completion`). Measured
 2026-11-30 (benchmarks/RESULTS.md): on the 17 flip-symmetric held-out synthetic targets among indices
@@ -86,7 +87,6 @@ It fires on no target without such a symmetry (19 of the refine benchmark's firs
 COMPLETION_AT = 0.25
 """Share of the search's budget after which `mirror_completion` completes the best match (core.refine.mirror);
 a search from the completed scene then takes turns with the run's own search, generation by generation."""
-"""The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 
 
 Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
@@ -329,6 +329,7 @@ class Refiner:
 
     def _events(self) -> Iterator[ProgressEvent]:
         self._t0, self.evaluations, self.stage = time.perf_counter(), 0, "search"
+        self.completed_axis = None
         scorer = Scorer(self.loss, self.quality, self.supersample)
         first = self.start_params if self.start_params is not None else complete(defaults())
         best_params = start = ParamSpace(first).decode(*ParamSpace(first).encode(first))
@@ -348,10 +349,11 @@ class Refiner:
             space = ParamSpace(best_params, effects=True)
             x0, c0 = space.encode(best_params)
             searches = [self._search(space, x0, c0)]
+            to_complete = self.target_symmetry is not None
             while self._stop_reason() is None:
-                if self.target_symmetry is not None and self._progress() >= COMPLETION_AT:
-                    found = completion(best_params, self.target_symmetry)
-                    self.target_symmetry = None  # once a run
+                if to_complete and self._progress() >= COMPLETION_AT:
+                    to_complete = False  # once a run
+                    found = completion(best_params, self.target_symmetry or {})
                     if found is not None:
                         self.completed_axis, completed = found
                         for value in self._score(evaluator, [completed]):
