@@ -81,7 +81,8 @@ FINAL_MAX_WIDTH = 1024
 MIRROR_COMPLETION = True
 """Whether a run completes its match under the target's mirror symmetries (`mirror_completion`). Measured
 2026-11-30 (benchmarks/RESULTS.md): on the 17 flip-symmetric held-out synthetic targets among indices
-20–139, median lum_corr 0.957 → 0.962 (up 6, down 2) and ssim_skill 0.343 → 0.411 (up 8, down 4); over six
+20–139, median lum_corr 0.957 → 0.962 and 0.947 → 0.961 on seeds 0 and 1 (runs up 14, down 5), ssim_skill
+0.343 → 0.411 and 0.273 → 0.311 (up 13, down 9); over six
 seeds figma-00's lum_corr 0.770 → 0.783 and figma-01's 0.890 → 0.918 on average, their ssim_skill mixed.
 It fires on no target without such a symmetry (19 of the refine benchmark's first 20)."""
 COMPLETION_AT = 0.25
