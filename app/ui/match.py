@@ -25,6 +25,7 @@ from core.metrics import match_report
 from core.params import defaults, identity, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
 from core.refine.gap import gap_picture, gap_report
+from core.refine.mirror import completion_note
 from core.render import Renderer, render
 from core.render.links import original_links
 from core.store import Store
@@ -354,11 +355,10 @@ def finished_words(searched: float, finished: float) -> str:
 
 
 def completion_words(axis: str | None) -> str:
-    """What the run did when it gave the match the mirror copies of a symmetric design (core.refine.mirror);
-    "" when it did not."""
-    if axis is None:
-        return ""
-    return f". The design is {axis} symmetric: the search added the match's {axis} mirror images as layers"
+    """The status's sentence when the run gave the match the mirror copies of a symmetric design
+    (core.refine.mirror.completion_note); "" when it did not."""
+    note = completion_note(axis)
+    return "" if note is None else f". {note.rstrip('.')}"
 
 
 _DONE = object()

@@ -39,6 +39,7 @@ from core.progress import progress_bar
 from core.refine.evaluate import default_workers
 from core.refine.events import advance_bar
 from core.refine.gap import gap_picture, gap_report
+from core.refine.mirror import completion_note
 from core.refine.refiner import (
     DEFAULT_BUDGET_EVALS,
     DEFAULT_BUDGET_SECONDS,
@@ -149,12 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             print("aborted: nothing written", file=sys.stderr)
             return 130
     assert final is not None and final.done
-    if refiner.completed_axis is not None:
-        print(
-            f"note: the design is {refiner.completed_axis} symmetric and the match lacked its mirror "
-            f"images: they were added as layers halfway (core.refine.mirror)",
-            file=sys.stderr,
-        )
+    if note := completion_note(refiner.completed_axis):
+        print(f"note: {note}", file=sys.stderr)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "best_params.json").write_text(json.dumps(final.best_params, indent=2) + "\n")

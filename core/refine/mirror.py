@@ -24,7 +24,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 
 from core.imageio import resize, to_rgb_float
-from core.metrics.similarity import luminance
+from core.metrics.similarity import correlation, luminance
 from core.params import validate
 from core.refine.space import complete
 
@@ -51,13 +51,7 @@ def symmetry(image: Any) -> dict[str, float]:
     height = max(8, round(SYMMETRY_WIDTH * rgb.shape[0] / rgb.shape[1]))
     light = gaussian_filter(luminance(resize(rgb, SYMMETRY_WIDTH, height)), SYMMETRY_BLUR)
     flips = {"left-right": light[:, ::-1], "top-bottom": light[::-1]}
-    return {axis: _correlation(light, flipped) for axis, flipped in flips.items()}
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    norm = float(np.sqrt((a * a).sum() * (b * b).sum()))
-    return float((a * b).sum() / norm) if norm > 1e-12 else 0.0
+    return {axis: correlation(light, flipped) for axis, flipped in flips.items()}
 
 
 def _wrapped(angle: float) -> float:
@@ -135,3 +129,13 @@ def completion(
             completed = mirror_completed(params, axis)
             return None if completed is None else (axis, completed)
     return None
+
+
+def completion_note(axis: str | None) -> str | None:
+    """One sentence for the user when a run added the mirror copies (None when it did not)."""
+    if axis is None:
+        return None
+    return (
+        f"The design is {axis} symmetric and its match was not: a quarter of the way in, the search added "
+        f"the match's {axis} mirror images as layers."
+    )
