@@ -1,6 +1,6 @@
 """Throughput benchmark: candidates the refinement loop scores per second, per worker count.
 
-    python -m benchmarks.throughput [--n 4] [--seconds 8] [--workers 1,2] [--json OUT]
+    python -m benchmarks.throughput [--n 4] [--seconds 8] [--workers 1,2] [--shared-pool] [--json OUT]
 
 Prints JSON. Each of the first `--n` held-out synthetic targets (benchmarks.refine's) is refined for
 `--seconds` from its own sampler draw (seed START_SEED, the sampler's own layer count: the first guesses'
@@ -8,7 +8,9 @@ mirror copies are layers too), without the polish or the final report, once per 
 seeded candidates in the same order, so the counts compare the machinery, not the search. Per run:
 evaluations, evaluations per second, and the CPU seconds of this process (the search, and with one worker
 the scoring too) and of its pool's workers. The summary gives, per worker count, the median over targets
-of evaluations per second and of its ratio to one worker.
+of evaluations per second and of its ratio to one worker. --shared-pool runs every refinement in the
+process's shared pool of its worker count (core.shared_pool), as the app does: the first run per count
+starts it, the rest find it warm.
 
 Use it to choose the app's "Refine worker processes" on a new machine: more workers pay while the ratio
 keeps rising.
@@ -38,7 +40,9 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_one(target: Any, start: dict[str, Any], workers: int, seconds: float) -> dict[str, Any]:
+def run_one(
+    target: Any, start: dict[str, Any], workers: int, seconds: float, *, shared_pool: bool = False
+) -> dict[str, Any]:
     """One timed refinement: evaluations, their rate, and where the CPU time went."""
     cpu0, children0, t0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     last = refine_to_end(
@@ -49,6 +53,7 @@ def run_one(target: Any, start: dict[str, Any], workers: int, seconds: float) ->
         workers=workers,
         polish_evals=0,
         final_report=False,
+        shared_pool=shared_pool,
     )
     wall = time.perf_counter() - t0
     return {
@@ -56,7 +61,8 @@ def run_one(target: Any, start: dict[str, Any], workers: int, seconds: float) ->
         "per_second": round(last.evaluations / wall, 1),
         "wall_s": round(wall, 2),
         "cpu_s_this_process": round(_cpu(resource.RUSAGE_SELF) - cpu0, 2),
-        "cpu_s_workers": round(_cpu(resource.RUSAGE_CHILDREN) - children0, 2),
+        # the OS counts a child's CPU once it has exited: a shared pool's workers live on
+        "cpu_s_workers": None if shared_pool else round(_cpu(resource.RUSAGE_CHILDREN) - children0, 2),
     }
 
 
@@ -67,6 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=4, help="held-out synthetic targets")
     parser.add_argument("--seconds", type=float, default=8.0, help="wall time per run")
     parser.add_argument("--workers", default="1,2", help="comma list of worker counts")
+    parser.add_argument(
+        "--shared-pool",
+        action="store_true",
+        help="one pool per worker count for all runs, as the app keeps (core.shared_pool)",
+    )
     parser.add_argument("--json", help="also write the result to this file")
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
@@ -75,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     starts = sample_params(args.n, seed=START_SEED, mode="weighted")
     rows: dict[str, dict[str, Any]] = {}
     for (name, target, _), start in zip(synthetic_targets(args.n), starts, strict=True):
-        rows[name] = {str(w): run_one(target, start, w, args.seconds) for w in counts}
+        rows[name] = {
+            str(w): run_one(target, start, w, args.seconds, shared_pool=args.shared_pool) for w in counts
+        }
         print(name, {w: r["evaluations"] for w, r in rows[name].items()}, file=sys.stderr, flush=True)
     summary: dict[str, Any] = {}
     for w in counts:
@@ -89,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m benchmarks.throughput " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{platform.machine()}, {usable_cores()} cores",
         "start_method": start_method(),
+        "shared_pool": args.shared_pool,
         "seconds": args.seconds,
         "targets": rows,
         "summary": summary,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -11,6 +12,7 @@ from core.params import sample_params, validate
 from core.refine import ParamSpace, ProgressEvent, Refiner, refine, refine_to_end
 from core.refine.loss import Loss, make_loss
 from core.render import render
+from core.shared_pool import close_shared_pools, shared_pool
 
 W, H = 96, 54
 FAST = {
@@ -97,6 +99,26 @@ def test_spawned_workers_find_the_same_best_as_forked_ones(
     spawned = _events(seed=3, workers=2, **kw)[-1]
     assert spawned.best_params == forked.best_params and spawned.best_loss == forked.best_loss
     assert spawned.evaluations == forked.evaluations == 60
+
+
+def test_runs_in_the_shared_pool_match_runs_in_their_own_and_keep_its_workers(
+    target: np.ndarray, start: dict
+) -> None:
+    """The app's refines share one pool (core.shared_pool): the same results as a pool of the run's own,
+    and the second run finds the first run's workers instead of starting its own."""
+    kw = {"target": target, "start_params": start, "budget_evals": 60, "final_report": False, **FAST}
+    own = _events(seed=3, workers=2, **kw)[-1]
+    try:
+        shared = [_events(seed=3, workers=2, shared_pool=True, **kw)[-1] for _ in range(2)]
+        with shared_pool(2) as pool:
+            pids = {pool.submit(os.getpid).result() for _ in range(6)}
+        again = _events(seed=3, workers=2, shared_pool=True, **kw)[-1]
+        with shared_pool(2) as pool:
+            assert {pool.submit(os.getpid).result() for _ in range(6)} <= pids
+    finally:
+        close_shared_pools()
+    for run in (*shared, again):
+        assert run.best_params == own.best_params and run.best_loss == own.best_loss
 
 
 def test_cancel_stops_early_and_keeps_the_best(target: np.ndarray, start: dict) -> None:

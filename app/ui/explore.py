@@ -56,7 +56,9 @@ def explore_updates(
     if seed_id is None:
         seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
     config = ExploreConfig(evals=evals)
-    explorer = Explorer.start(store, resources.judge_for(judge), seed_id, config, judge_spec=judge)
+    explorer = Explorer.start(
+        store, resources.judge_for(judge), seed_id, config, judge_spec=judge, shared_pool=True
+    )
     if on_start is not None:
         on_start(explorer)
     rows: list[tuple[int, float, str]] = []

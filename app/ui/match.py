@@ -251,6 +251,7 @@ def refine_updates(
         preview_every=50,
         preview_width=DISPLAY_WIDTH,
         lpips=True,
+        shared_pool=True,  # the app's refines share one pool: a spawned one (macOS) starts once
     )
     if on_start is not None:
         on_start(refiner)

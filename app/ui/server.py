@@ -15,6 +15,7 @@ from app.ui.settings import load_settings
 from core.metrics import match_report
 from core.params import defaults
 from core.render import render
+from core.shared_pool import warm_shared_pool
 
 log = logging.getLogger("app.ui")
 
@@ -30,8 +31,8 @@ def api_app() -> FastAPI:
 
 
 def warm_up(home: str) -> float:
-    """Compile the renderer's kernels and load the inverse model now, so the first upload is fast;
-    returns the seconds spent."""
+    """Compile the renderer's kernels, load the inverse model and start the refinement's worker pool now, so
+    the first upload and the first Refine are fast; returns the seconds spent."""
     t0 = time.perf_counter()
     for quality in ("fast", "exact"):
         render(defaults(), 64, 36, quality=quality)
@@ -43,6 +44,8 @@ def warm_up(home: str) -> float:
     _, note = resources.model_for(settings.checkpoint)
     if note:
         log.warning("%s", note)
+    if settings.refine_workers > 1:  # forked after the renders above: the workers inherit their kernels
+        warm_shared_pool(settings.refine_workers, render, defaults(), 64, 36, "fast")
     return time.perf_counter() - t0
 
 

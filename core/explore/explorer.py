@@ -61,7 +61,8 @@ class Explorer:
     judge: scores renders (`core.judge.create_judge(spec)`, or any Judge). extractor: how finds become
     seeds — None loads the default (the inverse model when models/inverse.pt exists, else extraction is
     skipped), an Extractor callable is used as given, an ExtractorChoice(None, reason) disables it.
-    workers: rendering processes for this session (None: the run's config).
+    workers: rendering processes for this session (None: the run's config). shared_pool: render in this
+    process's shared pool of that many workers (core.shared_pool), kept for the next run (the app).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class Explorer:
         extractor: Extractor | ExtractorChoice | None = None,
         context: JudgeContext | None = None,
         workers: int | None = None,
+        shared_pool: bool = False,
     ) -> None:
         run = store.get_run(run_id)
         if run.kind != KIND:
@@ -83,7 +85,7 @@ class Explorer:
         self.config = ExploreConfig.from_dict(run.config)
         if workers is not None:
             self.config = replace(self.config, workers=workers)
-        self.seed_id = run.seed_id
+        self.seed_id, self.shared_pool = run.seed_id, shared_pool
         if extractor is None:
             extractor = default_extractor()
         elif not isinstance(extractor, ExtractorChoice):
@@ -158,7 +160,7 @@ class Explorer:
             cat_confidence=cfg.cat_confidence,
             top_k=4,
         )
-        pool = RenderPool(cfg.width, cfg.height, cfg.quality, cfg.workers)
+        pool = RenderPool(cfg.width, cfg.height, cfg.quality, cfg.workers, shared=self.shared_pool)
         start = space.decode(x0, c0)
         first_image = pool.render(start)  # warms the renderer before the pool forks from this process
         with pool:

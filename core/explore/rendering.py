@@ -5,27 +5,35 @@ stay in one process, while rendering is pure numpy/numba. With the renders of a 
 on the pool, the judge scores candidate k while the workers draw k+1 and k+2, so on two cores a step
 costs about max(render / workers, judge) instead of render + judge. Images come back in submission order.
 On Linux the pool is forked (numba's compiled kernels are inherited) right after this process has rendered
-once; elsewhere it is spawned (core.workers.start_method).
+once; elsewhere it is spawned (core.workers.start_method). A long-lived caller (the app) can keep one pool
+for all its runs (core.shared_pool).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
 
 from core.render import render
+from core.shared_pool import shared_pool
 from core.workers import fork_pool, ordered_results
 
 
 class RenderPool:
-    """Renders batches of params at one size; `workers` 1 renders here, lazily. A context manager."""
+    """Renders batches of params at one size; `workers` 1 renders here, lazily. A context manager.
 
-    def __init__(self, width: int, height: int, quality: str = "fast", workers: int = 1) -> None:
-        self.size, self.quality, self.workers = (width, height), quality, workers
+    shared: render in this process's shared pool of that size (core.shared_pool), kept after the run."""
+
+    def __init__(
+        self, width: int, height: int, quality: str = "fast", workers: int = 1, *, shared: bool = False
+    ) -> None:
+        self.size, self.quality, self.workers, self.shared = (width, height), quality, workers, shared
         self._pool: ProcessPoolExecutor | None = None
+        self._held = ExitStack()
 
     def render(self, params: dict[str, Any]) -> np.ndarray:
         """One image in this process (uint8 (h, w, 3))."""
@@ -33,16 +41,21 @@ class RenderPool:
 
     def __enter__(self) -> RenderPool:
         if self.workers > 1:
-            self._pool = fork_pool(self.workers)
-            blank: dict[str, Any] = {}
-            for future in [self._pool.submit(_noop, blank) for _ in range(self.workers)]:
-                future.result()  # start every worker now, before the caller loads a judge
+            with ExitStack() as held:
+                if self.shared:
+                    self._pool = held.enter_context(shared_pool(self.workers))
+                else:
+                    self._pool = fork_pool(self.workers)
+                    held.callback(self._pool.shutdown, wait=True, cancel_futures=True)
+                blank: dict[str, Any] = {}
+                for future in [self._pool.submit(_noop, blank) for _ in range(self.workers)]:
+                    future.result()  # start every worker now, before the caller loads a judge
+                self._held = held.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        self._held.close()
+        self._pool = None
 
     def images(self, batch: Sequence[dict[str, Any]], stop: Callable[[], bool]) -> Iterator[np.ndarray]:
         """Images of `batch` in order; stops (pending renders cancelled) once `stop()` is true."""

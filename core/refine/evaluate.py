@@ -3,13 +3,15 @@
 Results come back in submission order whatever the worker count, so a seeded run gives the same best
 params with 1 or 2 workers. On Linux the pool is forked from a process that has already rendered once
 (numba's compiled kernels are inherited, so a worker starts in milliseconds instead of seconds); elsewhere
-it is spawned (core.workers.start_method). The scorer is sent once per worker rather than once per task.
+it is spawned (core.workers.start_method), and a long-lived caller (the app) can keep one pool for all its
+runs (core.shared_pool). The scorer is sent once per worker rather than once per task (`Staged`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +20,7 @@ import numpy as np
 from core.imageio import resize
 from core.refine.loss import Loss
 from core.render import render
+from core.shared_pool import Staged, shared_pool
 from core.workers import fork_pool, ordered_results, usable_cores
 
 MAX_SUPERSAMPLE = 4
@@ -79,40 +82,43 @@ class Scorer:
         return self.scored_image(params)[0]
 
 
-_WORKER_SCORER: Scorer | None = None
-
-
-def _init_worker(scorer: Scorer) -> None:
-    global _WORKER_SCORER
-    _WORKER_SCORER = scorer
-
-
-def _score_in_worker(params: dict[str, Any]) -> float:
-    assert _WORKER_SCORER is not None, "worker not initialised"
-    return _WORKER_SCORER(params)
+def _score(params: dict[str, Any], scorer: Scorer) -> float:
+    return scorer(params)
 
 
 class Evaluator:
-    """Scores batches with `workers` processes (1: in this process, no pool). Use as a context manager."""
+    """Scores batches with `workers` processes (1: in this process, no pool). Use as a context manager.
 
-    def __init__(self, scorer: Scorer, workers: int = 1) -> None:
+    shared: use this process's shared pool of that size (core.shared_pool), kept after the run for the
+    next one, instead of a pool of the run's own."""
+
+    def __init__(self, scorer: Scorer, workers: int = 1, *, shared: bool = False) -> None:
         if workers < 1:
             raise ValueError(f"workers must be ≥ 1, not {workers}")
-        self.scorer, self.workers = scorer, workers
+        self.scorer, self.workers, self.shared = scorer, workers, shared
         self._pool: ProcessPoolExecutor | None = None
+        self._staged: Staged[Scorer] | None = None
+        self._held = ExitStack()
 
     def __enter__(self) -> Evaluator:
         if self.workers > 1:
-            self._pool = fork_pool(self.workers, _init_worker, (self.scorer,))
+            with ExitStack() as held:  # unwound in reverse: the workers are done before the file goes
+                self._staged = held.enter_context(Staged(self.scorer))
+                if self.shared:
+                    self._pool = held.enter_context(shared_pool(self.workers))
+                else:
+                    self._pool = fork_pool(self.workers)
+                    held.callback(self._pool.shutdown, wait=True, cancel_futures=True)
+                self._held = held.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Delete the staged scorer and give the pool back (a run's own pool is shut down)."""
+        self._held.close()
+        self._pool = self._staged = None
 
     def scores(self, batch: Sequence[dict[str, Any]], stop: Callable[[], bool]) -> Iterator[float]:
         """Losses of `batch` in order; stops early (pending work cancelled) once `stop()` is true."""
@@ -123,4 +129,4 @@ class Evaluator:
                 yield self.scorer(params)
             return
         chunks = self.workers * CHUNKS_PER_WORKER
-        yield from ordered_results(self._pool, _score_in_worker, batch, stop, chunks=chunks)
+        yield from ordered_results(self._pool, _score, batch, stop, self._staged, chunks=chunks)

@@ -174,7 +174,9 @@ class Refiner:
     generations each start of method "cma" / "pycma" runs per round of the race (core.refine.multistart).
     mirror_completion: once COMPLETION_AT of the search budget is used, give the best match the mirror
     copies its target's symmetry asks for and it lacks (core.refine.mirror), and search from the completed
-    scene in turns with the run's own search; the best of both is handed over.
+    scene in turns with the run's own search; the best of both is handed over. shared_pool: score in this
+    process's shared pool of `workers` processes (core.shared_pool), kept for the next run: for long-lived
+    callers (the app), where a spawned pool's start would otherwise come with every run.
     """
 
     def __init__(
@@ -207,6 +209,7 @@ class Refiner:
         supersample: int | None = None,
         polish_evals: int = POLISH_EVALS,
         mirror_completion: bool = MIRROR_COMPLETION,
+        shared_pool: bool = False,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
@@ -222,7 +225,7 @@ class Refiner:
             self.loss = loss
         self.start_params = None if start_params is None else complete(start_params)
         informed = start_params is not None
-        self.method, self.seed, self.workers = method, seed, workers
+        self.method, self.seed, self.workers, self.shared_pool = method, seed, workers, shared_pool
         self.budget_evals, self.budget_seconds = budget_evals, budget_seconds
         self.top_k, self.quality, self.n_init = top_k, quality, n_init
         self.supersample = resolved_supersample(supersample, self.target, self.loss.size[0])
@@ -338,7 +341,7 @@ class Refiner:
         self.evaluations = 1
         generation, report = 0, None
         next_report, next_preview, preview_stale = self.report_every, self.preview_every, True
-        with Evaluator(scorer, self.workers) as evaluator:
+        with Evaluator(scorer, self.workers, shared=self.shared_pool) as evaluator:
             if self.start_params is None:
                 draws = sample_params(self.n_init, seed=self.seed, mode="weighted")
                 for params, value in zip(draws, self._score(evaluator, draws), strict=False):

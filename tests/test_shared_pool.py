@@ -1,0 +1,90 @@
+"""core.shared_pool: one pool kept across runs, and per-run state sent to each worker once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.shared_pool import Staged, close_shared_pools, shared_pool, warm_shared_pool
+from core.workers import fork_pool, ordered_results
+
+
+@pytest.fixture(autouse=True)
+def fresh_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No pool left over from another test, staged files in this test's folder, no pool left behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    close_shared_pools()
+    yield
+    close_shared_pools()
+
+
+def _pid(_: object = None) -> int:
+    return os.getpid()
+
+
+def _identity_in_worker(item: int, value: dict[str, np.ndarray]) -> tuple[int, int, float]:
+    """(worker pid, id of the value it holds, the value's sum + item): a task that takes a staged value."""
+    return os.getpid(), id(value), float(value["a"].sum()) + item
+
+
+def test_a_task_gets_the_staged_value_itself_loaded_once_per_worker(tmp_path: Path) -> None:
+    value = {"a": np.arange(1000, dtype=np.float32)}
+    with fork_pool(2) as pool, Staged(value) as staged:
+        results = list(ordered_results(pool, _identity_in_worker, list(range(40)), lambda: False, staged))
+    assert [r[2] for r in results] == [float(value["a"].sum()) + i for i in range(40)]
+    held = {}  # each worker holds one copy for all its tasks: unpickled once, not once per task
+    for pid, ident, _ in results:
+        assert held.setdefault(pid, ident) == ident
+    assert list(tmp_path.glob("bb-staged-*")) == []  # closing the Staged deleted its file
+
+
+def test_the_same_size_finds_the_same_pool_and_workers() -> None:
+    with shared_pool(2) as pool:
+        first = {pool.submit(_pid).result() for _ in range(8)}
+    with shared_pool(2) as again:
+        assert again is pool
+        assert {again.submit(_pid).result() for _ in range(8)} <= first
+
+
+def test_a_pool_of_another_size_is_shut_down_once_nobody_holds_it() -> None:
+    with shared_pool(2) as two:
+        with shared_pool(3) as three:  # two is held: kept
+            assert three is not two
+            assert two.submit(_pid).result() > 0
+        with shared_pool(3):  # three's holder left, but it is the size asked for: kept
+            pass
+    with shared_pool(3) as three_again:
+        assert three_again is three
+    with pytest.raises(RuntimeError, match="shutdown"):
+        two.submit(_pid)  # asking for 3 with 2 idle shut 2 down
+
+
+def test_a_broken_pool_is_replaced() -> None:
+    with shared_pool(2) as pool:
+        pid = pool.submit(_pid).result()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            for _ in range(50):  # the pool notices the death on its next use
+                pool.submit(_pid).result()
+    with shared_pool(2) as replaced:
+        assert replaced is not pool
+        assert replaced.submit(_pid).result() != pid
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_warming_starts_every_worker_before_the_first_run(
+    method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spawned pool starts its workers one per task that finds none idle; warming starts them all."""
+    monkeypatch.setenv("BB_START_METHOD", method)
+    warm_shared_pool(2, _pid, None)
+    with shared_pool(2) as pool:
+        processes = getattr(pool, "_processes", {})
+        assert len(processes) == 2  # both started, not one per first task
