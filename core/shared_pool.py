@@ -1,9 +1,10 @@
 """Worker pools kept across runs in one long-lived process (the app), and per-run state sent to them once.
 
 Why: on macOS the workers are spawned (core.workers.start_method), and a spawned worker imports the
-renderer and loads numba's kernels before its first result: ≈ 2 s per pool here, and a 6-s refine scored
-less than half the candidates of a forked one (/tmp measurement, 2026-11-30: 1079–1157 against
-2410–2689). A pool started once per app session pays that once, not on every Refine or Explore click.
+renderer and loads numba's kernels before its first result (≈ 1 s here), then loads more as a run reaches
+new code. A pool started once per app session pays that once, not on every Refine or Explore click: four
+app refines of 1200 evaluations in one session took 47–53 s each with a pool per run, 40–45 s with the
+shared one (spawned here, 2026-11-30; benchmarks/RESULTS.md).
 
 A run's own state (a refinement's scorer holds its target: ≈ 1.3 MB pickled) must then travel with the
 tasks rather than in the pool's initializer. `Staged` pickles it to a file once; each task carries only
