@@ -12,8 +12,8 @@ of evaluations per second and of its ratio to one worker. --shared-pool runs eve
 process's shared pool of its worker count (core.shared_pool), as the app does: the first run per count
 starts it, the rest find it warm.
 
-Use it to choose the app's "Refine worker processes" on a new machine: more workers pay while the ratio
-keeps rising.
+Use it to choose the app's "Worker processes (refine and explore)" on a new machine: more workers pay
+while the ratio keeps rising.
 """
 
 from __future__ import annotations

@@ -454,6 +454,18 @@ def test_explore_adapter_streams_a_real_run(session: Session) -> None:
     assert set(history[history.series == "find threshold"].score) == {9.0}
 
 
+def test_explore_renders_with_the_apps_worker_setting(session: Session) -> None:
+    """The app's explorations and refines use one worker setting, so they share one pool (core.shared_pool)
+    instead of shutting down each other's pool of another size."""
+    session.settings = session.settings.updated(refine_workers=1)
+    store = resources.store_for(session.settings.data_dir)
+    seed_id = store.add_seed(PARAMS, source="manual")
+    *_, last = handlers.on_explore(session, "pool seed", seed_id, "proxy", 4)
+    assert "4/4 evaluations" in last[0]
+    [run] = store.runs(kind="explore")
+    assert run.config["workers"] == 1  # the default exploration would render with 2
+
+
 def test_judge_scores_read_as_on_a_ten_point_scale() -> None:
     assert [pool.score_text(x) for x in (7.0, 10.0, 6.9593, 1.0, 9.25)] == ["7", "10", "6.96", "1", "9.25"]
 

@@ -50,12 +50,16 @@ def explore_updates(
     *,
     evals: int,
     seed_id: int | None = None,
+    workers: int = ExploreConfig.workers,
     on_start: Callable[[Any], None] | None = None,
 ) -> Iterator[ExploreUpdate]:
-    """Run an exploration from `seed_params` (pool seed `seed_id`, or saved now) judged by spec `judge`."""
+    """Run an exploration from `seed_params` (pool seed `seed_id`, or saved now) judged by spec `judge`.
+
+    workers: rendering processes; the app passes its refine setting, so both use one shared pool
+    (core.shared_pool) rather than shutting down each other's pool of another size."""
     if seed_id is None:
         seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
-    config = ExploreConfig(evals=evals)
+    config = ExploreConfig(evals=evals, workers=max(1, workers))
     explorer = Explorer.start(
         store, resources.judge_for(judge), seed_id, config, judge_spec=judge, shared_pool=True
     )

@@ -371,6 +371,7 @@ def on_explore(
             store,
             evals=budget,
             seed_id=parent,
+            workers=session.settings.refine_workers,
             on_start=hold,
         ):
             best = gr.skip() if update.best_image is None else update.best_image

@@ -179,7 +179,7 @@ def build_ui(home: str) -> gr.Blocks:
                 1,
                 16,
                 step=1,
-                label="Refine worker processes",
+                label="Worker processes (refine and explore)",
                 info="At most one per core; `python -m benchmarks.throughput --workers 1,2,4` "
                 "measures which count is fastest here",
             )
