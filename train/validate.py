@@ -264,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "seed": args.seed,
             "supersample": args.supersample,
+            "shared_pool": True,  # one pool for all the targets: a spawned one (macOS) starts once
         }
         if args.refine
         else None
