@@ -108,10 +108,13 @@ def in_browser(target: Path, seconds: float, chromium: str) -> dict[str, Any]:
 
 
 def in_process(target: Path, seconds: float) -> dict[str, Any]:
-    """The same upload and refine through app.ui.handlers, no server and no browser."""
+    """The same upload and refine through app.ui.handlers, no server and no browser, after the app's own
+    warm-up (which also starts the refine's worker pool, core.shared_pool), as the server has."""
     from app.ui import handlers
+    from app.ui.server import warm_up
 
     with tempfile.TemporaryDirectory(prefix="bb-app-bench-") as home:
+        warm_up(home)
         session = handlers.new_session(home)
         handlers.on_upload(session, str(target))
         *_, last = handlers.on_refine(session, NO_BINDING_EVALS, seconds)
