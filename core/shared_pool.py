@@ -50,6 +50,21 @@ def shared_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
             _holders[workers] -= 1
 
 
+@contextmanager
+def run_pool(workers: int, *, shared: bool) -> Iterator[ProcessPoolExecutor]:
+    """A pool for one run: the process's shared pool of `workers` (kept afterwards) when `shared`, else a
+    pool of the run's own, shut down when the context ends."""
+    if shared:
+        with shared_pool(workers) as pool:
+            yield pool
+        return
+    pool = fork_pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def warm_shared_pool(workers: int, task: Callable[..., Any], *args: Any) -> None:
     """Start the shared pool of `workers` now, and run `task(*args)` on it once per worker (a small render
     loads the renderer's kernels in a spawned worker), so that the first run finds it warm."""

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from core.render import render
-from core.shared_pool import shared_pool
-from core.workers import fork_pool, ordered_results
+from core.shared_pool import run_pool
+from core.workers import ordered_results
 
 
 class RenderPool:
@@ -42,11 +42,7 @@ class RenderPool:
     def __enter__(self) -> RenderPool:
         if self.workers > 1:
             with ExitStack() as held:
-                if self.shared:
-                    self._pool = held.enter_context(shared_pool(self.workers))
-                else:
-                    self._pool = fork_pool(self.workers)
-                    held.callback(self._pool.shutdown, wait=True, cancel_futures=True)
+                self._pool = held.enter_context(run_pool(self.workers, shared=self.shared))
                 blank: dict[str, Any] = {}
                 for future in [self._pool.submit(_noop, blank) for _ in range(self.workers)]:
                     future.result()  # start every worker now, before the caller loads a judge

@@ -20,8 +20,8 @@ import numpy as np
 from core.imageio import resize
 from core.refine.loss import Loss
 from core.render import render
-from core.shared_pool import Staged, shared_pool
-from core.workers import fork_pool, ordered_results, usable_cores
+from core.shared_pool import Staged, run_pool
+from core.workers import ordered_results, usable_cores
 
 MAX_SUPERSAMPLE = 4
 CHUNKS_PER_WORKER = 1
@@ -104,11 +104,7 @@ class Evaluator:
         if self.workers > 1:
             with ExitStack() as held:  # unwound in reverse: the workers are done before the file goes
                 self._staged = held.enter_context(Staged(self.scorer))
-                if self.shared:
-                    self._pool = held.enter_context(shared_pool(self.workers))
-                else:
-                    self._pool = fork_pool(self.workers)
-                    held.callback(self._pool.shutdown, wait=True, cancel_futures=True)
+                self._pool = held.enter_context(run_pool(self.workers, shared=self.shared))
                 self._held = held.pop_all()
         return self
 
