@@ -16,7 +16,7 @@ from core.inverse.motifs import (
 )
 from core.params import validate
 from core.refine.alternatives import symmetry_variants
-from core.refine.evaluate import Scorer
+from core.refine.evaluate import Evaluator, Scorer
 from core.refine.loss import make_loss
 from core.refine.pose import separate_copy
 from core.render import render
@@ -96,6 +96,18 @@ def test_best_motifs_finds_a_pair_of_trails_apart() -> None:
     assert "180° rotation" in found[0][0] or "mirror" not in found[0][0]
     centred = [s for s in found if "shifted" not in s[0] and "apart" not in s[0]]
     assert all(value > found[0][2] + 0.2 for _, _, value in centred)
+
+
+def test_motifs_scored_on_workers_are_the_ones_scored_here() -> None:
+    """The app scores the motifs on its shared pool (core.inverse.guess workers): the same scenes, names and
+    losses, in the same order, as in one process."""
+    trail = anchored_trail("ring", (0.9, -0.9), 1.06, 24)
+    pair = separate_copy(dict(symmetry_variants(trail))["180° rotation"], -0.3, -0.5)
+    scorer = Scorer(make_loss("ssim_lum", render(pair, 192, 108, quality="exact")), "fast", 1)
+    here = best_motifs(scorer, k=40)
+    with Evaluator(scorer, 2) as evaluator:
+        on_workers = best_motifs(scorer, k=40, evaluator=evaluator)
+    assert on_workers == here and len(here) == 40
 
 
 def test_the_first_guess_ranks_motifs_with_the_rest() -> None:

@@ -126,7 +126,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     try:
         model, model_note = resources.model_for(session.settings.checkpoint)
         store = resources.store_for(session.settings.data_dir)
-        start = match.start_point(target, model, model_note, store)
+        start = match.start_point(target, model, model_note, store, session.settings.refine_workers)
         renderer = resources.renderer_for(session.settings.renderer)
         candidate = match.render_like(start.params, target, renderer)
         report = match.compare(target, candidate)

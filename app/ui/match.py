@@ -94,15 +94,17 @@ def _reason(exc: Exception, path: str | Path) -> str:
     return str(exc).replace(f"{path}: ", "").replace(str(path), "the file")
 
 
-def start_point(target: np.ndarray, model: Any | None, model_note: str, store: Store | None) -> StartPoint:
+def start_point(
+    target: np.ndarray, model: Any | None, model_note: str, store: Store | None, workers: int = 1
+) -> StartPoint:
     """With a model, the best first guess (core.inverse.guess: the CNN, its runner-up categoricals, the
-    retrieval bank's nearest scenes and motif scenes, ranked by rendering), the next best as refinement's
-    other starts;
+    retrieval bank's nearest scenes and motif scenes, ranked by rendering; the motifs scored by `workers`
+    processes of the app's shared pool), the next best as refinement's other starts;
     else the closest of the defaults, the newest pool seeds, FALLBACK_DRAWS sampler draws and the bank's
     16 nearest scenes under the refine loss at SCREEN_WIDTH px (renders are cached)."""
     if model is not None:
         bank = default_bank()
-        first = guess(model, target, bank)
+        first = guess(model, target, bank, workers=max(1, workers), shared_pool=True)
         note = "CNN prediction" if first.sources[0] == "cnn" else f"First guess: {first.sources[0]}"
         note += f", the best of {len(first.starts)} ranked by rendering"
         note += " (the CNN, its runner-up categoricals" + (", the retrieval bank" if bank else "")

@@ -26,7 +26,7 @@ from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
 from core.params import identity, validate
 from core.refine.alternatives import alternative_starts, category_swaps, symmetry_variants
-from core.refine.evaluate import Scorer
+from core.refine.evaluate import Evaluator, Scorer
 from core.refine.loss import DEFAULT_WIDTH, make_loss
 from core.refine.pose import aligned, pose_variants
 from core.refine.supersample import resolved_supersample
@@ -109,6 +109,8 @@ def guess(
     swapped_of: int = 2,
     supersample: int | None = None,
     motifs: int = MOTIF_STARTS,
+    workers: int = 1,
+    shared_pool: bool = False,
 ) -> Guess:
     """The CNN's prediction plus (k−1) single-categorical swaps of it, plus `k_neighbours` bank scenes
     (none when bank is None), ranked by `loss` on renders at `working_width`. `prediction`: the CNN's
@@ -122,7 +124,9 @@ def guess(
     anchored trails, which neither the CNN nor the bank reach) join the ranking, with the concentric
     rings or nested squares measured on the target (core.inverse.concentric); 0: none. supersample:
     as core.refine.Refiner's, None choosing alike (the same renders rank the starts as the refinement will
-    score them)."""
+    score them). workers, shared_pool: processes that score the motifs (most of the renders), and whether
+    they are the process's shared pool (core.shared_pool), as core.refine.Refiner's; the same guess
+    either way."""
     target = to_rgb_float(image)
     if prediction is None:
         prediction = predict(model, target, top_k=top_k)
@@ -163,7 +167,8 @@ def guess(
     score([(f"{source} + {n}", v) for _, _, source, p in scored[:swapped_of] for n, v in category_swaps(p)])
     # after the variants: the motifs bring their own symmetries, and would otherwise take the bank's
     # place in the stages above (ref.png's race lost its best bank scene's mirror variant that way)
-    found = best_motifs(scorer, motifs)
+    with Evaluator(scorer, workers, shared=shared_pool) as evaluator:
+        found = best_motifs(scorer, motifs, evaluator=evaluator)
     score([(source, p) for source, p, _ in found], [value for _, _, value in found])
     score([(f"{source} + shifted", aligned(scorer, p)) for source, p, _ in found[:aligned_of]])
     if motifs > 0:  # concentric outlines: measured, not searched for

@@ -25,12 +25,13 @@ together; and hands back the best for the first guess to rank with the CNN's and
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from core.params import defaults, identity, validate
 from core.refine.alternatives import symmetry_variants
-from core.refine.evaluate import Scorer
+from core.refine.evaluate import Evaluator, Scorer
 from core.refine.pose import aligned, separate_copy
 from core.refine.space import complete
 
@@ -115,6 +116,7 @@ def best_motifs(
     varied_of: int = VARIED_OF,
     paired_of: int = PAIRED_OF,
     separated_of: int = SEPARATED_OF,
+    evaluator: Evaluator | None = None,
 ) -> list[tuple[str, dict[str, Any], float]]:
     """The k motif scenes that `scorer` ranks best, best first, as (name, params, score).
 
@@ -124,59 +126,97 @@ def best_motifs(
     copy, symmetric about the frame's centre: a pair of trails apart. Last, the best `separated_of` scenes
     with a copy are scored with the pair moved apart or together on a grid (`separate_copy`), then half a
     step about the best two. 600–800 scores in all: the whole first guess of a 1652×919 target took
-    1.5–1.7 s on the four references, against 0.6–0.9 s without the pairs and separations."""
+    1.5–1.7 s on the four references, against 0.6–0.9 s without the pairs and separations.
+    `evaluator` (holding `scorer`): score each stage's batch on its workers, with the same results."""
     if k <= 0:
         return []
+
+    def run(fn: Callable[[Any, Scorer], Any], items: Sequence[Any]) -> list[Any]:
+        return evaluator.map(fn, items) if evaluator is not None else [fn(item, scorer) for item in items]
+
+    def scores(batch: Sequence[dict[str, Any]]) -> list[float]:
+        return run(_score, batch)
+
     scored: list[tuple[float, str, dict[str, Any]]] = []
-    plain = []
+    trails = []
     for name, params in _trails():  # symmetry_variants hands back copies: the cache stays as it is
         variants = dict(symmetry_variants(params))
-        alone = variants.pop("no copy")
-        value, image = scorer.scored_image(alone)
-        plain.append((value, f"{name} + no copy", alone, name, variants, image))
+        trails.append((name, variants.pop("no copy"), variants))
+    # each trail is drawn once: scored, registered on the target and its move scored, where it was drawn
+    found = run(_scored_and_aligned, [alone for _, alone, _ in trails])
+    plain = [
+        (value, f"{name} + no copy", alone, name, variants, moved, moved_value)
+        for (name, alone, variants), (value, moved, moved_value) in zip(trails, found, strict=True)
+    ]
     plain.sort(key=lambda s: s[0])
     scored += [(value, source, params) for value, source, params, *_ in plain]
-    for _, _, _, name, variants, _ in plain[:varied_of]:
-        scored += [(scorer(v), f"{name} + {variant}", v) for variant, v in variants.items()]
-    registered = []
-    for _, _, alone, name, _, image in plain:
-        moved = aligned(scorer, alone, image)  # the image scored above: each trail is drawn once
-        registered.append((scorer(moved), f"{name} + shifted", moved))
+    varied = [
+        (f"{name} + {variant}", v)
+        for _, _, _, name, variants, *_ in plain[:varied_of]
+        for variant, v in variants.items()
+    ]
+    scored += [
+        (value, source, v) for (source, v), value in zip(varied, scores([v for _, v in varied]), strict=True)
+    ]
+    registered = [(moved_value, f"{name} + shifted", moved) for _, _, _, name, _, moved, moved_value in plain]
     registered.sort(key=lambda s: s[0])
     scored += registered
-    for _, source, moved in registered[:paired_of]:
-        pairs = [(f"{source} + {variant}", v) for variant, v in symmetry_variants(moved)]
-        scored += [(scorer(v), name, v) for name, v in pairs if _has_copy(v)]
+    pairs = [
+        (f"{source} + {variant}", v)
+        for _, source, moved in registered[:paired_of]
+        for variant, v in symmetry_variants(moved)
+        if _has_copy(v)
+    ]
+    scored += [
+        (value, name, v) for (name, v), value in zip(pairs, scores([v for _, v in pairs]), strict=True)
+    ]
     scored.sort(key=lambda s: s[0])
-    scored += _separated(scorer, [s for s in scored if _has_copy(s[2])][:separated_of])
+    scored += _separated(scores, [s for s in scored if _has_copy(s[2])][:separated_of])
     scored.sort(key=lambda s: s[0])
     return [(source, params, value) for value, source, params in scored[:k]]
 
 
+def _score(params: dict[str, Any], scorer: Scorer) -> float:
+    return scorer(params)
+
+
+def _scored_and_aligned(params: dict[str, Any], scorer: Scorer) -> tuple[float, dict[str, Any], float]:
+    """(loss of params, params moved onto the target's light, the moved scene's loss): one render reused."""
+    value, image = scorer.scored_image(params)
+    moved = aligned(scorer, params, image)
+    return value, moved, scorer(moved)
+
+
 def _separated(
-    scorer: Scorer, pairs: list[tuple[float, str, dict[str, Any]]]
+    scores: Callable[[Sequence[dict[str, Any]]], list[float]], pairs: list[tuple[float, str, dict[str, Any]]]
 ) -> list[tuple[float, str, dict[str, Any]]]:
     """Each scene of a pair moved apart or together by every step of `SEPARATIONS`, then by half a step
     about the best two of all: (score, name, params). Moves that the positions' bounds (±2, the original's
-    clamp) make the same scene are scored once."""
+    clamp) make the same scene are scored once. `scores`: losses of a batch of scenes, in order."""
     seen = {identity(params) for _, _, params in pairs}
-    out = []
+    out: list[tuple[float, str, dict[str, Any], float, float, dict[str, Any]]] = []
 
-    def add(source: str, params: dict[str, Any], dx: float, dy: float) -> None:
-        moved = separate_copy(params, dx, dy)
-        key = identity(moved)
-        if key not in seen:
-            seen.add(key)
-            out.append((scorer(moved), source, params, dx, dy, moved))
+    def add(moves: list[tuple[str, dict[str, Any], float, float]]) -> None:
+        batch = []
+        for source, params, dx, dy in moves:
+            moved = separate_copy(params, dx, dy)
+            key = identity(moved)
+            if key not in seen:
+                seen.add(key)
+                batch.append((source, params, dx, dy, moved))
+        values = scores([moved for *_, moved in batch])
+        out.extend((value, *move) for value, move in zip(values, batch, strict=True))
 
-    for _, source, params in pairs:
-        for dx, dy in SEPARATIONS:
-            add(source, params, dx, dy)
+    add([(source, params, dx, dy) for _, source, params in pairs for dx, dy in SEPARATIONS])
     out.sort(key=lambda s: s[0])
     half = SEPARATION_STEP / 2
-    for _, source, params, dx, dy, _ in out[:2]:
-        for ex, ey in itertools.product((-half, 0.0, half), repeat=2):
-            add(source, params, dx + ex, dy + ey)
+    add(
+        [
+            (source, params, dx + ex, dy + ey)
+            for _, source, params, dx, dy, _ in out[:2]
+            for ex, ey in itertools.product((-half, 0.0, half), repeat=2)
+        ]
+    )
     return [
         (value, f"{source} + apart ({dx:+.2f}, {dy:+.2f})", moved) for value, source, _, dx, dy, moved in out
     ]

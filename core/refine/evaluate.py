@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -22,6 +22,8 @@ from core.refine.loss import Loss
 from core.render import render
 from core.shared_pool import Staged, run_pool
 from core.workers import ordered_results, usable_cores
+
+T = TypeVar("T")
 
 MAX_SUPERSAMPLE = 4
 CHUNKS_PER_WORKER = 1
@@ -124,5 +126,18 @@ class Evaluator:
                     return
                 yield self.scorer(params)
             return
+        yield from self._mapped(_score, batch, stop)
+
+    def map(self, fn: Callable[[Any, Scorer], T], items: Sequence[Any]) -> list[T]:
+        """`fn(item, scorer)` for each item, in order, in the workers (or here with 1): for work around the
+        score that is best done where the render is (a registration needs the image, which then stays)."""
+        if self._pool is None:
+            return [fn(item, self.scorer) for item in items]
+        return list(self._mapped(fn, items, lambda: False))
+
+    def _mapped(
+        self, fn: Callable[[Any, Scorer], T], items: Sequence[Any], stop: Callable[[], bool]
+    ) -> Iterator[T]:
+        assert self._pool is not None and self._staged is not None, "use the Evaluator as a context manager"
         chunks = self.workers * CHUNKS_PER_WORKER
-        yield from ordered_results(self._pool, _score, batch, stop, self._staged, chunks=chunks)
+        yield from ordered_results(self._pool, fn, items, stop, self._staged, chunks=chunks)
