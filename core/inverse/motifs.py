@@ -31,7 +31,7 @@ from typing import Any
 
 from core.params import defaults, identity, validate
 from core.refine.alternatives import symmetry_variants
-from core.refine.evaluate import Evaluator, Scorer
+from core.refine.evaluate import Evaluator, Scorer, score_task
 from core.refine.pose import aligned, separate_copy
 from core.refine.space import complete
 
@@ -135,7 +135,7 @@ def best_motifs(
         return evaluator.map(fn, items) if evaluator is not None else [fn(item, scorer) for item in items]
 
     def scores(batch: Sequence[dict[str, Any]]) -> list[float]:
-        return run(_score, batch)
+        return run(score_task, batch)
 
     scored: list[tuple[float, str, dict[str, Any]]] = []
     trails = []
@@ -174,10 +174,6 @@ def best_motifs(
     scored += _separated(scores, [s for s in scored if _has_copy(s[2])][:separated_of])
     scored.sort(key=lambda s: s[0])
     return [(source, params, value) for value, source, params in scored[:k]]
-
-
-def _score(params: dict[str, Any], scorer: Scorer) -> float:
-    return scorer(params)
 
 
 def _scored_and_aligned(params: dict[str, Any], scorer: Scorer) -> tuple[float, dict[str, Any], float]:

@@ -84,7 +84,8 @@ class Scorer:
         return self.scored_image(params)[0]
 
 
-def _score(params: dict[str, Any], scorer: Scorer) -> float:
+def score_task(params: dict[str, Any], scorer: Scorer) -> float:
+    """`scorer(params)`, as a task for `Evaluator.map` (a worker gets the scorer staged)."""
     return scorer(params)
 
 
@@ -126,7 +127,7 @@ class Evaluator:
                     return
                 yield self.scorer(params)
             return
-        yield from self._mapped(_score, batch, stop)
+        yield from self._mapped(score_task, batch, stop)
 
     def map(self, fn: Callable[[Any, Scorer], T], items: Sequence[Any]) -> list[T]:
         """`fn(item, scorer)` for each item, in order, in the workers (or here with 1): for work around the
