@@ -101,7 +101,6 @@ class Staged(Generic[T]):
     context manager) once the run's tasks are done: that deletes the file."""
 
     def __init__(self, value: T) -> None:
-        self.value = value
         descriptor, self.path = tempfile.mkstemp(prefix="bb-staged-", suffix=".pickle")
         with os.fdopen(descriptor, "wb") as file:
             pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)

@@ -61,15 +61,12 @@ def start_method() -> str:
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
-def fork_pool(
-    workers: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
-) -> ProcessPoolExecutor:
-    """A pool of `workers` processes (started as `start_method` says); each runs `initializer(*initargs)`
-    and exits when this process dies."""
+def fork_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` processes (started as `start_method` says) that exit when this process dies.
+    Per-run state goes with the tasks (core.shared_pool.Staged), not in an initializer, so that a pool can
+    outlive its run."""
     ctx = multiprocessing.get_context(start_method())
-    return ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(), initializer, initargs)
-    )
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),))
 
 
 def ordered_results(
@@ -170,15 +167,13 @@ _pools: ThreadpoolController | None = None
 _pools_modules = 0
 
 
-def _start_worker(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+def _start_worker(parent: int) -> None:
     _exit_with_parent(parent)
     # Ctrl-C reaches the whole process group; the parent decides what it means (core.interrupt: stop and
     # keep the best so far). A worker dying of it would break the pool under the run it should finish.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _thread_pools().limit(limits=1, user_api="blas")  # not undone: the worker lives for this work only
     keep_freed_memory()
-    if initializer is not None:
-        initializer(*initargs)
 
 
 MMAP_THRESHOLD = 16 << 20

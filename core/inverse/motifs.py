@@ -131,8 +131,7 @@ def best_motifs(
     if k <= 0:
         return []
 
-    def run(fn: Callable[[Any, Scorer], Any], items: Sequence[Any]) -> list[Any]:
-        return evaluator.map(fn, items) if evaluator is not None else [fn(item, scorer) for item in items]
+    run = (evaluator or Evaluator(scorer)).map  # one worker: no pool, the batch scored here
 
     def scores(batch: Sequence[dict[str, Any]]) -> list[float]:
         return run(score_task, batch)
