@@ -9,18 +9,22 @@ shared one (spawned here, 2026-11-30; benchmarks/RESULTS.md).
 A run's own state (a refinement's scorer holds its target: ≈ 1.3 MB pickled) must then travel with the
 tasks rather than in the pool's initializer. `Staged` pickles it to a file once; each task carries only
 the file's path, and each worker unpickles it on the first task that names it and keeps it for the rest.
+A run killed outright (SIGKILL, a crash) cannot delete its file; the file names its process, and the next
+Staged of any process deletes the files of processes that are gone.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from core.workers import fork_pool
@@ -101,7 +105,8 @@ class Staged(Generic[T]):
     context manager) once the run's tasks are done: that deletes the file."""
 
     def __init__(self, value: T) -> None:
-        descriptor, self.path = tempfile.mkstemp(prefix="bb-staged-", suffix=".pickle")
+        remove_orphaned_staged_files()
+        descriptor, self.path = tempfile.mkstemp(prefix=f"{STAGED_PREFIX}{os.getpid()}-", suffix=".pickle")
         with os.fdopen(descriptor, "wb") as file:
             pickle.dump(value, file, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -117,6 +122,38 @@ class Staged(Generic[T]):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+STAGED_PREFIX = "bb-staged-"
+_STAGED_NAME = re.compile(re.escape(STAGED_PREFIX) + r"(\d+)-.*\.pickle")
+
+
+def remove_orphaned_staged_files() -> list[Path]:
+    """Delete the temp folder's staged files whose process no longer runs (killed before it could delete
+    them; ≈ 1.3 MB each) and return their paths. Files of running processes, or of any process where
+    liveness cannot be checked safely (Windows: os.kill would end the process), are left alone."""
+    if os.name != "posix":
+        return []
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{STAGED_PREFIX}*.pickle"):
+        match = _STAGED_NAME.fullmatch(path.name)
+        if match is None or process_running(int(match.group(1))):
+            continue
+        with suppress(FileNotFoundError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process runs under `pid` (POSIX only: on Windows os.kill would end it)."""
+    try:
+        os.kill(pid, 0)  # signal 0: only the checks, nothing is sent
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _staged_value(path: str) -> Any:

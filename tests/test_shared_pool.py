@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.shared_pool import Staged, close_shared_pools, shared_pool, warm_shared_pool
+from core.shared_pool import Staged, close_shared_pools, process_running, shared_pool, warm_shared_pool
 from core.workers import fork_pool, ordered_results
 
 
@@ -94,3 +96,21 @@ def test_warming_starts_every_worker_before_the_first_run(
     warm_shared_pool(2, _pid, None)
     with shared_pool(2) as pool:
         assert len(worker_pids(pool)) == 2  # both started, not one per first task
+
+
+def test_staged_files_of_processes_that_are_gone_are_removed_by_the_next_staged(tmp_path: Path) -> None:
+    """A run killed outright leaves its file; the next Staged (of any process) deletes it, and only it."""
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    gone_pid = int(ended.stdout)  # a process that has exited: its pid is free (unless, rarely, reused)
+    orphan = tmp_path / f"bb-staged-{gone_pid}-abc.pickle"
+    orphan.write_bytes(b"x" * 100)
+    live = tmp_path / f"bb-staged-{os.getppid()}-def.pickle"  # our parent runs: its file must stay
+    live.write_bytes(b"y")
+    unrelated = tmp_path / "bb-staged-notes.pickle"  # not a name Staged makes
+    unrelated.write_bytes(b"z")
+    with Staged({"a": 1}) as staged:
+        assert Path(staged.path).name.startswith(f"bb-staged-{os.getpid()}-")
+        assert Path(staged.path).exists()
+    if not process_running(gone_pid):
+        assert not orphan.exists()
+    assert live.exists() and unrelated.exists()
