@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.atomic import atomic_file
 from core.vector import SVG_HEAD, SvgError, is_pdf, is_svg, rasterize_pdf, rasterize_svg
 
 MIN_SIDE = 8
@@ -93,15 +93,6 @@ def to_uint8(image: Any) -> np.ndarray:
     return np.rint(rgb * 255.0).astype(np.uint8)
 
 
-def _read_umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-_UMASK = _read_umask()  # read once at import: os.umask is process-wide and briefly changes it
-
-
 def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
     """Write `image` (anything `to_uint8` accepts) as an 8-bit RGB PNG, atomically.
 
@@ -110,20 +101,9 @@ def save_png(image: Any, path: str | os.PathLike[str]) -> Path:
     created. Returns the destination path.
     """
     pixels = to_uint8(image)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            Image.fromarray(pixels).save(handle, format="PNG")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path) as handle:
+        Image.fromarray(pixels).save(handle, format="PNG")
+    return Path(path)
 
 
 def crop_box_for_aspect(width: int, height: int, aspect: float) -> tuple[int, int, int, int]:

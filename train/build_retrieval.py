@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import atomic_file
 from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
 from core.progress import progress_bar
 from train.seeds import RETRIEVAL_BASE
@@ -56,11 +57,8 @@ def build_chunk(config: dict[str, Any], k: int) -> int:
             kept[name].append(f.astype(np.float16))
         keys.append((seed, i))
     arrays = {name: np.array(v, dtype=np.float16).reshape(len(keys), -1) for name, v in kept.items()}
-    path = chunk_path(Path(config["work"]), k)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        np.savez(fh, keys=np.array(keys, dtype=np.int64).reshape(-1, 2), **arrays)
-    tmp.replace(path)
+    with atomic_file(chunk_path(Path(config["work"]), k)) as handle:
+        np.savez(handle, keys=np.array(keys, dtype=np.int64).reshape(-1, 2), **arrays)
     return len(keys)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from core.atomic import atomic_file
 from core.inverse.model import InverseModel
 from core.progress import progress_bar
 
@@ -45,8 +46,8 @@ def cache_dataset(model: InverseModel, dataset: Dataset, folder: Path, batch_siz
         else:
             inputs = torch.stack([dataset[i][0] for i in range(start, min(n, start + CHUNK))])
             feats = trunk_features(model, inputs, batch_size)
-            torch.save(feats, path.with_suffix(".tmp"))
-            path.with_suffix(".tmp").replace(path)
+            with atomic_file(path) as handle:
+                torch.save(feats, handle)
             chunks.append(feats)
         bar.update(len(chunks[-1]))
     bar.close()

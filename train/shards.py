@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from core.atomic import atomic_file
 
 
 def shard_name(index: int) -> str:
@@ -31,20 +31,12 @@ def encode_png(image: np.ndarray) -> bytes:
 
 def write_shard(path: Path, samples: list[tuple[str, bytes, dict[str, Any]]]) -> None:
     """Write (key, png bytes, record) samples to `path` atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle, tarfile.open(fileobj=handle, mode="w") as tar:
-            for key, png, record in samples:
-                for suffix, data in ((".png", png), (".json", json.dumps(record).encode())):
-                    info = tarfile.TarInfo(key + suffix)
-                    info.size = len(data)
-                    tar.addfile(info, io.BytesIO(data))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle, tarfile.open(fileobj=handle, mode="w") as tar:
+        for key, png, record in samples:
+            for suffix, data in ((".png", png), (".json", json.dumps(record).encode())):
+                info = tarfile.TarInfo(key + suffix)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
 
 
 def read_shard(path: Path) -> Iterator[tuple[str, bytes, dict[str, Any]]]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from core.atomic import write_text_atomic
 from core.inverse import DEFAULT_CHECKPOINT
 from core.refine.evaluate import default_workers
 from core.render.links import site_root
@@ -83,14 +83,5 @@ def load_settings(home: str | os.PathLike[str]) -> Settings:
 def save_settings(home: str | os.PathLike[str], settings: Settings) -> Path:
     """Write `settings` to `home/settings.json` atomically; returns the path."""
     path = settings_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(settings), handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(asdict(settings), indent=2) + "\n")
     return path

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from core.atomic import atomic_file
 from core.inverse.model import InverseModel, ModelConfig
 from core.paths import PROJECT_ROOT
 
@@ -37,17 +37,9 @@ def save_checkpoint(
     payload = {"format": FORMAT, "config": model.config.to_dict(), "state_dict": state, "meta": meta or {}}
     if extra:
         payload["extra"] = extra
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_file(path) as handle:
+        torch.save(payload, handle)
+    return Path(path)
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

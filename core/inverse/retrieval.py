@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
+from core.atomic import atomic_file
 from core.imageio import to_rgb_float
 from core.metrics.similarity import luminance
 from core.paths import PROJECT_ROOT
@@ -151,12 +152,8 @@ class RetrievalBank:
             arrays |= {f"{name}_mean": v.mean, f"{name}_components": v.components}
             arrays |= {f"{name}_codes": v.codes, f"{name}_scale": v.scale}
         arrays["config"] = np.frombuffer(json.dumps(self.config).encode(), dtype=np.uint8)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
-        tmp.replace(path)
+        with atomic_file(path) as handle:
+            np.savez_compressed(handle, **arrays)
 
 
 def fit_view(features: np.ndarray, n_components: int, fit_rows: int = 20000, seed: int = 0) -> View:

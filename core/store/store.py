@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from core.atomic import write_text_atomic
 
 from . import frames
 from .db import connect, transaction
@@ -360,7 +361,7 @@ class Store:
         """Write seeds (all, or `seed_ids` in that order) as refs.jsonl; returns the number of lines."""
         seeds = self.seeds() if seed_ids is None else [self.get_seed(i) for i in seed_ids]
         text = "".join(ref_line(seed, verbatim) + "\n" for seed in seeds)
-        _write_text_atomic(Path(path), text)
+        write_text_atomic(path, text)
         return len(seeds)
 
     # -- DataFrames ----------------------------------------------------------------------------------------
@@ -396,18 +397,3 @@ def _filters(**conditions: Any) -> tuple[str, tuple[Any, ...]]:
         clauses.append("score >= ?" if name == "min_score" else f"{name} = ?")
         args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write a text file via a temp file and rename, so a reader never sees half an export."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

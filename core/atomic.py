@@ -1,0 +1,53 @@
+"""Files written whole or not at all: a temp file beside the destination, moved onto it when complete.
+
+Why: a reader (the UI, a watcher, the next run resuming) must never see half a file, and a run killed while
+writing must leave the previous version, not a truncated one. os.replace is atomic within one folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+def _read_umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and briefly changes it
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+    """`path` opened for writing ("wb" or "w": UTF-8, "\\n" line ends) under a temporary name in its folder
+    (created if missing); moved onto `path` with the usual permissions of a new file when the block ends,
+    deleted when it raises."""
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        text = {} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"}
+        with os.fdopen(fd, mode, **text) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write `text` to `path` through `atomic_file`; returns the path."""
+    with atomic_file(path, "w") as handle:
+        handle.write(text)
+    return Path(path)

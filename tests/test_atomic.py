@@ -1,0 +1,38 @@
+"""core.atomic: a file is replaced whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from core.atomic import atomic_file, write_text_atomic
+
+
+def test_a_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
+    path = write_text_atomic(tmp_path / "out.json", "old\n")
+    with pytest.raises(RuntimeError), atomic_file(path, "w") as handle:
+        handle.write("half of the new")
+        raise RuntimeError("killed mid-write")
+    assert path.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_the_new_file_appears_whole_with_ordinary_permissions(tmp_path: Path) -> None:
+    path = tmp_path / "deeper" / "out.bin"  # a missing folder is made
+    with atomic_file(path) as handle:
+        handle.write(b"abc")
+        assert not path.exists()  # nothing at the destination until the block ends
+    assert path.read_bytes() == b"abc"
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's 0600
+
+
+def test_text_is_utf8_with_unix_line_ends(tmp_path: Path) -> None:
+    path = write_text_atomic(tmp_path / "t.txt", "ä\nb\n")
+    assert path.read_bytes() == "ä\nb\n".encode()
+    with pytest.raises(ValueError, match="mode"), atomic_file(path, "a"):
+        pass
