@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -253,6 +254,38 @@ def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):
     assert entry["refined"]["stop_reason"] == "cancelled" and entry["refined"]["evaluations"] < 1000000
     captured = capsys.readouterr()
     assert "interrupted after 1 of 2 targets" in captured.err and "refined" in captured.out
+    assert "`--resume` with the same --json does the 2 left" in captured.err  # the cut one is redone
+
+
+def test_validate_resume_keeps_finished_targets_and_refuses_other_settings(tiny_checkpoint, tmp_path, capsys):
+    targets = [
+        save_png(render({"geometry": g, "repetitions": 40}, 64, 36, quality="draft"), tmp_path / f"{g}.png")
+        for g in ("ring", "square", "bar")
+    ]
+    out = tmp_path / "val.json"
+    base = ["--model", str(tiny_checkpoint), "--json", str(out), "--bank", "none", "--workers", "1"]
+    base += ["--refine", "--budget", "30"]
+    assert validate.main([*base, "--targets", *map(str, targets[:2])]) == 0
+    first = json.loads(out.read_text())
+    assert first["settings"]["top_k"] == 3 and len(first["targets"]) == 2
+    # as a run cut by Ctrl-C while refining its second target leaves the file
+    first["targets"][1]["refined"]["stop_reason"] = "cancelled"
+    out.write_text(json.dumps(first))
+    capsys.readouterr()
+    assert validate.main([*base, "--targets", *map(str, targets), "--resume"]) == 0
+    resumed = json.loads(out.read_text())["targets"]
+    assert [Path(e["target"]).name for e in resumed] == ["ring.png", "square.png", "bar.png"]
+    assert resumed[0] == first["targets"][0]  # kept as it was, not recomputed
+    assert [e["refined"]["stop_reason"] for e in resumed] == ["budget_evals"] * 3  # the cut one redone
+    err = capsys.readouterr().err
+    assert "1 of 3 targets already done" in err and "ring.png: CNN" not in err  # only the others ran
+    with pytest.raises(SystemExit, match=r"other settings \(top_k 3 there, 2 here\)"):
+        validate.main([*base, "--targets", *map(str, targets), "--resume", "--top-k", "2"])
+    with pytest.raises(SystemExit, match="needs the --json"):
+        validate.main(["--model", str(tiny_checkpoint), "--targets", str(targets[0]), "--resume"])
+    out.write_text(json.dumps({"model": "x", "targets": []}))  # an older file, without its settings
+    with pytest.raises(SystemExit, match="does not record its settings"):
+        validate.main([*base, "--targets", str(targets[0]), "--resume"])
 
 
 def test_device_scripts_parse_and_ask_for_out():

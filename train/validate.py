@@ -23,7 +23,10 @@ in cyan), and its c-string with the links that open it in bb-particles at http:/
 ("bb_particles", core.render.links).
 
 Ctrl-C stops the target being refined at its best so far, skips the rest and still writes the table and
---json for the targets done (exit status 130); a second Ctrl-C aborts.
+--json for the targets done (exit status 130); a second Ctrl-C aborts. --json is rewritten (atomically)
+after every target, so a run killed outright keeps what it finished; `--resume` then keeps the targets
+that file holds (when it was made with the same settings) and does only the rest, including a target
+whose refinement Ctrl-C cut short.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import write_text_atomic
 from core.imageio import resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
-from core.inverse import load_model, predict
+from core.inverse import DEFAULT_CHECKPOINT, load_model, predict
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
@@ -68,6 +72,55 @@ def find_targets(specs: list[str | Path]) -> list[Path]:
         else:
             raise FileNotFoundError(f"target {spec} does not exist")
     return found
+
+
+def target_key(path: Path) -> str:
+    """A target's identity across runs: its resolved path."""
+    return str(Path(path).resolve())
+
+
+def run_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """What decides a target's results (not where or how fast they are computed): a resumed run must
+    match the run it resumes in these."""
+    return {
+        "model": str(Path(args.model).resolve() if args.model else DEFAULT_CHECKPOINT),
+        "renderer": args.renderer,
+        "quality": args.quality,
+        "top_k": args.top_k,
+        "bank": args.bank,
+        "supersample": args.supersample,
+        "refine": args.refine and {"budget": args.budget, "seconds": args.seconds, "seed": args.seed},
+    }
+
+
+def write_results(path: Path, settings: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    payload = {"model": settings["model"], "settings": settings, "targets": entries}
+    write_text_atomic(path, json.dumps(payload, indent=1))
+
+
+def finished_entries(path: Path, settings: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The targets an earlier run wrote to `path`, by `target_key`, leaving out one whose refinement was
+    cut short; {} when there is no file yet. SystemExit when it was made with other settings."""
+    if not path.exists():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot resume from {path}: {exc}") from None
+    theirs = earlier.get("settings") if isinstance(earlier, dict) else None
+    if theirs is None:
+        raise SystemExit(f"cannot resume from {path}: it does not record its settings; write a new --json")
+    if theirs != settings:
+        differ = ", ".join(
+            f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in settings.items() if theirs.get(k) != v
+        )
+        raise SystemExit(f"cannot resume from {path}: it was made with other settings ({differ})")
+    return {target_key(Path(e["target"])): e for e in earlier.get("targets", []) if not cut_short(e)}
+
+
+def cut_short(entry: dict[str, Any]) -> bool:
+    """Whether Ctrl-C ended the target's refinement before its budget (a resumed run redoes it)."""
+    return entry.get("refined", {}).get("stop_reason") == "cancelled"
 
 
 def render_size(width: int, height: int, max_width: int = MAX_RENDER_WIDTH) -> tuple[int, int]:
@@ -218,7 +271,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
     ap.add_argument("--targets", nargs="+", required=True, help="image files or folders")
-    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--json", type=Path, default=None, help="results, rewritten after every target")
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the targets --json already holds (same settings) and do only the rest",
+    )
     ap.add_argument("--out-dir", type=Path, default=None, help="side-by-side PNGs, renders, params")
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
@@ -254,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
     targets = find_targets(args.targets)
     if not targets:
         raise SystemExit(f"no images found in {args.targets}")
+    settings = run_settings(args)
+    if args.resume and args.json is None:
+        raise SystemExit("--resume needs the --json of the run to resume")
+    done = finished_entries(args.json, settings) if args.resume else {}
     model = load_model(args.model, device=args.device)
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
     renderer = renderer or get_renderer(args.renderer)
@@ -274,25 +336,32 @@ def main(argv: list[str] | None = None) -> int:
     if refine is not None:
         refine["stop"] = stop
     entries = []
+    kept = [p for p in targets if target_key(p) in done]
+    if kept:
+        print(f"resuming {args.json}: {len(kept)} of {len(targets)} targets already done", file=sys.stderr)
     with (
         cancel_on_interrupt(stop.set, "the validation") as interrupted,
         progress_bar(targets, unit="target") as bar,
     ):
-        for p in bar:
+        for i, p in enumerate(bar):
+            if target_key(p) in done:
+                entries.append(done[target_key(p)])
+                continue
             bar.set_postfix_str(p.name, refresh=False)
             entry = validate_target(
                 model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
             )
             entries.append(entry)
+            if args.json:
+                write_results(args.json, settings, entries)
             bar.write(f"{p.name}: {progress_line(entry)}", file=sys.stderr)
             if interrupted():
-                bar.write(f"interrupted after {len(entries)} of {len(targets)} targets", file=sys.stderr)
+                left = sum(target_key(t) not in done for t in targets[i + 1 :]) + cut_short(entry)
+                hint = f"; `--resume` with the same --json does the {left} left" if args.json and left else ""
+                bar.write(f"interrupted after {i + 1} of {len(targets)} targets{hint}", file=sys.stderr)
                 break
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps({"model": str(args.model or "models/inverse.pt"), "targets": entries}, indent=1)
-        )
+        write_results(args.json, settings, entries)
     print(summary_table(entries), file=sys.stdout)
     print(
         "\nWhat is left, and who can close it (core.refine.gap):\n" + ceiling_lines(entries), file=sys.stdout
