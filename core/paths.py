@@ -20,3 +20,32 @@ def shared_dir() -> Path | None:
         if path.is_dir():
             return path
     return None
+
+
+def writable_folder(path: str | os.PathLike[str]) -> Path:
+    """`path` as a folder this process can write into, made when missing; ValueError saying why not.
+
+    Why: a command checks where it will write before a long run, so a typo or a read-only place is a
+    message up front, not a traceback after the run that loses its result."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"{folder} is a file, not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot write into {folder} (permission denied)")
+    return folder
+
+
+def writable_file(path: str | os.PathLike[str]) -> Path:
+    """`path` as a file this process can (re)write: its folder checked by `writable_folder`, and the path
+    itself not a folder; ValueError saying why not."""
+    file = Path(path)
+    if file.is_dir():
+        raise ValueError(f"{file} is a folder, not a file")
+    writable_folder(file.parent)
+    if file.exists() and not os.access(file, os.W_OK):
+        raise ValueError(f"cannot write {file} (permission denied)")
+    return file

@@ -174,3 +174,14 @@ def test_a_symmetric_design_gets_the_mirror_copies_its_match_lacks(tmp_path: Pat
     assert main([*argv, "--no-mirror-completion", "--out-dir", str(tmp_path / "off")]) == 0
     assert "symmetric" not in capsys.readouterr().err
     assert json.loads((tmp_path / "off" / "report.json").read_text())["mirror_completion"] is None
+
+
+def test_an_out_dir_it_cannot_write_is_one_line_before_any_work(tmp_path: Path, capsys) -> None:
+    """It used to run the whole refinement, then lose it to a traceback when making the folder."""
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the folder would go")
+    started = time.perf_counter()
+    assert main([str(_target(tmp_path)), "--out-dir", str(taken), "--seconds", "30"]) == 2
+    assert time.perf_counter() - started < 10  # refused before the 30-s search, not after it
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "is a file, not a folder" in err and "Traceback" not in err

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.atomic import write_text_atomic
 from core.inverse import CATEGORICALS, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
 from core.inverse.guess import guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import bank_for_cli
 from core.metrics import match_report
+from core.paths import writable_file
 from core.progress import progress_bar
 from train.generate_data import parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
@@ -175,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         check_eval_seed(args.seed)
+        if args.json:
+            writable_file(args.json)  # before the run, not after it
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
     model = load_model(args.model, device=args.device)
@@ -185,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     result["checkpoint"] = str(args.model or "models/inverse.pt")
     text = json.dumps(result, indent=1)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(text)
+        write_text_atomic(args.json, text)
     acc = "  ".join(f"{k} {v:.3f}" for k, v in result["accuracy"].items())
     match = "  ".join(f"{k} median {v['median']:.3f} p10 {v['p10']:.3f}" for k, v in result["match"].items())
     print(f"accuracy: {acc}\nmatch: {match}")

@@ -50,6 +50,7 @@ from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
+from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
@@ -315,6 +316,13 @@ def main(argv: list[str] | None = None) -> int:
     settings = run_settings(args)
     if args.resume and args.json is None:
         raise SystemExit("--resume needs the --json of the run to resume")
+    try:  # where the results go, checked before the first target
+        if args.json:
+            writable_file(args.json)
+        if args.out_dir:
+            writable_folder(args.out_dir)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
     done = finished_entries(args.json, settings) if args.resume else {}
     model = load_model(args.model, device=args.device)
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None

@@ -31,10 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
 from core.metrics import target_notes
 from core.params import ParamsError, validate
+from core.paths import writable_folder
 from core.progress import progress_bar
 from core.refine.evaluate import default_workers
 from core.refine.events import advance_bar
@@ -110,13 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         site_root(args.bb_particles)
         target = to_rgb_float(args.target)
+        given = read_start(args.start) if args.start not in ("guess", "sampler") else None
+        out = writable_folder(args.out_dir)  # checked before the run, not after it
         for note in target_notes(target):
             print(f"warning: {note}", file=sys.stderr)
         start, race = (
-            first_guess(target, args.checkpoint, args.supersample) if args.start == "guess" else (None, None)
+            first_guess(target, args.checkpoint, args.supersample) if args.start == "guess" else (given, None)
         )
-        if args.start not in ("guess", "sampler"):
-            start = read_start(args.start)
         refiner = Refiner(
             target,
             start,
@@ -152,9 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     assert final is not None and final.done
     if note := completion_note(refiner.completed_axis):
         print(f"note: {note}", file=sys.stderr)
-    out = Path(args.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "best_params.json").write_text(json.dumps(final.best_params, indent=2) + "\n")
+    write_text_atomic(out / "best_params.json", json.dumps(final.best_params, indent=2) + "\n")
     h, w = target.shape[:2]
     best = render(final.best_params, w, h, quality="exact")
     save_png(best, out / "best.png")
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         "gap": gap,
         "bb_particles": asdict(links),
     }
-    (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(out / "report.json", json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "gap"}))
     if interrupted():
         print(f"interrupted: the best so far is in {out}", file=sys.stderr)
