@@ -38,7 +38,7 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
         writable_folder(locked / "inside")
 
 
-@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc (no folder made)")
 def test_a_folder_that_cannot_be_made_is_named() -> None:
     with pytest.raises(ValueError, match=r"cannot make the folder /proc/bb-match-out: No such file"):
         writable_folder("/proc/bb-match-out")
