@@ -53,25 +53,22 @@ def test_layer_colours_move_with_the_main_colour():
 def test_refinement_ends_in_the_target_colour():
     target = render(SCENE, 320, 180, "exact")
     refiner = Refiner(target, {**SCENE, "color": "#9cf59c"}, budget_evals=20, budget_seconds=None)
-    assert (
-        np.abs(_rgb(refiner.recoloured({**SCENE, "color": "#9cf59c"})["color"]) - _rgb(SCENE["color"])).max()
-        < 25
-    )
-    right = refiner.recoloured(SCENE)  # already the target's colour: (almost) nothing to move
+    fitted = refiner.finish.recoloured({**SCENE, "color": "#9cf59c"})
+    assert np.abs(_rgb(fitted["color"]) - _rgb(SCENE["color"])).max() < 25
+    right = refiner.finish.recoloured(SCENE)  # already the target's colour: (almost) nothing to move
     assert np.abs(_rgb(right["color"]) - _rgb(SCENE["color"])).max() <= 8
 
 
-def test_a_start_kept_over_the_search_is_finished_too():
+def test_a_start_kept_over_the_search_is_finished_too(monkeypatch):
     """When the start beats the search's best at the report's size, the start is handed over — with its
     colour fitted like any other result."""
     from collections import deque
 
-    class StartWins(Refiner):
-        def _start_wins_at_full_size(self, start: dict, best: dict) -> bool:
-            return True
+    from core.refine.finish import Finish
 
+    monkeypatch.setattr(Finish, "start_wins", lambda self, start, best: True)
     target = render(SCENE, 320, 180, "exact")
     green = {**SCENE, "color": "#9cf59c"}
-    final = deque(StartWins(target, green, budget_evals=30, budget_seconds=None).run(), maxlen=1)[0]
+    final = deque(Refiner(target, green, budget_evals=30, budget_seconds=None).run(), maxlen=1)[0]
     assert final.best_params["geometry"] == SCENE["geometry"]
     assert np.abs(_rgb(final.best_params["color"]) - _rgb(SCENE["color"])).max() < 25

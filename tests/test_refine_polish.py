@@ -78,10 +78,10 @@ def test_a_polished_run_ends_lower_at_full_size_than_the_same_run_without(scene:
     for evals in (0, 40):
         refiner = Refiner(target, start, polish_evals=evals, **options)
         final = list(refiner.run())[-1]
-        at_full = refiner._full_size_loss()[0]
+        at_full = refiner.finish.loss_at_full
         values[evals] = at_full(final.best_params)
         assert final.evaluations == 80  # the polish's full-size renders are not search evaluations
-        assert list(refiner._final_images) == [json.dumps(final.best_params, sort_keys=True)]
+        assert list(refiner.finish.images) == [json.dumps(final.best_params, sort_keys=True)]
     assert values[40] < values[0]
 
 

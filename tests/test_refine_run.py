@@ -172,7 +172,7 @@ def test_the_race_runs_the_rounds_it_is_given(target: np.ndarray, start: dict) -
 def test_loss_options_weigh_the_working_and_the_full_size_loss(target: np.ndarray, start: dict) -> None:
     plain = Refiner(target, start)
     weighted = Refiner(target, start, loss_options={"w_lum": 3.0})
-    for a, b in ((plain.loss, weighted.loss), (plain._full_size_loss()[1], weighted._full_size_loss()[1])):
+    for a, b in ((plain.loss, weighted.loss), (plain.finish.full_loss, weighted.finish.full_loss)):
         candidate = render(start, *a.size, "exact")
         lum_gap = 1.0 - a.terms(candidate)["lum_corr"]
         assert lum_gap > 0.01 and b(candidate) == pytest.approx(a(candidate) + 2.0 * lum_gap)
@@ -195,11 +195,11 @@ def test_effects_the_match_does_not_need_are_switched_off(scene: dict) -> None:
     crt = {"enabled": True, "mask": "grille", "maskStrength": 1.0, "scanlines": 0.8, "bloom": 0.3}
     effects = validate({**scene, "crt": crt, "noise": {"enabled": True, "opacity": 0.5, "density": 0.5}})
     clean = Refiner(render(scene, 320, 180, "exact"), scene, **FAST)
-    plain = clean.simplified(effects)
+    plain = clean.finish.simplified(effects)
     assert not plain["crt"]["enabled"] and not plain["noise"]["enabled"]
-    assert clean.simplified(scene) is scene  # nothing on: nothing to do
+    assert clean.finish.simplified(scene) is scene  # nothing on: nothing to do
     with_crt = validate({**scene, "crt": crt})
-    kept = Refiner(render(with_crt, 320, 180, "exact"), with_crt, **FAST).simplified(with_crt)
+    kept = Refiner(render(with_crt, 320, 180, "exact"), with_crt, **FAST).finish.simplified(with_crt)
     assert kept["crt"]["enabled"]
 
 
@@ -210,7 +210,7 @@ def test_the_end_of_a_run_judges_grain_as_the_report_does(scene: dict) -> None:
     noisy = {**scene, "noise": {"enabled": True, "density": 0.5, "opacity": 0.3, "size": 0.3}}
     target = render(noisy, 320, 180, "exact")
     refiner = Refiner(target, noisy, budget_evals=60, seed=0, **FAST)
-    at_full = refiner._full_size_loss()[0]
+    at_full = refiner.finish.loss_at_full
     assert at_full(noisy) < 1e-3
     final = refine_to_end(target, noisy, budget_evals=60, seed=0, **FAST)
     assert final.best_report["lum_corr"] > 0.999 and final.best_report["ssim"] > 0.999
@@ -222,7 +222,7 @@ def test_the_end_of_a_run_draws_each_full_size_image_once(
     """The end-of-run checks and the final report draw the same handed-over params: one render each."""
     import json
 
-    import core.refine.refiner as refiner_module
+    import core.refine.finish as finish_module
 
     target = render(scene, 320, 180, "exact")
     drawn: list[str] = []
@@ -232,7 +232,7 @@ def test_the_end_of_a_run_draws_each_full_size_image_once(
             drawn.append(json.dumps(params, sort_keys=True))
         return render(params, width, height, quality)
 
-    monkeypatch.setattr(refiner_module, "render", counting_render)
+    monkeypatch.setattr(finish_module, "render", counting_render)
     final = refine_to_end(target, start, budget_evals=60, seed=0, **{**FAST, "polish_evals": 30})
     assert json.dumps(final.best_params, sort_keys=True) in drawn
     assert len(drawn) == len(set(drawn))
@@ -254,7 +254,7 @@ def test_a_finished_run_keeps_only_the_handed_over_image(scene: dict, start: dic
     target = render(scene, 320, 180, "exact")
     refiner = Refiner(target, start, budget_evals=60, seed=0, **{**FAST, "polish_evals": 30})
     final = list(refiner.run())[-1]
-    assert list(refiner._final_images) == [json.dumps(final.best_params, sort_keys=True)]
+    assert list(refiner.finish.images) == [json.dumps(final.best_params, sort_keys=True)]
 
 
 def test_a_run_scores_on_one_blas_thread_and_lifts_the_limit_between_events(

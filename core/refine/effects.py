@@ -32,7 +32,7 @@ SIGMA = 0.2
 GROUPS: tuple[Group, ...] = (NOISE,)
 
 Score = Callable[[Mapping[str, Any]], float]
-"""Params → loss; the caller draws each candidate from its clean render (see `Refiner.effects_fitted`)."""
+"""Params → loss; the caller draws each candidate from its clean render (core.refine.finish)."""
 
 
 def _numbers(group: Group) -> list[tuple[str, float, float]]:

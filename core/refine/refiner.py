@@ -11,20 +11,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
-from core.imageio import resize, to_rgb_float
-from core.metrics import WORKING_WIDTH, match_report
-from core.params import defaults, identity, sample_params
+from core.imageio import to_rgb_float
+from core.metrics import match_report
+from core.params import defaults, sample_params
 from core.refine.catcma import CatCMASearch
-from core.refine.colour import fit_colour
-from core.refine.effects import GROUPS as EFFECT_FITS
-from core.refine.effects import fit_effects
 from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
+from core.refine.finish import Finish
 from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
 from core.refine.mirror import completion, symmetry
 from core.refine.multistart import (
@@ -33,13 +30,11 @@ from core.refine.multistart import (
     MultiStartCMA,
     checked_round_generations,
 )
-from core.refine.polish import POLISH_EVALS, polish
+from core.refine.polish import POLISH_EVALS
 from core.refine.search import Search
-from core.refine.space import EFFECT_GROUPS, ParamSpace, complete
-from core.refine.stroke import fit_stroke
+from core.refine.space import ParamSpace, complete
 from core.refine.supersample import resolved_supersample
 from core.render import render
-from core.render.effects import apply_effects
 from core.workers import on_one_blas_thread
 
 DEFAULT_METHOD = "cma"
@@ -68,16 +63,10 @@ search, further along). On a faster day of the VM the same code used up the 2000
 the same day."""
 DEFAULT_N_INIT = 200
 """Sampler draws scored to pick a start when no start params are given."""
-COLOUR_TOLERANCE = 0.02
-"""Share of the 512-px loss a colour fit may cost and still be kept (see `Refiner.recoloured`)."""
-SIMPLER_TOLERANCE = 0.01
-"""Share of the loss an effect must be worth to stay on at the end of a run (see `simplified`)."""
 POLISH_SECONDS = 8.0
 POLISH_SHARE = 0.2
 """The end of a time budget kept for the polish at the report's size (core.refine.polish): this share of
 budget_seconds, at most POLISH_SECONDS; the search stops that much earlier."""
-FINAL_MAX_WIDTH = 1024
-"""The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 MIRROR_COMPLETION = True
 """Whether a run completes its match under the target's mirror symmetries (`mirror_completion`). Measured
 2026-11-30 (benchmarks/RESULTS.md): on the 17 flip-symmetric held-out synthetic targets among indices
@@ -237,15 +226,23 @@ class Refiner:
         self.protected = tuple(protected)
         self.round_generations = checked_round_generations(round_generations)  # before any work
         self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
+        self._cancel = threading.Event()
+        self.finish = Finish(
+            self.target,
+            self.loss.name,
+            self.loss_options,
+            quality=quality,
+            seed=seed,
+            workers=workers,
+            polish_evals=self.polish_evals,
+            cancelled=self._cancel.is_set,
+        )
+        """The checks and fits at the report's size after the search, and the final image."""
         self.target_symmetry = symmetry(self.target) if mirror_completion else None
         self.completed_axis: str | None = None
         """The flip whose mirror copies the run added to its best match (core.refine.mirror), if any."""
         self.report_every, self.preview_every = report_every, preview_every
         self.preview_width, self.final_report, self.lpips = preview_width, final_report, lpips
-        self._cancel = threading.Event()
-        self._full: Loss | None = None  # the loss at the report's size, made when first needed
-        self._full_values: dict[str, float] = {}
-        self._final_images: dict[str, np.ndarray] = {}
         self._t0 = 0.0
         self.evaluations = 0
         self.stage = "ready"
@@ -284,6 +281,11 @@ class Refiner:
         if self.budget_seconds is None or self.polish_evals <= 0:
             return 0.0
         return min(POLISH_SECONDS, POLISH_SHARE * self.budget_seconds)
+
+    def _finish_stop(self) -> bool:
+        """Whether the finish's polish must end: a cancel, or the end of the time budget."""
+        over = self.budget_seconds is not None and self._elapsed() >= self.budget_seconds
+        return self._cancel.is_set() or over
 
     def _score(self, evaluator: Evaluator, batch: Sequence[dict[str, Any]]) -> list[float]:
         """Losses of the batch's head that fits the budget; shorter than the batch when the run ends."""
@@ -399,16 +401,15 @@ class Refiner:
         reason = self._stop_reason() or "budget_evals"
         self.stage = "finish"
         keep_start = self.final_report and self.start_params is not None
-        if keep_start and self._start_wins_at_full_size(start, best_params):
+        if keep_start and self.finish.start_wins(start, best_params):
             best_params, best_loss = start, start_loss
         # the finish applies to whichever params are handed over
-        fitted = self.simplified(self.effects_fitted(self.stroke_fitted(best_params)))
-        finished = self.recoloured(self.polished(fitted))
+        finished = self.finish.finished(best_params, stop=self._finish_stop)
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
         if self.final_report:
-            report = self._final_report(best_params)
-        self._keep_final_image(best_params)
+            report = self.finish.report(best_params, lpips=self.lpips)
+        self.finish.keep_only(best_params)
         self.stage = "done"
         yield ProgressEvent(
             self.evaluations,
@@ -432,172 +433,6 @@ class Refiner:
         h, w = self.target.shape[:2]
         width = min(self.preview_width, w)
         return render(params, width, max(1, round(width * h / w)), quality=self.quality)
-
-    def _final_image(self, params: dict[str, Any]) -> np.ndarray:
-        """The exact render at the target's size (≤ FINAL_MAX_WIDTH), kept per params: the end-of-run
-        checks and the final report draw the same handed-over params."""
-        key = identity(params)
-        if key not in self._final_images:
-            self._final_images[key] = self._draw_final(params)
-        return self._final_images[key]
-
-    def _draw_final(self, params: dict[str, Any]) -> np.ndarray:
-        h, w = self.target.shape[:2]
-        width = min(w, FINAL_MAX_WIDTH)
-        return render(params, width, max(1, round(width * h / w)), quality="exact")
-
-    def _keep_final_image(self, params: dict[str, Any]) -> None:
-        """Drop every full-size image but the handed-over params' (the finish draws ≈ 12 of ≤ 1024 px,
-        ≈ 20 MB, and a Refiner may outlive its run in the app's session)."""
-        key = identity(params)
-        kept = self._final_images.get(key)
-        self._final_images = {} if kept is None else {key: kept}
-
-    def _final_report(self, params: dict[str, Any]) -> dict[str, Any]:
-        return match_report(self.target, self._final_image(params), lpips=self.lpips)
-
-    def stroke_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with geoWidth scanned at the report's size (core.refine.stroke: at the working size a
-        wide band of widths scores alike); `params` itself when no width scores better."""
-        if self.loss.name not in LOSSES:
-            return params
-        at_full = self._full_size_loss()[0]
-        fitted, value = fit_stroke(params, at_full(params), at_full)
-        return fitted if value < at_full(params) else params
-
-    def effects_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with its grain's settings fitted at the report's size (core.refine.effects: the grain
-        only lines up with the target's there); `params` itself when it is off or no fit scores better.
-        Every candidate is the clean render at the report's size with the effects laid on it: what
-        `_final_image` would draw (the rasteriser does not see the effects), without drawing the scene
-        again; the fitted params' image is kept for the checks that follow."""
-        on = [g.name for g in EFFECT_FITS if params.get(g.name, {}).get("enabled")]
-        if not on or self.loss.name not in LOSSES:
-            return params
-        at_full = self._full_size_loss()[0]
-        off = {g: {**params[g], "enabled": False} for g in EFFECT_GROUPS if params.get(g, {}).get("enabled")}
-        clean = self._final_image({**params, **off})
-
-        def score(candidate: Mapping[str, Any]) -> float:
-            image = apply_effects(clean, candidate["noise"], candidate["crt"])
-            return at_full(dict(candidate), image)
-
-        fitted, value = fit_effects(params, score, seed=self.seed)
-        if value >= at_full(params):
-            return params
-        key = identity(fitted)
-        self._final_images[key] = apply_effects(clean, fitted["noise"], fitted["crt"])
-        return fitted
-
-    def polished(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` after coordinate descent on the loss at the report's size (core.refine.polish), up to
-        `polish_evals` full-size renders, ending with the time budget; `params` itself when cancelled,
-        off, or nothing scores better. Each step up and down is scored together, `workers` renders at a
-        time in threads; the candidates' images are dropped, not kept, but for the best one."""
-        if self.polish_evals <= 0 or self._cancel.is_set():
-            return params
-        at_full = self._full_size_loss()[0]
-        deadline = self.budget_seconds  # seconds since the run began, or None
-        start_value = at_full(params)
-        best_image: list[Any] = [start_value, None]  # the best candidate's value and (key, image)
-
-        def stop() -> bool:
-            return self._cancel.is_set() or (deadline is not None and self._elapsed() >= deadline)
-
-        def evaluate(candidate: dict[str, Any]) -> tuple[str, np.ndarray | None, float]:
-            key = identity(candidate)
-            if key in self._full_values:  # scored before (the start, a stroke width): not drawn again
-                return key, None, self._full_values[key]
-            image = self._draw_final(candidate)
-            return key, image, at_full(candidate, image)
-
-        with ThreadPoolExecutor(max(1, self.workers)) as pool:  # rendering and the loss release the GIL
-
-            def score(batch: Sequence[dict[str, Any]]) -> list[float]:
-                results = list(pool.map(evaluate, batch))
-                for key, image, value in results:
-                    if image is not None and value < best_image[0]:
-                        best_image[:] = [value, (key, image)]
-                return [value for _, _, value in results]
-
-            fitted, value, _ = polish(params, start_value, score, max_evals=self.polish_evals, stop=stop)
-        if value >= start_value:
-            return params
-        kept = best_image[1]
-        if kept is not None and kept[0] == identity(fitted):
-            self._final_images[kept[0]] = kept[1]  # the checks that follow and the report would redraw it
-        return fitted
-
-    def simplified(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with each effect (noise, crt) switched off that does not pay for itself at the report's
-        size: off unless off costs more than SIMPLER_TOLERANCE of the loss at 512 px (exact renders).
-
-        Why: at the 160-px working size a CRT grille's texture and bloom lower the loss on clean designs
-        (figma-00: working loss 0.385 with CRT and grain, 0.422 without; at 512 px 0.638 with, 0.624
-        without, and the report's ssim_skill −0.13 with, −0.06 without), so a start drawn with effects
-        keeps them and a clean Figma design comes back with RGB mask stripes. ref.png, a render of the
-        original, keeps its CRT (0.778 with, 0.832 without at 512 px). Returns `params` itself when
-        nothing changes; a few exact renders at 512 px otherwise.
-        """
-        on = [g for g in EFFECT_GROUPS if isinstance(params.get(g), dict) and params[g].get("enabled")]
-        if not on or self.loss.name not in LOSSES:
-            return params
-        at_full = self._full_size_loss()[0]
-        best, best_value = params, at_full(params)
-        for group in on:
-            plain = {**best, group: {**best[group], "enabled": False}}
-            value = at_full(plain)
-            if value <= best_value * (1.0 + SIMPLER_TOLERANCE):
-                best, best_value = plain, value
-        return best
-
-    def recoloured(self, params: dict[str, Any]) -> dict[str, Any]:
-        """`params` with its colours fitted to the target's light (core.refine.colour), kept when that
-        costs at most COLOUR_TOLERANCE of the loss at 512 px (exact renders); else `params` itself.
-
-        The losses hardly see colour, so without this a cream design comes back lavender or green. On
-        the references the fit cost 0.0–1.4 % of the 512-px loss (figma-01's ssim_skill 0.089 → 0.103,
-        lum_corr 0.771 → 0.757).
-        """
-        if self.loss.name not in LOSSES:
-            return params
-        at_full, full = self._full_size_loss()
-        fitted = fit_colour(params, full.target, lambda p: render(p, *full.size, quality=self.quality))
-        if fitted == params or at_full(fitted) > at_full(params) * (1.0 + COLOUR_TOLERANCE):
-            return params
-        return fitted
-
-    def _full_size_loss(self) -> tuple[Callable[..., float], Loss]:
-        """The loss at the report's 512 px, and the Loss itself (its target, size).
-
-        Candidates are drawn as the report draws them (`_final_image`: exact, at the target's size) and
-        then scaled to 512 px: drawn at 512 px directly, grain and sub-pixel strokes are another pattern,
-        and a grainy 320-px target's own params scored 1.08 (their report: ssim and lum_corr 1.00), so a
-        run handed over worse params than its perfect start. One Loss per refiner, and each params' value
-        kept: the end of a run asks it of the same best params several times (start-or-best, stroke,
-        grain, effects, colour)."""
-        if self._full is None:
-            self._full = make_loss(self.loss.name, self.target, WORKING_WIDTH, **self.loss_options)
-        full, values = self._full, self._full_values
-
-        def at_full(params: dict[str, Any], image: np.ndarray | None = None) -> float:
-            """`image`: the params' final image when the caller has drawn it another way."""
-            key = identity(params)
-            if key not in values:
-                drawn = self._final_image(params) if image is None else image
-                values[key] = full(resize(to_rgb_float(drawn), *full.size))
-            return values[key]
-
-        return at_full, full
-
-    def _start_wins_at_full_size(self, start: dict[str, Any], best: dict[str, Any]) -> bool:
-        """The working size is a proxy: when the start scores better than the search's best under the
-        same loss at the report's 512 px (exact renders), the start is kept. Seen on near-perfect starts
-        where sub-pixel changes at 160 px made the 512 px match worse."""
-        if best == start or self.loss.name not in LOSSES:
-            return False
-        at_full = self._full_size_loss()[0]
-        return at_full(start) < at_full(best)
 
 
 def refine(
