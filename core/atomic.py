@@ -31,8 +31,11 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _about(path, exc) from None
     try:
         text = {} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"}
         with os.fdopen(fd, mode, **text) as handle:
@@ -40,10 +43,18 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise _about(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _about(path: Path, exc: OSError) -> OSError:
+    """The same error, naming the destination rather than the temporary file beside it."""
+    return type(exc)(exc.errno, exc.strerror, str(path)) if exc.errno else exc
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:

@@ -36,3 +36,16 @@ def test_text_is_utf8_with_unix_line_ends(tmp_path: Path) -> None:
     assert path.read_bytes() == "ä\nb\n".encode()
     with pytest.raises(ValueError, match="mode"), atomic_file(path, "a"):
         pass
+
+
+def test_an_error_names_the_destination_not_the_temporary_file(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(IsADirectoryError) as caught, atomic_file(tmp_path / "taken") as handle:
+        handle.write(b"x")
+    assert caught.value.filename == str(tmp_path / "taken") and ".tmp" not in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]  # the temporary file is gone
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(OSError) as caught:
+        write_text_atomic(afile / "out.json", "{}")  # its folder would be a file
+    assert ".tmp" not in str(caught.value) and "afile" in str(caught.value)
