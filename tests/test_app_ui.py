@@ -356,13 +356,13 @@ def test_the_status_says_when_a_refine_is_finishing(
     session: Session, target_png: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The checks at full size send no events; the heartbeat says what is going on meanwhile."""
-    from core.refine.refiner import Refiner
+    from core.refine.finish import Finish
 
-    def slow_polish(self: Refiner, params: dict) -> dict:
+    def slow_polish(self: Finish, params: dict, stop: object) -> dict:
         time.sleep(1.5)
         return params
 
-    monkeypatch.setattr(Refiner, "polished", slow_polish)
+    monkeypatch.setattr(Finish, "polished", slow_polish)
     handlers.on_upload(session, str(target_png))
     statuses = [out[2] for out in handlers.on_refine(session, 60, 20)]
     assert any(s.startswith("Finishing at full size") for s in statuses[:-1])
