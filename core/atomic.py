@@ -24,10 +24,12 @@ _UMASK = _read_umask()  # read once at import: os.umask is process-wide and brie
 
 
 @contextmanager
-def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
+def atomic_file(
+    path: str | os.PathLike[str], mode: str = "wb", *, private: bool = False
+) -> Iterator[IO[Any]]:
     """`path` opened for writing ("wb" or "w": UTF-8, "\\n" line ends) under a temporary name in its folder
-    (created if missing); moved onto `path` with the usual permissions of a new file when the block ends,
-    deleted when it raises."""
+    (created if missing); moved onto `path` with the usual permissions of a new file (private: readable by
+    its owner only) when the block ends, deleted when it raises."""
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
     path = Path(path)
@@ -42,7 +44,8 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
+        if not private:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600
         try:
             os.replace(tmp, path)
         except OSError as exc:
@@ -57,8 +60,8 @@ def _about(path: Path, exc: OSError) -> OSError:
     return type(exc)(exc.errno, exc.strerror, str(path)) if exc.errno else exc
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, private: bool = False) -> Path:
     """Write `text` to `path` through `atomic_file`; returns the path."""
-    with atomic_file(path, "w") as handle:
+    with atomic_file(path, "w", private=private) as handle:
         handle.write(text)
     return Path(path)

@@ -49,3 +49,8 @@ def test_an_error_names_the_destination_not_the_temporary_file(tmp_path: Path) -
     with pytest.raises(OSError) as caught:
         write_text_atomic(afile / "out.json", "{}")  # its folder would be a file
     assert ".tmp" not in str(caught.value) and "afile" in str(caught.value)
+
+
+def test_a_private_file_is_its_owners_alone(tmp_path: Path) -> None:
+    path = write_text_atomic(tmp_path / "settings.json", "{}", private=True)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -83,5 +83,6 @@ def load_settings(home: str | os.PathLike[str]) -> Settings:
 def save_settings(home: str | os.PathLike[str], settings: Settings) -> Path:
     """Write `settings` to `home/settings.json` atomically; returns the path."""
     path = settings_path(home)
-    write_text_atomic(path, json.dumps(asdict(settings), indent=2) + "\n")
+    # private, as before: a judge's URL may carry credentials
+    write_text_atomic(path, json.dumps(asdict(settings), indent=2) + "\n", private=True)
     return path
