@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import platform
 import statistics
 import sys
@@ -42,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import emit
+from core.atomic import write_text_atomic
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
@@ -356,7 +358,17 @@ def main(argv: list[str] | None = None) -> int:
         help="comma list of race positions the halving never drops (e.g. 1: the CNN's own start in a "
         "guess race, or the perturbed truth in a perturbed-guess race)",
     )
-    parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument(
+        "--json",
+        help="also write the result to this file (and, after each target, the results so far to "
+        "<file>.partial, deleted at the end)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the targets <--json>.partial holds (a run with the same settings, interrupted) and run "
+        "only the rest",
+    )
     args = parser.parse_args(argv)
 
     starts = [s for s in args.starts.split(",") if s]
@@ -420,7 +432,16 @@ def main(argv: list[str] | None = None) -> int:
         return kind if len(seeds) == 1 else f"{kind}/seed{seed}"
 
     keys = [row_key(kind, seed) for kind in starts for seed in seeds]
+    partial = Path(f"{args.json}.partial") if args.json else None
+    if args.resume:
+        if partial is None:
+            parser.error("--resume needs the --json of the run to resume")
+        result["targets"] = finished_targets(partial, result)
+        if result["targets"]:
+            print(f"resuming {partial}: {len(result['targets'])} targets done", file=sys.stderr)
     for name, target, truth in targets:
+        if name in result["targets"]:
+            continue
         rows: dict[str, Any] = {}
         for kind in starts:
             top_k = None
@@ -448,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{name} {key}: {row['start']} → {row['refined']} in {row['wall_s']} s", file=sys.stderr
                 )
         result["targets"][name] = rows
+        if partial is not None:
+            write_text_atomic(partial, json.dumps(result, indent=1))
     result["summary"] = {}
     for group in ("synthetic", "references"):
         members = {n: r for n, r in result["targets"].items() if target_group(n) == group}
@@ -465,7 +488,27 @@ def main(argv: list[str] | None = None) -> int:
                 if per_target:
                     result["summary"][f"{group}/{kind}/seed-mean"] = seed_means(per_target)
     emit(result, args.json)
+    if partial is not None:
+        partial.unlink(missing_ok=True)
     return 0
+
+
+RUN_ONLY = ("command", "targets", "summary")
+"""Keys of a result that say what a run did, not how it was set up: a resumed run may differ in these."""
+
+
+def finished_targets(partial: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """The targets an interrupted run wrote to `partial` ({} when there is none); its settings must be
+    `result`'s, else the command stops and says which differ."""
+    if not partial.exists():
+        return {}
+    earlier = json.loads(partial.read_text())
+    differ = [k for k in result if k not in RUN_ONLY and earlier.get(k) != result[k]]
+    if differ:
+        raise SystemExit(
+            f"cannot resume from {partial}: it was run with other settings ({', '.join(differ)})"
+        )
+    return dict(earlier.get("targets", {}))
 
 
 if __name__ == "__main__":

@@ -107,3 +107,32 @@ def test_only_reruns_the_named_targets_and_names_a_missing_one(tmp_path, capsys)
     with pytest.raises(SystemExit):
         main([*argv, "--only", "synthetic-9000-004,figma-99"])
     assert "figma-99" in capsys.readouterr().err
+
+
+def test_an_interrupted_run_resumes_from_its_partial_file(tmp_path, capsys) -> None:
+    """After each target the results so far go to <json>.partial; --resume keeps them and runs the rest;
+    the finished run deletes the partial file. Other settings are refused."""
+    import json
+
+    from benchmarks.refine import main
+
+    out = tmp_path / "run.json"
+    argv = ["--n", "2", "--budget", "30", "--seconds", "0", "--starts", "perturbed", "--no-references"]
+    argv += ["--workers", "1", "--json", str(out)]
+    assert main(argv) == 0
+    full = json.loads(out.read_text())
+    partial = tmp_path / "run.json.partial"
+    assert not partial.exists()  # deleted once the run is done
+    first, second = list(full["targets"])
+    kept = {k: v for k, v in full.items() if k != "summary"}
+    kept["targets"] = {first: {**full["targets"][first], "marker": True}}  # as a run killed after one target
+    partial.write_text(json.dumps(kept))
+    capsys.readouterr()
+    assert main([*argv, "--resume"]) == 0
+    resumed = json.loads(out.read_text())
+    assert resumed["targets"][first]["marker"] is True  # kept, not run again
+    assert resumed["targets"][second]["perturbed"]["evaluations"] == 30
+    assert "1 targets done" in capsys.readouterr().err and not partial.exists()
+    partial.write_text(json.dumps(kept))
+    with pytest.raises(SystemExit, match=r"other settings \(budget_evals\)"):
+        main([*argv[:3], "31", *argv[4:], "--resume"])
