@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import re
 import threading
@@ -488,6 +489,28 @@ def test_explore_plot_skips_failed_judgements() -> None:
     # the plot draws series in the order they first appear: the best so far goes over a generation's
     # best, which it equals whenever a generation brings a new best
     assert rows == [(4, 5.0, "generation best"), (4, 6.0, "best so far"), (4, 8.5, "find threshold")]
+
+
+def test_the_explore_plots_best_so_far_is_a_step_where_a_candidate_beat_it() -> None:
+    """Not a straight line from one generation's end to the next: flat until the evaluation that beat the
+    best, up over that one, flat after."""
+    from core.explore import ExploreEvent
+    from core.explore.events import Evaluated
+
+    scores = {1: None, 2: 3.0, 5: 6.96, 7: 2.0}  # step (the evaluation's index from 0) → judge score
+    latest = tuple(Evaluated(step, {}, s, s or 0.0, step, "") for step, s in scores.items())
+    event = ExploreEvent(1, 10, 10, 1, 6.96, None, None, latest, (), (), 0, "", 0.0)
+    best = [(x, y) for x, y, series in explore.history_rows(event, 9.0, 1.0) if series == "best so far"]
+    assert best == [(2, 1.0), (3, 3.0), (5, 3.0), (6, 6.96), (10, 6.96)]
+    xs = [x for x, _ in best]
+    assert xs == sorted(xs) and all(a != b or ya == yb for (a, ya), (b, yb) in itertools.pairwise(best))
+    first = [row for row in explore.history_rows(event, 9.0) if row[2] == "best so far"]
+    assert first == [(10, 6.96, "best so far")]  # the seed's event has no best before it to step from
+    # a generation's first and last candidates beating it: no second point where one already stands
+    edges = tuple(Evaluated(step, {}, s, s, step, "") for step, s in ((10, 7.0), (15, 6.5), (19, 8.0)))
+    event = ExploreEvent(1, 20, 40, 2, 8.0, None, None, edges, (), (), 0, "", 0.0)
+    best = [(x, y) for x, y, series in explore.history_rows(event, 9.0, 6.0) if series == "best so far"]
+    assert best == [(11, 7.0), (19, 7.0), (20, 8.0)]
 
 
 def test_the_explore_plot_spans_the_run_s_budget(session: Session) -> None:

@@ -66,27 +66,56 @@ def explore_updates(
     if on_start is not None:
         on_start(explorer)
     rows: list[tuple[int, float, str]] = []
+    best: float | None = None
     for event in explorer.run():
         if not rows or rows[-1][0] != event.evaluations:  # the final event repeats the last generation
-            rows += history_rows(event, config.threshold)
+            rows += history_rows(event, config.threshold, best)
+            best = event.best_score
         yield _to_update(event, pd.DataFrame(rows, columns=HISTORY_COLUMNS) if rows else None)
 
 
-def history_rows(event: ExploreEvent, threshold: float) -> list[tuple[int, float, str]]:
+def history_rows(
+    event: ExploreEvent, threshold: float, previous_best: float | None = None
+) -> list[tuple[int, float, str]]:
     """The plot's points for one event: the best score so far, the generation's best judged score and the
     find threshold (so a user sees how far the run is from adding finds), at the event's evaluation count.
     A generation whose judgements all failed adds no "generation best" point. The generation's point comes
     first: the plot draws series in the order they appear, and the best so far, which equals it whenever a
-    generation brings a new best, must stay visible on top (it was hidden under it)."""
+    generation brings a new best, must stay visible on top (it was hidden under it).
+
+    The best so far is a step: where a candidate of the generation beat `previous_best` (the last event's),
+    it rises over that one evaluation, flat before and after. Joined from one generation's end to the next,
+    it read as a steady climb the run did not make."""
     if event.best_score is None:
         return []
     rows = []
     scores = [item.score for item in event.latest if item.score is not None]
     if scores:
         rows.append((event.evaluations, max(scores), SERIES[1]))
+    rows += _steps(event, previous_best)
     rows.append((event.evaluations, event.best_score, SERIES[0]))
     rows.append((event.evaluations, threshold, SERIES[2]))
     return rows
+
+
+def _steps(event: ExploreEvent, running: float | None) -> list[tuple[int, float, str]]:
+    """The best so far's corners inside the event's generation: (step, the old best), (step + 1, the new)
+    for each candidate that beat it (step: the evaluation's index from 0, so a generation's steps run from
+    the last event's evaluation count to this one's). A corner where a point already stands (the last
+    event's, this event's) is left out. None before the run's first score: nothing to step from."""
+    if running is None or not event.latest:
+        return []
+    ordered = sorted(event.latest, key=lambda item: item.step)
+    corners = []
+    for item in ordered:
+        if item.score is None or item.score <= running:
+            continue
+        if item.step != ordered[0].step:
+            corners.append((item.step, running, SERIES[0]))
+        if item.step + 1 != event.evaluations:
+            corners.append((item.step + 1, item.score, SERIES[0]))
+        running = item.score
+    return corners
 
 
 def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> ExploreUpdate:
