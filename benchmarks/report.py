@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from core.atomic import write_text_atomic
+
 
 def emit(result: dict[str, Any], json_path: str | Path | None = None) -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if json_path:
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(text + "\n")
+        write_text_atomic(json_path, text + "\n")

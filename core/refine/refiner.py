@@ -22,7 +22,7 @@ from core.refine.catcma import CatCMASearch
 from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
 from core.refine.finish import Finish
-from core.refine.loss import DEFAULT_WIDTH, LOSSES, Loss, make_loss
+from core.refine.loss import DEFAULT_WIDTH, Loss, make_loss
 from core.refine.mirror import completion, symmetry
 from core.refine.multistart import (
     ROUND_GENERATIONS,
@@ -225,7 +225,6 @@ class Refiner:
         self.population_size, self.trials = population_size, trials
         self.protected = tuple(protected)
         self.round_generations = checked_round_generations(round_generations)  # before any work
-        self.polish_evals = polish_evals if self.loss.name in LOSSES else 0
         self._cancel = threading.Event()
         self.finish = Finish(
             self.target,
@@ -234,7 +233,7 @@ class Refiner:
             quality=quality,
             seed=seed,
             workers=workers,
-            polish_evals=self.polish_evals,
+            polish_evals=polish_evals,
             cancelled=self._cancel.is_set,
         )
         """The checks and fits at the report's size after the search, and the final image."""
@@ -278,7 +277,7 @@ class Refiner:
 
     def _polish_reserve(self) -> float:
         """Seconds at the end of the time budget kept for the polish (0 without one)."""
-        if self.budget_seconds is None or self.polish_evals <= 0:
+        if self.budget_seconds is None or self.finish.polish_evals <= 0:
             return 0.0
         return min(POLISH_SECONDS, POLISH_SHARE * self.budget_seconds)
 
