@@ -79,6 +79,7 @@ def test_a_broken_pool_is_replaced() -> None:
     with shared_pool(2) as pool:
         pid = pool.submit(_pid).result()
         os.kill(pid, signal.SIGKILL)
+        getattr(pool, "_processes", {})[pid].join(timeout=30)  # dead before the pool is asked again
         with pytest.raises(BrokenProcessPool):
             for _ in range(50):  # the pool notices the death on its next use
                 pool.submit(_pid).result()
