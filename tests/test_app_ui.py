@@ -253,6 +253,21 @@ def test_the_score_plot_is_thinned_to_a_bounded_size() -> None:
     assert [r for r in match.thin_history(short, points=100) if r[2] == "generation"] == short[::2]
 
 
+def test_the_thinned_plot_ends_on_a_stretch_best_not_on_a_last_low_generation() -> None:
+    """Two searches taking turns (after a completion) leave a low last generation: the thinned series ends
+    on its stretch's best, not on that row, which read as a plunge at the end of a good run."""
+    rows = []
+    for g in range(3000):
+        score = 0.89 if g % 2 else 0.74  # the leader and the other search, alternately
+        rows += [(4 * g, score, "generation"), (4 * g, 0.9, "best")]
+    rows.append((4 * 3000, 0.74, "generation"))  # the other search's generation comes last
+    rows.append((4 * 3000, 0.9, "best"))
+    generation = [r for r in match.thin_history(rows, points=100) if r[2] == "generation"]
+    assert generation[0] == rows[0]  # the first row stays: it sets the series' drawing order
+    assert all(r[1] == 0.89 for r in generation[1:])
+    assert generation[-1][0] >= 4 * 2970  # and the series still reaches the end of the run
+
+
 def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) -> None:
     handlers.on_upload(session, str(target_png))
     start = session.params

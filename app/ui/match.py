@@ -330,7 +330,8 @@ def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[Hist
     order they first appear): a monotone series ("best") keeps the rows where it changed and the row
     before each (the line stays a step, not a slope), spread evenly when those are too many; a noisy one
     ("generation") keeps the highest score of each of `points` equal runs. Each series keeps its first
-    and last row."""
+    row (the order the series are drawn in); a monotone one keeps its last too, but the noisy one does not:
+    when two searches take turns, its last row is the other search's and read as a plunge at the end."""
     by_series: dict[str, list[int]] = {}
     for i, (_, _, series) in enumerate(rows):
         by_series.setdefault(series, []).append(i)
@@ -344,7 +345,9 @@ def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[Hist
                 steps = [steps[round(k)] for k in np.linspace(0, len(steps) - 1, points // 2)]
             chosen = [index[j] for k in steps for j in (k - 1, k)]  # the row before a step keeps it a step
         keep.update(chosen)
-        keep.update((index[0], index[-1]))
+        keep.add(index[0])
+        if series != "generation":
+            keep.add(index[-1])
     return [rows[i] for i in sorted(keep)]
 
 
