@@ -9,6 +9,7 @@ import re
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -268,7 +269,17 @@ def test_the_thinned_plot_ends_on_a_stretch_best_not_on_a_last_low_generation() 
     assert generation[-1][0] >= 4 * 2970  # and the series still reaches the end of the run
 
 
-def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) -> None:
+def test_refine_streams_and_the_score_rises(
+    session: Session, target_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refiners = []
+
+    class Recorded(match.Refiner):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            refiners.append(self)
+
+    monkeypatch.setattr(match, "Refiner", Recorded)
     handlers.on_upload(session, str(target_png))
     start = session.params
     outputs, times = [], []
@@ -282,7 +293,10 @@ def test_refine_streams_and_the_score_rises(session: Session, target_png: Path) 
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
     finished = history[history["series"] == "finished"]["score"].to_numpy()
     assert len(finished) == 1 and f"→ {best[-1]:.3f}" in final[2]  # the search's best…
-    assert match.finished_words(best[-1], finished[0]) in final[2]  # …and the match as handed over
+    losses = refiners[-1].finish_losses(session.params)  # …and what the finish did at the report's size
+    full = (match.score_from_loss(losses[0]), match.score_from_loss(losses[1]))
+    assert full[1] >= full[0] - 1e-9  # the finish keeps a fit only when the report's size scores it better
+    assert match.finished_words(best[-1], finished[0], full) in final[2]
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words
     picture = final[8]  # …and as a picture (red: light the match lacks, cyan: light it adds)
@@ -360,6 +374,13 @@ def test_the_gallery_keeps_the_newest_attempts(session: Session, target_png: Pat
 def test_the_finished_score_is_told_apart_from_the_search_s_best() -> None:
     assert match.finished_words(0.8123, 0.8126) == ""
     assert match.finished_words(0.86, 0.63) == " in the search, 0.630 after the finish at full size"
+    words = match.finished_words(0.831, 0.780, (0.728, 0.765))  # figma-02: worse at 160 px, better at 512
+    assert words == (
+        " in the search; the finish, fitted at the report's 512 px, took the score there 0.728 → 0.765"
+        " (0.780 at the search's size)"
+    )
+    assert "0.700 → 0.710" in match.finished_words(0.8, 0.8, (0.70, 0.71))  # moved only at 512 px
+    assert match.finished_words(0.8, 0.8, (0.70, 0.7001)) == ""
 
 
 def test_the_status_says_when_the_search_added_mirror_copies() -> None:
