@@ -632,3 +632,16 @@ def test_server_mounts_the_api_beside_the_ui(tmp_path: Path) -> None:
         reply = client.post("/api/raster", params={"size": 64}, json={"geometry": "ring"})
         assert reply.status_code == 200 and reply.headers["content-type"] == "image/jpeg"
         assert client.get("/").status_code == 200
+
+
+def test_the_pool_is_shown_again_after_an_exploration(tmp_path: Path) -> None:
+    """An exploration adds its finds' seeds to the pool; the Explore tab's pool views are refreshed when it
+    ends (they kept showing the one seed explored from, beside "7 finds ≥ threshold (7 new seeds)")."""
+    from app.ui.layout import build_ui
+
+    demo = build_ui(str(tmp_path))
+    explore_id = next(i for i, f in demo.fns.items() if f.fn is handlers.on_explore)
+    after = [f for f in demo.fns.values() if f.trigger_after == explore_id]
+    assert [f.fn for f in after] == [handlers.on_pool_refresh]
+    refresh = next(f for f in demo.fns.values() if f.fn is handlers.on_save_seed)  # the pool's views
+    assert [o._id for o in after[0].outputs] == [o._id for o in refresh.outputs[1:]]

@@ -268,7 +268,7 @@ def build_ui(home: str) -> gr.Blocks:
             [explore_status, explore_best, explore_latest, explore_plot],
             concurrency_limit=2,
             show_progress=STREAMED,
-        )
+        ).then(handlers.on_pool_refresh, session, pool_views)  # the finds' new seeds, shown at the end
         explore_stop.click(handlers.on_stop, session, None, concurrency_limit=None)
 
         for trigger in (
