@@ -464,6 +464,8 @@ def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
     assert picked == int(table["id"].iloc[1]) and validate(json.loads(text)) == validate(draws[2])
     cstring = re.search(r"/render\?c=([A-Za-z0-9_-]+)\)", links).group(1)
     assert "Open this find in bb-particles" in links and validate(decode(cstring)) == validate(draws[2])
+    for nothing_picked in (None, 0):  # the id field reads 0 until a find is clicked
+        assert handlers.on_promote(session, nothing_picked)[0].startswith("Pick a find first")
     message, pool_table, _ = handlers.on_promote(session, best_id)
     assert "promoted" in message and store.seeds()[0].rating_id == best_id and len(pool_table) == 1
     lines = Path(handlers.on_export_finds(session, 9.0, "", "score ↓")).read_text().splitlines()

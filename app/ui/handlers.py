@@ -413,8 +413,8 @@ def on_find_select(session: Session, table: Any, evt: gr.SelectData) -> tuple[An
 @reported
 def on_promote(session: Session, rating_id: float | None) -> tuple[Any, ...]:
     """Outputs: gallery status, pool table, pool thumbnails."""
-    if rating_id is None:
-        return ("Pick a find first.", gr.skip(), gr.skip())
+    if not rating_id:  # None, or the field's empty 0
+        return ("Pick a find first: click a thumbnail or a row of the finds.", gr.skip(), gr.skip())
     seed_id = pool.promote(resources.store_for(session.settings.data_dir), int(rating_id))
     return (f"Find #{int(rating_id)} promoted to seed **#{seed_id}**.", *pool_views(session))
 
