@@ -250,8 +250,11 @@ def test_the_score_plot_is_thinned_to_a_bounded_size() -> None:
     generation = [r for r in thin if r[2] == "generation"]
     assert max(r[1] for r in generation) == max(r[1] for r in rows if r[2] == "generation")
     assert [r[0] for r in thin] == sorted(r[0] for r in thin)  # still in evaluation order
-    short = rows[:20]
-    assert [r for r in match.thin_history(short, points=100) if r[2] == "generation"] == short[::2]
+    short = rows[:32]  # 16 generations: the best of each 8, the first row kept for the drawing order
+    window = match.GENERATION_WINDOW
+    generation = [r for r in match.thin_history(short, points=100) if r[2] == "generation"]
+    expected = [max(short[0:16:2], key=lambda r: r[1]), max(short[16:32:2], key=lambda r: r[1])]
+    assert window == 8 and generation == sorted({short[0], *expected}, key=lambda r: r[0])
 
 
 def test_the_thinned_plot_ends_on_a_stretch_best_not_on_a_last_low_generation() -> None:

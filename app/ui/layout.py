@@ -6,7 +6,7 @@ import functools
 
 import gradio as gr
 
-from app.ui import explore, handlers, pool
+from app.ui import explore, handlers, match, pool
 from app.ui.settings import JUDGE_CHOICES
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 
@@ -83,7 +83,10 @@ def build_ui(home: str) -> gr.Blocks:
                 x="evaluations",
                 y="score",
                 color="series",
-                title="Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred)",
+                title=(
+                    "Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred); "
+                    f"generation: the best of each {match.GENERATION_WINDOW} (the starts take turns)"
+                ),
                 color_map={"best": "#1f77b4", "generation": "#ff7f0e", "finished": "#2ca02c"},
                 height=260,
                 elem_id="score-plot",

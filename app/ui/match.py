@@ -47,6 +47,10 @@ HEARTBEAT_S = 0.5
 PLOT_INTERVAL_S = 1.0
 """The score plot is sent at most this often (and always the last): the browser redraws the whole plot
 on each one, while the status and preview keep their 4 updates a second."""
+GENERATION_WINDOW = RACE_STARTS
+"""Generations the plot's "generation" series takes the best of: the race's starts take turns generation
+by generation, so one generation after another was a saw between the starts' scores (0.62 ↔ 0.83 on
+figma-01), not a picture of what the search was trying; the best of a round of turns is."""
 PLOT_POINTS = 300
 """Points per series the score plot is thinned to (thin_history), so each redraw costs the same late in
 a run as early: a 40-s refine makes about 1000 generations."""
@@ -331,7 +335,8 @@ def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[Hist
     """At most about `points` rows per series, in their original order (the plot draws series in the
     order they first appear): a monotone series ("best") keeps the rows where it changed and the row
     before each (the line stays a step, not a slope), spread evenly when those are too many; a noisy one
-    ("generation") keeps the highest score of each of `points` equal runs. Each series keeps its first
+    ("generation") keeps the highest score of each run of at least GENERATION_WINDOW rows, at most
+    `points` runs. Each series keeps its first
     row (the order the series are drawn in); a monotone one keeps its last too, but the noisy one does not:
     when two searches take turns, its last row is the other search's and read as a plunge at the end."""
     by_series: dict[str, list[int]] = {}
@@ -340,7 +345,8 @@ def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[Hist
     keep: set[int] = set()
     for series, index in by_series.items():
         if series == "generation":
-            chosen = [max(run, key=lambda i: rows[i][1]) for run in np.array_split(index, points) if len(run)]
+            runs = min(points, math.ceil(len(index) / GENERATION_WINDOW))
+            chosen = [max(run, key=lambda i: rows[i][1]) for run in np.array_split(index, runs) if len(run)]
         else:
             steps = [k for k in range(1, len(index)) if rows[index[k]][1] != rows[index[k - 1]][1]]
             if len(steps) > points // 2:
