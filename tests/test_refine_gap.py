@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.refine.gap import analyse_gap, ceiling_words, gap_picture, gap_report, palette, stroke_width
+from core.refine.gap import (
+    analyse_gap,
+    ceiling_words,
+    gap_picture,
+    gap_report,
+    hue_words,
+    palette,
+    stroke_width,
+)
 from core.render import render
 
 W, H = 320, 180
@@ -67,6 +75,23 @@ def test_a_wrong_hue_is_a_colour_gap_and_two_hues_need_two_layers():
     assert len(palette(two)["hues"]) == 2
     needs = _by_aspect(analyse_gap(two, two, {"color": "#ff0000", "layers": [{}]}))["colour"]
     assert needs.verdict == "search" and "2 layers" in needs.words
+    assert "red (" in needs.words and "blue (" in needs.words  # hues named, not only in degrees
+    assert "green (" in _by_aspect(analyse_gap(green, cream))["colour"].words
+
+
+def test_hues_are_named_as_a_designer_reads_them():
+    assert [hue_words(h) for h in (0, 30, 55, 120, 180, 220, 270, 300, 350, 365)] == [
+        "red (0°)",
+        "orange (30°)",
+        "yellow (55°)",
+        "green (120°)",
+        "cyan (180°)",
+        "blue (220°)",
+        "violet (270°)",
+        "magenta (300°)",
+        "red (350°)",
+        "red (5°)",
+    ]
 
 
 def test_strokes_too_thick_are_the_search_until_the_tube_is_at_its_thinnest():

@@ -265,6 +265,26 @@ def palette(image: np.ndarray) -> dict[str, Any]:
     return {"neutral": round(neutral, 3), "hues": hues}
 
 
+HUE_NAMES = (
+    (15, "red"),
+    (45, "orange"),
+    (70, "yellow"),
+    (160, "green"),
+    (200, "cyan"),
+    (255, "blue"),
+    (290, "violet"),
+    (335, "magenta"),
+    (360, "red"),
+)
+"""Upper bounds in degrees of the hue names used in words ("Colours agree: 55°" told a designer little)."""
+
+
+def hue_words(hue: float) -> str:
+    """A hue in degrees as a designer reads it: "yellow (55°)"."""
+    name = next(name for bound, name in HUE_NAMES if hue % 360.0 < bound)
+    return f"{name} ({round(hue) % 360}°)"
+
+
 def _hue_distance(a: float, b: float) -> float:
     d = abs(a - b) % 360.0
     return min(d, 360.0 - d)
@@ -281,7 +301,7 @@ def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> F
     numbers = {"target": tp, "render": rp}
     t_hues = [h for h, _ in tp["hues"]] if tp["neutral"] < 0.8 else []
     r_hues = [h for h, _ in rp["hues"]] if rp["neutral"] < 0.8 else []
-    described = ", ".join(f"{h}°" for h in t_hues) if t_hues else "neutral (white/cream/grey)"
+    described = ", ".join(map(hue_words, t_hues)) if t_hues else "neutral (white/cream/grey)"
     t_chroma, r_chroma = light_chromaticity(t), light_chromaticity(r)
     apart = 0.0 if t_chroma is None or r_chroma is None else float(np.abs(t_chroma - r_chroma).max())
     numbers["chromaticity_gap"] = round(apart, 3)
@@ -292,7 +312,7 @@ def _colour(t: np.ndarray, r: np.ndarray, params: Mapping[str, Any] | None) -> F
         )
         return Finding("colour", "search", words, numbers)
     if apart > CHROMA_APART:
-        render_desc = ", ".join(f"{h}°" for h in r_hues) if r_hues else "neutral"
+        render_desc = ", ".join(map(hue_words, r_hues)) if r_hues else "neutral"
         crt = (params or {}).get("crt") or {}
         why = (
             "the render's CRT mask colours its light (crt.enabled: off removes it)"
