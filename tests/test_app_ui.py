@@ -24,6 +24,7 @@ from benchmarks.api import free_port
 from core.imageio import ImageInputError, save_png
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
 from core.params import decode, sample_params, validate
+from core.refine.finish import COLOUR_TOLERANCE
 from core.render import render
 
 PARAMS = sample_params(1, seed=11, mode="weighted")[0]
@@ -298,7 +299,8 @@ def test_refine_streams_and_the_score_rises(
     assert len(finished) == 1 and f"→ {best[-1]:.3f}" in final[2]  # the search's best…
     losses = refiners[-1].finish_losses(session.params)  # …and what the finish did at the report's size
     full = (match.score_from_loss(losses[0]), match.score_from_loss(losses[1]))
-    assert full[1] >= full[0] - 1e-9  # the finish keeps a fit only when the report's size scores it better
+    # the finish keeps a fit only when the report's size scores it better (the colour's may cost a little)
+    assert losses[1] <= losses[0] * (1 + COLOUR_TOLERANCE)
     assert match.finished_words(best[-1], finished[0], full) in final[2]
     assert "Match report (refined)" in final[3] and isinstance(final[0], np.ndarray)
     assert "What is left" in final[3] and "*symmetry*" in final[3]  # the gap analysis, in words

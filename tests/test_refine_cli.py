@@ -16,7 +16,8 @@ from PIL import Image
 
 from core.imageio import save_png
 from core.params import decode, sample_params, validate
-from core.refine.cli import main
+from core.refine.cli import finish_note, main
+from core.refine.finish import COLOUR_TOLERANCE
 from core.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +39,15 @@ def test_cli_writes_params_render_and_side_by_side(tmp_path: Path, capsys) -> No
     assert summary["evaluations"] == 40 and summary["stop_reason"] == "budget_evals"
     assert 0.0 <= summary["report"]["lum_corr"] <= 1.0
     assert np.isfinite(summary["best_loss"])
+    # what the finish did at the report's size: it keeps only what scores better there (the colour fit
+    # may cost up to COLOUR_TOLERANCE)
+    finish = summary["finish_loss_full"]
+    assert finish["after"] <= finish["before"] * (1 + COLOUR_TOLERANCE)
+    err = capsys.readouterr().err
+    said = finish_note((finish["before"], finish["after"]), summary["best_loss"])
+    assert said is None or f"note: {said}" in err
     # what is left, in words (stderr and report.json) and as a picture
-    assert len(summary["gap"]["findings"]) == 8 and summary["gap"]["ceiling"] in capsys.readouterr().err
+    assert len(summary["gap"]["findings"]) == 8 and summary["gap"]["ceiling"] in err
     assert Image.open(out / "gap.png").size == (512, 288)
     # …and where it opens in bb-particles: the c-string draws the match
     links = summary["bb_particles"]
@@ -185,3 +193,12 @@ def test_an_out_dir_it_cannot_write_is_one_line_before_any_work(tmp_path: Path, 
     assert time.perf_counter() - started < 10  # refused before the 30-s search, not after it
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_the_finish_is_told_at_the_size_it_fits() -> None:
+    assert finish_note(None, 0.3) is None  # no finish (no named loss)
+    assert finish_note((0.6, 0.6), 0.3) is None  # nothing changed
+    assert finish_note((0.6012, 0.5731), 0.3128) == (
+        "the finish, fitted at the report's 512 px, took the loss there 0.6012 → 0.5731 (0.3128 at the "
+        "search's size)"
+    )

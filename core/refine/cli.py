@@ -34,7 +34,7 @@ import numpy as np
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
-from core.metrics import target_notes
+from core.metrics import WORKING_WIDTH, target_notes
 from core.params import ParamsError, validate
 from core.paths import writable_folder
 from core.progress import progress_bar
@@ -154,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     assert final is not None and final.done
     if note := completion_note(refiner.completed_axis):
         print(f"note: {note}", file=sys.stderr)
+    finish = refiner.finish_losses(final.best_params)
+    if note := finish_note(finish, final.best_loss):
+        print(f"note: {note}", file=sys.stderr)
     write_text_atomic(out / "best_params.json", json.dumps(final.best_params, indent=2) + "\n")
     h, w = target.shape[:2]
     best = render(final.best_params, w, h, quality="exact")
@@ -173,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "best_loss": final.best_loss,
         "supersample": refiner.supersample,
         "mirror_completion": refiner.completed_axis,
+        "finish_loss_full": None if finish is None else {"before": finish[0], "after": finish[1]},
         "report": final.best_report,
         "gap": gap,
         "bb_particles": asdict(links),
@@ -183,6 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"interrupted: the best so far is in {out}", file=sys.stderr)
         return 130
     return 0
+
+
+def finish_note(losses: tuple[float, float] | None, best_loss: float) -> str | None:
+    """What the finish did, at the report's size where it fits: the bar's last best_loss (the finished
+    match at the search's size) can be higher than the bar showed during the search, read without this
+    as the run losing ground at its end."""
+    if losses is None or abs(losses[1] - losses[0]) < 1e-4:
+        return None
+    return (
+        f"the finish, fitted at the report's {WORKING_WIDTH} px, took the loss there {losses[0]:.4f} → "
+        f"{losses[1]:.4f} ({best_loss:.4f} at the search's size)"
+    )
 
 
 def first_guess(
