@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
 import itertools
 import json
@@ -25,7 +26,7 @@ from core.imageio import ImageInputError, save_png
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
 from core.params import decode, sample_params, validate
 from core.refine.finish import COLOUR_TOLERANCE
-from core.render import render
+from core.render import get_renderer, render
 
 PARAMS = sample_params(1, seed=11, mode="weighted")[0]
 
@@ -600,6 +601,26 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
     assert fresh.settings.data_dir == str(store_dir) and fresh.settings.refine_workers == 2
     bad = handlers.on_save_settings(session, "ftp://nope", "proxy", "", str(store_dir), 1)
     assert bad[0].startswith("⚠️ Not saved") and load_settings(session.home).renderer == "local"
+
+
+def test_an_original_renderer_that_is_down_does_not_lose_the_first_guess(
+    session: Session, target_png: Path
+) -> None:
+    """Settings name an original /api/raster that is not running: the first guess is still found (with the
+    twin, as always), shown drawn by the twin, and the status says what to start; a click in the gallery
+    likewise. It used to fail the whole upload after ≈ 10 s of retries."""
+    down = f"http://127.0.0.1:{free_port()}/api/raster"  # nothing listens there
+    session.settings = dataclasses.replace(session.settings, renderer=down)
+    started = time.perf_counter()
+    out = handlers.on_upload(session, str(target_png))
+    status, candidate = out[1], out[3]
+    assert "Cannot reach the bb-particles renderer" in status and "npm run dev" in status
+    assert "Shown with the local renderer twin meanwhile" in status
+    assert isinstance(candidate, np.ndarray) and session.params is not None
+    assert np.array_equal(candidate, match.render_like(session.params, session.target, get_renderer("local")))
+    assert time.perf_counter() - started < 8  # one try, not the retries a render gets
+    picked = handlers.on_guess_select(session, gr.SelectData(None, {"index": 1, "value": None}))
+    assert "Shown with the local renderer twin" in picked[0] and isinstance(picked[1], np.ndarray)
 
 
 def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Path) -> None:

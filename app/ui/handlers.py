@@ -127,7 +127,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         model, model_note = resources.model_for(session.settings.checkpoint)
         store = resources.store_for(session.settings.data_dir)
         start = match.start_point(target, model, model_note, store, session.settings.refine_workers)
-        renderer = resources.renderer_for(session.settings.renderer)
+        renderer, renderer_note = resources.display_renderer(session.settings.renderer)
         candidate = match.render_like(start.params, target, renderer)
         report = match.compare(target, candidate)
     except EXPECTED as exc:
@@ -147,6 +147,8 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         status += f" ⚠️ {note}"
     if note := supersample_note(target, DEFAULT_WIDTH):
         status += f" {note}"
+    if renderer_note:
+        status += f" {renderer_note}"
     return (
         status,
         to_uint8(target),
@@ -174,7 +176,8 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     attempt = index < len(session.attempts)
     target = session.target
     try:
-        candidate = match.render_like(params, target, resources.renderer_for(session.settings.renderer))
+        renderer, renderer_note = resources.display_renderer(session.settings.renderer)
+        candidate = match.render_like(params, target, renderer)
         report = match.compare(target, candidate)
     except EXPECTED as exc:
         return (f"⚠️ {exc}", *[skip] * 6)
@@ -187,7 +190,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         session.alternatives = [p for i, (_, p) in enumerate(session.choices) if i != first]
         picked = "the first guesses"
     return (
-        f"**{session.target_name}**: starting from {caption} (picked from {picked}).",
+        f"**{session.target_name}**: starting from {caption} (picked from {picked}). {renderer_note}".strip(),
         candidate,
         match.report_markdown(report, "Match report (start)"),
         *match.params_outputs(params, session.target_name, session.settings.original_url),
@@ -262,7 +265,7 @@ def starts_gallery(session: Session) -> Any:
     if session.target is None:
         return gr.skip()
     try:
-        renderer = resources.renderer_for(session.settings.renderer)
+        renderer, _ = resources.display_renderer(session.settings.renderer)
         return match.guess_gallery(session.gallery(), session.target, renderer)
     except EXPECTED:
         return gr.skip()

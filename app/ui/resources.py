@@ -10,7 +10,8 @@ from typing import Any
 
 from core.inverse import CheckpointError, load_model
 from core.judge import Judge, create_judge
-from core.render import Renderer, get_renderer
+from core.render import Renderer, RenderError, get_renderer
+from core.render.remote import RemoteRenderer
 from core.store import Store
 
 _lock = threading.Lock()
@@ -55,6 +56,23 @@ def renderer_for(spec: str) -> Renderer:
     """A renderer by spec ("local" or an /api/raster URL); ValueError for an unknown spec."""
     with _lock:
         return _renderer(spec.strip() or "local")
+
+
+def display_renderer(spec: str) -> tuple[Renderer, str]:
+    """The renderer by spec for what the Match tab shows, and "" ; or, when it is an original's
+    /api/raster that does not answer its health check, the local twin and a note that says so.
+
+    Why: the first guess and the refinement are found with the twin either way, so a bb-particles that
+    is not running must not lose them. It used to fail the whole upload with the server's message after
+    ≈ 10 s of retries, the first guess thrown away."""
+    renderer = renderer_for(spec)
+    if not isinstance(renderer, RemoteRenderer):
+        return renderer, ""
+    try:
+        renderer.health()  # one try: a server that is down says so at once
+    except RenderError as exc:
+        return renderer_for("local"), f"⚠️ {exc} Shown with the local renderer twin meanwhile."
+    return renderer, ""
 
 
 @lru_cache(maxsize=4)
