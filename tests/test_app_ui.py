@@ -409,6 +409,7 @@ def test_the_status_says_when_a_refine_is_finishing(
     handlers.on_upload(session, str(target_png))
     statuses = [out[2] for out in handlers.on_refine(session, 60, 20)]
     assert any(s.startswith("Finishing at full size") for s in statuses[:-1])
+    assert any(re.match(r"Refining… \d+ of 60 evaluations, [\d.]+ of 20 s", s) for s in statuses)
     assert statuses[-1].startswith("Done")
 
 
@@ -417,6 +418,7 @@ def test_stop_ends_a_refine_with_the_best_so_far(session: Session, target_png: P
     stream = handlers.on_refine(session, None, 60)
     first = next(stream)
     assert first[2].startswith("Refining") and session.job is not None
+    assert re.match(r"Refining… \d+ evaluations, [\d.]+ of 60 s", first[2])  # how far into the budget
     handlers.on_stop(session)
     rest = list(stream)
     assert "stopped" in rest[-1][2] and session.source == "refine" and session.job is None

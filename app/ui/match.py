@@ -269,6 +269,8 @@ def refine_updates(
     preview: np.ndarray | None = None
     last_sent = last_plot = -math.inf
     seeded = f", seed {seed}" if seed else ""
+    of_evals = f" of {budget_evals}" if budget_evals else ""  # the budget, so a designer sees how far in
+    of_seconds = f" of {budget_seconds:g}" if budget_seconds else ""
     t0 = time.perf_counter()
     worker.start()
     try:
@@ -318,7 +320,10 @@ def refine_updates(
             if refiner.stage == "finish":
                 status = f"Finishing at full size (stroke width, polish, colour)… {now - t0:.1f} s{score}"
             else:
-                status = f"Refining{seeded}… {refiner.evaluations} evaluations, {now - t0:.1f} s{score}"
+                status = (
+                    f"Refining{seeded}… {refiner.evaluations}{of_evals} evaluations, "
+                    f"{now - t0:.1f}{of_seconds} s{score}"
+                )
                 status += completion_words(refiner.completed_axis)
             yield RefineUpdate(preview, history, status, plot=plot)
             preview = None
