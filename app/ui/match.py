@@ -341,9 +341,9 @@ def thin_history(rows: list[HistoryRow], points: int = PLOT_POINTS) -> list[Hist
     order they first appear): a monotone series ("best") keeps the rows where it changed and the row
     before each (the line stays a step, not a slope), spread evenly when those are too many; a noisy one
     ("generation") keeps the highest score of each run of at least GENERATION_WINDOW rows, at most
-    `points` runs. Each series keeps its first
-    row (the order the series are drawn in); a monotone one keeps its last too, but the noisy one does not:
-    when two searches take turns, its last row is the other search's and read as a plunge at the end."""
+    `points` runs. Each series keeps its first row (the order the series are drawn in); a monotone one
+    keeps its last too, but the noisy one does not: when two searches take turns, its last row is the
+    other search's and read as a plunge at the end."""
     by_series: dict[str, list[int]] = {}
     for i, (_, _, series) in enumerate(rows):
         by_series.setdefault(series, []).append(i)

@@ -59,8 +59,8 @@ def renderer_for(spec: str) -> Renderer:
 
 
 def display_renderer(spec: str) -> tuple[Renderer, str]:
-    """The renderer by spec for what the Match tab shows, and "" ; or, when it is an original's
-    /api/raster that does not answer its health check, the local twin and a note that says so.
+    """(the renderer by spec, "") for what the Match tab shows; (the local twin, a note that says why)
+    when the spec is an original's /api/raster that does not answer its health check.
 
     Why: the first guess and the refinement are found with the twin either way, so a bb-particles that
     is not running must not lose them. It used to fail the whole upload with the server's message after
