@@ -21,9 +21,10 @@ from app.ui.downloads import DOWNLOADS
 from core.imageio import ImageInputError, to_rgb_float, to_uint8
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.retrieval import default_bank
-from core.metrics import WORKING_WIDTH, match_report
+from core.metrics import match_report
 from core.params import defaults, identity, sample_params, to_prefixed
 from core.refine import Refiner, make_loss
+from core.refine.finish import finish_words
 from core.refine.gap import gap_picture, gap_report
 from core.refine.mirror import completion_note
 from core.render import Renderer, render
@@ -376,10 +377,7 @@ def finished_words(searched: float, finished: float, full: tuple[float, float] |
         return ""
     if full is None:
         return f" in the search, {finished:.3f} after the finish at full size"
-    return (
-        f" in the search; the finish, fitted at the report's {WORKING_WIDTH} px, took the score there "
-        f"{full[0]:.3f} → {full[1]:.3f} ({finished:.3f} at the search's size)"
-    )
+    return f" in the search; {finish_words(full[0], full[1], finished, 'score', 3)}"
 
 
 def completion_words(axis: str | None) -> str:

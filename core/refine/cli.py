@@ -34,12 +34,13 @@ import numpy as np
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
-from core.metrics import WORKING_WIDTH, target_notes
+from core.metrics import target_notes
 from core.params import ParamsError, validate
 from core.paths import writable_folder
 from core.progress import progress_bar
 from core.refine.evaluate import default_workers
 from core.refine.events import advance_bar
+from core.refine.finish import finish_words
 from core.refine.gap import gap_picture, gap_report
 from core.refine.mirror import completion_note
 from core.refine.refiner import (
@@ -195,10 +196,7 @@ def finish_note(losses: tuple[float, float] | None, best_loss: float) -> str | N
     as the run losing ground at its end."""
     if losses is None or abs(losses[1] - losses[0]) < 1e-4:
         return None
-    return (
-        f"the finish, fitted at the report's {WORKING_WIDTH} px, took the loss there {losses[0]:.4f} → "
-        f"{losses[1]:.4f} ({best_loss:.4f} at the search's size)"
-    )
+    return finish_words(losses[0], losses[1], best_loss, "loss", 4)
 
 
 def first_guess(

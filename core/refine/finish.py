@@ -37,6 +37,15 @@ FINAL_MAX_WIDTH = 1024
 """The final report renders the best at the target's size, at most this wide (it compares at 512 px)."""
 
 
+def finish_words(before: float, after: float, at_search: float, measure: str, digits: int) -> str:
+    """What the finish did to `measure` ("score", "loss") at the report's size, where it fits, beside its
+    value at the search's size, which the finish does not aim at and a designer otherwise reads alone."""
+    return (
+        f"the finish, fitted at the report's {WORKING_WIDTH} px, took the {measure} there "
+        f"{before:.{digits}f} → {after:.{digits}f} ({at_search:.{digits}f} at the search's size)"
+    )
+
+
 class Finish:
     """The report-size stage of one Refiner's runs against `target` (float RGB).
 
