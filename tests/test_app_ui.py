@@ -623,6 +623,8 @@ def test_an_original_renderer_that_is_down_does_not_lose_the_first_guess(
     assert time.perf_counter() - started < 8  # one try, not the retries a render gets
     picked = handlers.on_guess_select(session, gr.SelectData(None, {"index": 1, "value": None}))
     assert "Shown with the local renderer twin" in picked[0] and isinstance(picked[1], np.ndarray)
+    summary = handlers.settings_summary(session)  # Settings say so too
+    assert f"Renderer **{down}** (not answering now: the Match tab draws with the local twin" in summary
 
 
 def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Path) -> None:

@@ -90,8 +90,13 @@ def settings_summary(session: Session) -> str:
     _, model_note = resources.model_for(s.checkpoint)
     model = "found" if not model_note else "missing: predictions start from the closest pool seed"
     up = "answering" if answering(s.original_url) else "not answering now: start it with `npm run dev`"
+    renderer = ""  # an original's /api/raster: whether it answers (else the Match tab draws with the twin)
+    if s.renderer.strip() not in ("", "local"):
+        down = "not answering now: the Match tab draws with the local twin meanwhile"
+        renderer = f" ({'answering' if answering(s.renderer) else down})"
     return (
-        f"Renderer **{s.renderer}** · judge **{s.judge}** · checkpoint `{s.checkpoint}` ({model}) · "
+        f"Renderer **{s.renderer}**{renderer} · judge **{s.judge}** · "
+        f"checkpoint `{s.checkpoint}` ({model}) · "
         f"store `{resources.store_for(s.data_dir).path}` · bb-particles links open {s.original_url} "
         f"({up}) · "
         f"settings file `{Path(session.home) / 'settings.json'}`"
