@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.refine import Refiner
-from core.refine.colour import fit_colour, light_chromaticity
+from core.refine.colour import CLIPPED, fit_colour, light_chromaticity
 from core.render import render
 
 W, H = 160, 90
@@ -40,6 +40,19 @@ def test_a_green_scene_is_fitted_back_to_cream_with_its_brightness():
     after = _draw(fitted).astype(float)
     lum = np.array([0.2126, 0.7152, 0.0722])
     assert abs((after @ lum).sum() / (before @ lum).sum() - 1) < 0.15  # brightness is left alone
+
+
+def test_a_match_whose_glow_clips_to_white_is_fitted_on_the_rest_of_its_light():
+    """A match denser than the design piles its light into a white core. Read with that core, the fit
+    pushed a green start to a greenish cream (#ddeda8: green above red) to make up; read on the light
+    that glow has not clipped, it comes back to the design's cream."""
+    dense = {**SCENE, "repetitions": 200, "alphaFactor": 1.0, "color": "#9cf59c"}
+    drawn = _draw(dense).astype(float) / 255
+    lit = drawn.mean(axis=2) > 0.1
+    assert (drawn.max(axis=2) >= CLIPPED)[lit].mean() > 0.5  # most of its light is clipped
+    fitted = fit_colour(dense, _draw(SCENE), _draw)
+    r, g, _ = _rgb(fitted["color"])
+    assert r > g and np.abs(_rgb(fitted["color"]) - _rgb(SCENE["color"])).max() < 12
 
 
 def test_layer_colours_move_with_the_main_colour():

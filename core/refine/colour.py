@@ -28,6 +28,11 @@ DAMPING = 0.7
 green went to pink and back); 0.7 settles in 3–4 rounds on the references."""
 LIT_SHARE = 0.25
 """Pixels above this share of the 99th-percentile luminance are the light (its colour, its strokes)."""
+CLIPPED = 0.97
+"""A pixel with a channel at or above this (sRGB) is light that additive glow has clipped towards white:
+it shows how much light piles up there, not the scene's colour."""
+MIN_UNCLIPPED = 0.25
+"""The light's colour is read on its unclipped pixels when they are at least this share of it."""
 
 
 def lit_mask(lum: np.ndarray) -> np.ndarray | None:
@@ -38,13 +43,22 @@ def lit_mask(lum: np.ndarray) -> np.ndarray | None:
 
 def light_chromaticity(image: np.ndarray) -> np.ndarray | None:
     """The colour of an image's light: luminance-weighted mean linear RGB of its lit pixels, scaled to
-    unit luminance; None for a black image."""
+    unit luminance; None for a black image. Pixels clipped by glow (a channel ≥ CLIPPED) are left out
+    when enough others are lit (MIN_UNCLIPPED).
+
+    Why: a match denser than the design piles more of its light into a white core. Counted in, that core
+    made the fit push the colour away from the design's to make up: figma-01's cream came back
+    olive-yellow (mid-tones' blue / red 0.72 against the design's 0.87; read on the unclipped light, 0.87).
+    """
     rgb = np.asarray(image)
     rgb = rgb.astype(np.float64) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
     lum = luminance(rgb)
     lit = lit_mask(lum)
     if lit is None:
         return None
+    unclipped = lit & (rgb.max(axis=-1) < CLIPPED)
+    if unclipped.sum() >= MIN_UNCLIPPED * lit.sum():
+        lit = unclipped
     mean = (srgb_to_linear(rgb[lit]) * lum[lit][:, None]).sum(axis=0) / lum[lit].sum()
     y = float(mean @ REC709)
     return mean / y if y > 0 else None
