@@ -146,7 +146,7 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             page.fill("#refine-evals input", "240")
             page.fill("#refine-seconds input", "25")
             page.click("#refine-btn")
-            _wait_text(page, "#refine-status", "Refining", 15)
+            _wait_text(page, "#refine-status", "of 240 evaluations", 15)  # "Refining… N of 240 …", live
             _wait_text(page, "#refine-status", "Done", 45)
             status = _text(page, "#refine-status")
             start, end = map(float, re.search(r"score (-?[\d.]+) → (-?[\d.]+)", status).groups())
