@@ -59,3 +59,18 @@ def test_a_run_hands_over_the_target_grain(scene: dict) -> None:
     assert abs(final.best_params["noise"]["density"] - GRAIN["density"]) < 0.02
     assert final.best_report["ssim"] > 0.98
     assert np.isfinite(final.best_loss)
+
+
+def test_a_deadline_ends_the_fit_after_its_first_generations(scene: dict) -> None:
+    """A short time budget: past the run's deadline the grain fit ends after MIN_GENERATIONS, not after
+    all GENERATIONS (it made `core.refine --seconds 8` run 11 s on figma-00)."""
+    from core.refine.effects import GENERATIONS, MIN_GENERATIONS
+
+    start = {**scene, "noise": DEFAULT_GRAIN}
+    counts = []
+    for stop in (None, lambda: True):
+        calls: list[dict] = []
+        fit_effects(start, lambda p: calls.append(p) or float(p["noise"]["density"]), stop=stop)  # noqa: B023
+        counts.append(len(calls))
+    population = (counts[0] - 1) // GENERATIONS  # one score of the start, then generations × population
+    assert counts == [1 + GENERATIONS * population, 1 + MIN_GENERATIONS * population]

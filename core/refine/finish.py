@@ -80,7 +80,7 @@ class Finish:
     def finished(self, params: dict[str, Any], stop: Callable[[], bool]) -> dict[str, Any]:
         """`params` after every fit, in order (each returns its input unchanged when nothing scores
         better); `stop` ends the polish (a deadline, a cancel)."""
-        fitted = self.simplified(self.effects_fitted(self.stroke_fitted(params)))
+        fitted = self.simplified(self.effects_fitted(self.stroke_fitted(params), stop))
         return self.recoloured(self.polished(fitted, stop))
 
     @property
@@ -144,12 +144,14 @@ class Finish:
         fitted, value = fit_stroke(params, self.loss_at_full(params), self.loss_at_full)
         return fitted if value < self.loss_at_full(params) else params
 
-    def effects_fitted(self, params: dict[str, Any]) -> dict[str, Any]:
+    def effects_fitted(
+        self, params: dict[str, Any], stop: Callable[[], bool] | None = None
+    ) -> dict[str, Any]:
         """`params` with its grain's settings fitted at the report's size (core.refine.effects: the grain
         only lines up with the target's there); `params` itself when it is off or no fit scores better.
         Every candidate is the clean render at the report's size with the effects laid on it: what
-        `final_image` would draw (the rasteriser does not see the effects), without drawing the scene
-        again; the fitted params' image is kept for the checks that follow."""
+        again; the fitted params' image is kept for the checks that follow. `stop` (the run's deadline or
+        a cancel) shortens the fit (core.refine.effects.MIN_GENERATIONS)."""
         on = [g.name for g in EFFECT_FITS if params.get(g.name, {}).get("enabled")]
         if not on or not self.enabled:
             return params
@@ -160,7 +162,7 @@ class Finish:
             image = apply_effects(clean, candidate["noise"], candidate["crt"])
             return self.loss_at_full(dict(candidate), image)
 
-        fitted, value = fit_effects(params, score, seed=self.seed)
+        fitted, value = fit_effects(params, score, seed=self.seed, stop=stop)
         if value >= self.loss_at_full(params):
             return params
         self.images[identity(fitted)] = apply_effects(clean, fitted["noise"], fitted["crt"])
