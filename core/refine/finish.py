@@ -79,7 +79,7 @@ class Finish:
 
     def finished(self, params: dict[str, Any], stop: Callable[[], bool]) -> dict[str, Any]:
         """`params` after every fit, in order (each returns its input unchanged when nothing scores
-        better); `stop` ends the polish (a deadline, a cancel)."""
+        better); `stop` (a deadline, a cancel) ends the polish and shortens the grain's fit."""
         fitted = self.simplified(self.effects_fitted(self.stroke_fitted(params), stop))
         return self.recoloured(self.polished(fitted, stop))
 
@@ -150,6 +150,7 @@ class Finish:
         """`params` with its grain's settings fitted at the report's size (core.refine.effects: the grain
         only lines up with the target's there); `params` itself when it is off or no fit scores better.
         Every candidate is the clean render at the report's size with the effects laid on it: what
+        `final_image` would draw (the rasteriser does not see the effects), without drawing the scene
         again; the fitted params' image is kept for the checks that follow. `stop` (the run's deadline or
         a cancel) shortens the fit (core.refine.effects.MIN_GENERATIONS)."""
         on = [g.name for g in EFFECT_FITS if params.get(g.name, {}).get("enabled")]
