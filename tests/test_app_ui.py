@@ -298,7 +298,7 @@ def test_refine_streams_and_the_score_rises(
     assert best[-1] >= best[0] and np.all(np.diff(best) >= 0)
     finished = history[history["series"] == "finished"]["score"].to_numpy()
     assert len(finished) == 1 and f"→ {best[-1]:.3f}" in final[2]  # the search's best…
-    losses = refiners[-1].finish_losses(session.params)  # …and what the finish did at the report's size
+    losses = refiners[-1].finish.losses(session.params)  # …and what the finish did at the report's size
     full = (match.score_from_loss(losses[0]), match.score_from_loss(losses[1]))
     # the finish keeps a fit only when the report's size scores it better (the colour's may cost a little)
     assert losses[1] <= losses[0] * (1 + COLOUR_TOLERANCE)

@@ -308,7 +308,7 @@ def refine_updates(
                 history = history if rows else None
             if final:
                 reason = _REASONS.get(event.stop_reason or "", event.stop_reason)
-                losses = refiner.finish_losses(event.best_params)
+                losses = refiner.finish.losses(event.best_params)
                 full = None if losses is None else (score_from_loss(losses[0]), score_from_loss(losses[1]))
                 status = (
                     f"Done ({reason}{seeded}): {event.evaluations} evaluations in {event.elapsed:.1f} s; "

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     assert final is not None and final.done
     if note := completion_note(refiner.completed_axis):
         print(f"note: {note}", file=sys.stderr)
-    finish = refiner.finish_losses(final.best_params)
+    finish = refiner.finish.losses(final.best_params)
     if note := finish_note(finish, final.best_loss):
         print(f"note: {note}", file=sys.stderr)
     write_text_atomic(out / "best_params.json", json.dumps(final.best_params, indent=2) + "\n")

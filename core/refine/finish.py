@@ -76,12 +76,23 @@ class Finish:
         self._values: dict[str, float] = {}
         self.images: dict[str, np.ndarray] = {}
         """Full-size images drawn, by params identity (only the handed-over one's after `keep_only`)."""
+        self.handed: dict[str, Any] | None = None
+        """The params `finished` was last given: the search's best, or the start when that won."""
 
     def finished(self, params: dict[str, Any], stop: Callable[[], bool]) -> dict[str, Any]:
         """`params` after every fit, in order (each returns its input unchanged when nothing scores
         better); `stop` (a deadline, a cancel) ends the polish and shortens the grain's fit."""
+        self.handed = params
         fitted = self.simplified(self.effects_fitted(self.stroke_fitted(params), stop))
         return self.recoloured(self.polished(fitted, stop))
+
+    def losses(self, finished: dict[str, Any]) -> tuple[float, float] | None:
+        """The loss at the report's size of the params `finished` was given and of its result `finished`:
+        what the finish did, where it works; None before a finish or without a named loss. Both are kept
+        from the fits, so this draws nothing new."""
+        if self.handed is None or not self.enabled:
+            return None
+        return self.loss_at_full(self.handed), self.loss_at_full(finished)
 
     @property
     def full_loss(self) -> Loss:

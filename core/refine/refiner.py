@@ -246,16 +246,6 @@ class Refiner:
         self.evaluations = 0
         self.stage = "ready"
         """"search", then "finish" (the checks at the report's size: no events until the last), "done"."""
-        self.handed_over: dict[str, Any] | None = None
-        """The params the search handed to the finish (its best, or the start when that wins)."""
-
-    def finish_losses(self, finished: Mapping[str, Any]) -> tuple[float, float] | None:
-        """The loss at the report's size of the params handed to the finish and of `finished` (its
-        result), the finish's own measure of what it did; None before a finish or without a named loss.
-        Both are usually kept from the finish's fits, so this draws nothing new."""
-        if self.handed_over is None or not self.finish.enabled:
-            return None
-        return self.finish.loss_at_full(self.handed_over), self.finish.loss_at_full(dict(finished))
 
     def cancel(self) -> None:
         """Stop at the next evaluation; `run()` then yields its final event with the best so far."""
@@ -413,7 +403,6 @@ class Refiner:
         if keep_start and self.finish.start_wins(start, best_params):
             best_params, best_loss = start, start_loss
         # the finish applies to whichever params are handed over
-        self.handed_over = best_params
         finished = self.finish.finished(best_params, stop=self._finish_stop)
         if finished is not best_params:
             best_params, best_loss = finished, scorer(finished)
