@@ -202,3 +202,25 @@ def test_the_finish_is_told_at_the_size_it_fits() -> None:
         "the finish, fitted at the report's 512 px, took the loss there 0.6012 → 0.5731 (0.3128 at the "
         "search's size)"
     )
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--budget", "-5"], "--budget: must be at least 0, got -5"),  # used to run one evaluation
+        (["--seconds", "-1"], "--seconds: must be at least 0 seconds"),  # used to run without a time limit
+        (["--seconds", "nan"], "expected a finite number"),
+        (["--workers", "0"], "--workers: must be at least 1"),
+        (["--supersample", "9"], "invalid choice: 9 (choose from 1, 2, 3, 4)"),
+        (["--budget", "0", "--seconds", "0"], "without an end"),  # used to fail after the first guess
+    ],
+)
+def test_limits_out_of_range_are_refused_before_any_work(
+    tmp_path: Path, capsys, flags: list[str], words: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([str(_target(tmp_path)), *flags, "--out-dir", str(tmp_path / "out")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()

@@ -9,20 +9,7 @@ import uvicorn
 from app.api.app import create_app
 from app.api.inputs import SERVER_OPTIONS
 from app.api.pool import KINDS, default_workers
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
+from core.argtypes import count, positive_int
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=3000, help="port (default 3000, the original's)")
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=positive_int,
         default=None,
         help=f"renders at once, in one server process (default: usable cores, here {default_workers()})",
     )
     parser.add_argument("--pool", choices=KINDS, default="thread", help="worker kind (default thread)")
     parser.add_argument(
-        "--max-waiting", type=_count, default=64, help="requests that may wait for a worker before 503 (64)"
+        "--max-waiting", type=count, default=64, help="requests that may wait for a worker before 503 (64)"
     )
     levels = ["critical", "error", "warning", "info", "debug"]
     parser.add_argument("--log-level", default="info", choices=levels)

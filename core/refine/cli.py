@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from core.argtypes import count, positive_int, seconds
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
@@ -38,7 +39,7 @@ from core.metrics import target_notes
 from core.params import ParamsError, validate
 from core.paths import writable_folder
 from core.progress import progress_bar
-from core.refine.evaluate import default_workers
+from core.refine.evaluate import MAX_SUPERSAMPLE, default_workers
 from core.refine.events import advance_bar
 from core.refine.finish import finish_words
 from core.refine.gap import gap_picture, gap_report
@@ -77,22 +78,24 @@ def main(argv: list[str] | None = None) -> int:
         "sampler's draws) or a params JSON file (flat or Leva-prefixed)",
     )
     parser.add_argument("--checkpoint", help="inverse-model checkpoint for --start guess (default: shipped)")
-    parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
-    parser.add_argument("--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)")
+    parser.add_argument("--budget", type=count, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
+    parser.add_argument("--seconds", type=seconds, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)")
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
     parser.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=default_workers(),
         help="scoring processes (default: 2, or 1 on one core)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--supersample",
-        type=int,
+        type=positive_int,
+        choices=range(1, MAX_SUPERSAMPLE + 1),
+        metavar="K",
         default=None,
-        help="render candidates at k× the working size, averaged down (default: 2 for a design of strokes "
-        "thinner than a working pixel, else 1)",
+        help="render candidates at k× the working size, averaged down (1 to 4; default: 2 for a design of "
+        "strokes thinner than a working pixel, else 1)",
     )
     parser.add_argument(
         "--mirror-completion",
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where your bb-particles runs, for the links that open the match (default {DEFAULT_URL})",
     )
     args = parser.parse_args(argv)
+    if not args.budget and not args.seconds:
+        parser.error("--budget 0 and --seconds 0 leave the run without an end: give either a limit")
 
     try:
         site_root(args.bb_particles)

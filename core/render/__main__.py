@@ -27,7 +27,10 @@ def load_params(path: str) -> dict:
     text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
     if path.endswith(".jsonl"):
         text = next((line for line in text.splitlines() if line.strip()), "")
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a JSON object of parameters, found {type(data).__name__}")
     return data

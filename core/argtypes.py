@@ -1,0 +1,43 @@
+"""Argument types for the command lines: a count or a duration out of range is refused by argparse with a
+message that says what is allowed, before any work starts (a `--budget -5` used to run one evaluation
+and a `--seconds -1` to run without a time limit)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+
+def _number(text: str, kind: type[int] | type[float]) -> int | float:
+    try:
+        value = kind(text)
+    except ValueError:
+        words = "a whole number" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """A whole number ≥ 1 (workers, samples, epochs)."""
+    value = int(_number(text, int))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def count(text: str) -> int:
+    """A whole number ≥ 0 (0 usually meaning "none" or "no limit": the option's help says which)."""
+    value = int(_number(text, int))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration ≥ 0 s (0: no limit, where the option's help says so)."""
+    value = float(_number(text, float))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 seconds, got {text}")
+    return value
