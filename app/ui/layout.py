@@ -87,7 +87,7 @@ def build_ui(home: str) -> gr.Blocks:
                     "Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred); "
                     f"generation: the best of each {match.GENERATION_WINDOW} (the starts take turns)"
                 ),
-                color_map={"best": "#1f77b4", "generation": "#ff7f0e", "finished": "#2ca02c"},
+                color_map={"best": "#1f77b4", "generation": "#ff7f0e"},
                 height=260,
                 elem_id="score-plot",
             )

@@ -288,12 +288,12 @@ def refine_updates(
                 best = score_from_loss(event.best_loss)
                 start_score = best if start_score is None else start_score
                 searched = searched if event.done else best
-                # the search's best is monotone; the finished match (effects that do not pay switched
-                # off, colour fitted: core.refine.refiner) may give a little of it back, so it has its own
-                # series rather than a dip in "best"
-                if not event.done:  # first: the plot draws series in order, so "best" stays on top
+                # the plot is the search's: the finished match is fitted at the report's size and scored
+                # there, which the status tells (a one-point series of its score at the search's size
+                # was never drawn, and read as the finish's loss where it was seen)
+                if not event.done:  # "generation" first: the plot draws series in order, "best" on top
                     rows.append((event.evaluations, score_from_loss(event.batch_loss), "generation"))
-                rows.append((event.evaluations, best, "finished" if event.done else "best"))
+                    rows.append((event.evaluations, best, "best"))
                 if event.preview is not None:
                     preview = event.preview
             now = time.perf_counter()
