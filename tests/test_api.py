@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from PIL import Image
 
 from app.api import create_app
-from app.api.inputs import MAX_BODY, SERVER_OPTIONS
+from app.api.inputs import MAX_BODY, MAX_LAYERS, SERVER_OPTIONS
 from core.params import decode, encode, sample_params, to_prefixed
 from core.render import render
 from core.render.remote import RemoteRenderer, map_square
@@ -307,6 +307,8 @@ def test_invalid_values_in_get_params_are_422_too(url: str) -> None:
         ({"width": "0", "height": "10"}, "width"),
         ({"width": "10", "height": "5000"}, "height"),
         ({"size": "100", "width": "100", "height": "100"}, "size"),
+        ({"size": "99999999999"}, "size"),  # was "must be a whole number": it is one, out of range
+        ({"size": "٣٢"}, "size"),  # Arabic-Indic digits were read as 32
     ],
 )
 def test_bad_sizes_are_422_naming_the_parameter(url: str, query: dict[str, str], key: str) -> None:
@@ -326,6 +328,56 @@ def test_a_malformed_c_string_is_400_naming_the_problem(url: str) -> None:
     assert body["value"] == "abc!"
     truncated = encode(LIGHT)[:-3]
     assert_json_error(requests.get(url, params={"parse": truncated}, timeout=10), 400, "Malformed c-string")
+
+
+def test_a_lone_surrogate_is_a_422_naming_it_not_a_500(url: str) -> None:
+    """The 422 echoes the value, and a lone surrogate cannot be written as UTF-8: it was a bare 500."""
+    for body, words in (
+        (b'{"geometry": "\\ud800"}', "geometry: unknown option"),
+        (b'{"\\ud800": 1}', "unknown key"),
+    ):
+        resp = requests.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        assert_json_error(resp, 422, words)
+
+
+def test_more_layers_than_the_server_draws_is_422_before_any_render(url: str) -> None:
+    layer = {"position": {"x": 0.1, "y": 0}, "rotation": 0, "scale": {"x": -1, "y": 1}}
+    started = time.perf_counter()
+    resp = requests.post(
+        url, params={"size": 2048}, json={**LIGHT, "layers": [layer] * (MAX_LAYERS + 1)}, timeout=30
+    )
+    body = assert_json_error(resp, 422, f"{MAX_LAYERS + 1} layers: this server draws at most {MAX_LAYERS}")
+    assert body["key"] == "layers" and time.perf_counter() - started < 5
+    at_most = requests.post(
+        url, params={"size": 32}, json={**LIGHT, "layers": [layer] * MAX_LAYERS}, timeout=60
+    )
+    assert at_most.status_code == 200 and len(at_most.headers["X-Encoded-Params"]) < 16_000
+
+
+def test_a_form_post_is_told_to_send_json(url: str) -> None:
+    resp = requests.post(url, data={"geometry": "ring"}, timeout=10)
+    assert_json_error(resp, 400, "sent as application/x-www-form-urlencoded: send the JSON object itself")
+
+
+def test_head_answers_and_a_wrong_method_names_the_right_ones(url: str) -> None:
+    head = requests.head(url, params="health", timeout=10)
+    assert (
+        head.status_code == 200 and head.content == b"" and head.headers["Content-Type"] == "application/json"
+    )
+    for method in ("PUT", "OPTIONS", "DELETE"):
+        resp = requests.request(method, url, timeout=10)
+        body = assert_json_error(resp, 405, f"Method {method} not allowed on /api/raster: use")
+        assert set(resp.headers["Allow"].split(", ")) == {"GET", "HEAD", "POST"}, body
+    missing = requests.get(url.replace("/api/raster", "/api/rasters"), timeout=10)
+    assert_json_error(missing, 404, "Not found: /api/rasters (the API answers /api/raster and /render?c=)")
+
+
+def test_render_with_an_empty_c_string_draws_the_defaults(url: str) -> None:
+    """`{}` encodes to the empty c-string (its X-Encoded-Params); /render?c= used to refuse it."""
+    page = url.replace("/api/raster", "/render")
+    resp = requests.get(page, params={"c": "", "width": 96, "height": 54}, timeout=30)
+    assert resp.status_code == 200 and np.array_equal(pixels(resp.content), render({}, 96, 54))
+    assert_json_error(requests.get(page, params={"size": 32}, timeout=10), 400, "Missing ?c= param")
 
 
 # -- the designer's scripts and the library client -------------------------------------------------------

@@ -24,7 +24,11 @@ SERVER_OPTIONS = {"h11_max_incomplete_event_size": 2 * MAX_BODY}
 """uvicorn settings both servers (app.api, the app) run with: h11 reads a request line and headers of up to
 this many bytes. A GET ?params= may then carry what a POST body may (MAX_BODY, URL-encoding inflates it);
 with h11's default (16 KB) a long GET was answered by a reset connection, not an error."""
-_INT_RE = re.compile(r"^[+-]?\d{1,9}$")
+MAX_LAYERS = 32
+"""Layers one request may draw. Each layer redraws every instance, so without a cap a 1-MB body could ask
+for 40k layers (hours of a worker that no client waits for; 100 layers at 4096² took 44 s). The
+designer's curated scenes have at most 5; the original sets no cap, so this is the server's own limit."""
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits only: str.isdigit and \d take ٣٢ for 32
 SIZE_ALLOWED = f"0 to {MAX_SIDE}: 0 or ≥ {SQUARE} gives a {SQUARE}² PNG, 1 to {SQUARE - 1} an S×S JPEG"
 SIDE_ALLOWED = f"1 to {MAX_SIDE} px"
 
@@ -42,10 +46,15 @@ def _int_query(query: Mapping[str, str], name: str, allowed: str) -> int | None:
     raw = query.get(name)
     if raw is None or not raw.strip():
         return None
-    if not _INT_RE.match(raw.strip()):
+    text = raw.strip()
+    if not _INT_RE.match(text):
         message = f"?{name}= must be a whole number of pixels, got {raw!r}"
         raise ApiError(422, message, key=name, value=raw, allowed=allowed)
-    return int(raw)
+    if len(text.lstrip("+-")) > 9:  # out of any range, and past what int() parses quickly
+        raise ApiError(
+            422, f"?{name}={text[:20]}… is out of range", key=name, value=text[:20], allowed=allowed
+        )
+    return int(text)
 
 
 def output_for(query: Mapping[str, str]) -> Output:
@@ -95,8 +104,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_params(raw: bytes | str, source: str) -> dict[str, Any]:
-    """A JSON object of parameters from `raw`; 400 when it is not JSON, 422 when it is not an object."""
+def parse_params(raw: bytes | str, source: str, content_type: str = "") -> dict[str, Any]:
+    """A JSON object of parameters from `raw`; 400 when it is not JSON, 422 when it is not an object.
+    content_type: the request's, named in the error when it was not JSON (a form post's "Expecting
+    value" does not say why)."""
     if not raw.strip():
         raise ApiError(
             400, f"Nothing in {source}: send a JSON object of parameters ({{}} renders the defaults)"
@@ -104,9 +115,15 @@ def parse_params(raw: bytes | str, source: str) -> dict[str, Any]:
     try:
         data = json.loads(raw, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
+        sent_as = content_type.split(";")[0].strip().lower()
+        hint = (
+            f" (it was sent as {sent_as}: send the JSON object itself, as application/json)"
+            if sent_as and "json" not in sent_as and sent_as != "text/plain"
+            else ""
+        )
         raise ApiError(
             400,
-            f"Malformed JSON in {source}: {err.msg} at line {err.lineno} column {err.colno}",
+            f"Malformed JSON in {source}: {err.msg} at line {err.lineno} column {err.colno}{hint}",
             position=err.pos,
         ) from None
     except UnicodeDecodeError:
@@ -130,7 +147,15 @@ def parse_params(raw: bytes | str, source: str) -> dict[str, Any]:
 def checked_cstring(params: dict[str, Any]) -> str:
     """Validate `params` (422 naming key, value and what is allowed) and return their c-string."""
     try:
-        validate(params)
+        layers = len(validate(params).get("layers") or ())
+        if layers > MAX_LAYERS:
+            raise ApiError(
+                422,
+                f"{layers} layers: this server draws at most {MAX_LAYERS} per request",
+                key="layers",
+                value=layers,
+                allowed=f"at most {MAX_LAYERS} layers",
+            )
         return encode(params)
     except ParamsError as err:
         raise ApiError.from_params(err) from None

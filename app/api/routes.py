@@ -23,17 +23,26 @@ MISSING = "Missing ?params= or ?parse= param"  # the original's exact wording
 MISSING_C = "Missing ?c= param: /render?c=<c-string> draws the scene that c-string encodes"
 
 
-@router.post("/api/raster", response_class=Response)
+@router.api_route("/api/raster", methods=["GET", "HEAD", "POST"], response_class=Response)
+async def raster(request: Request) -> Response:
+    """One route for every method, so a 405 names them all (`Allow: GET, HEAD, POST`); HEAD answers
+    what GET would, without the body (a supervisor's `curl -I …?health`)."""
+    if request.method == "POST":
+        return await raster_post(request)
+    return await raster_get(request)
+
+
 async def raster_post(request: Request) -> Response:
     """Render the JSON body (flat, Leva-prefixed or wrapped): PNG, or JPEG for 0 < ?size= < 1024."""
     output = output_for(request.query_params)
-    params = parse_params(await read_body(request), "the request body")
+    body = await read_body(request)
+    params = parse_params(body, "the request body", request.headers.get("content-type", ""))
     return await _render(request, params, output)
 
 
-@router.get("/api/raster", response_class=Response)
 async def raster_get(request: Request) -> Response:
-    """`?health`, `?parse=<c-string>`, or `?params=<JSON>` rendered like a POST (checked in that order)."""
+    """`?health`, `?parse=<c-string>`, or `?params=<JSON>` rendered like a POST (checked in that order);
+    an empty one is missing, as in the original."""
     query = request.query_params
     if "health" in query:
         state = request.app.state
@@ -46,13 +55,14 @@ async def raster_get(request: Request) -> Response:
     raise ApiError(400, MISSING)
 
 
-@router.get("/render", response_class=Response)
+@router.api_route("/render", methods=["GET", "HEAD"], response_class=Response)
 async def render_page(request: Request) -> Response:
     """The original's `/render?c=<c-string>` page, as the image it shows (1024² PNG; `?size=` and
     `?width=&height=` as for /api/raster). The twin has no page to mount, so this is what it can answer:
-    the "render alone" link that core.render.links makes draws here too."""
+    the "render alone" link that core.render.links makes draws here too. `?c=` empty is the c-string of
+    `{}` (the X-Encoded-Params of a render of the defaults): the default scene."""
     query = request.query_params
-    if not query.get("c"):
+    if "c" not in query:
         raise ApiError(400, MISSING_C)
     return await _render(request, _parse(query["c"]), output_for(query))
 
