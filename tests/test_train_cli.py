@@ -288,6 +288,35 @@ def test_validate_resume_keeps_finished_targets_and_refuses_other_settings(tiny_
         validate.main([*base, "--targets", str(targets[0]), "--resume"])
 
 
+def test_validate_skips_an_unreadable_target_and_keeps_an_earlier_run(tiny_checkpoint, tmp_path, capsys):
+    """One text file named .png used to end the batch in a traceback; a second run without --resume used to
+    overwrite the first one's results."""
+    folder = tmp_path / "targets"
+    for name in ("a", "c"):
+        save_png(render({"geometry": "ring"}, 48, 27, quality="draft"), folder / f"{name}.png")
+    (folder / "b.png").write_text("not an image")
+    out = tmp_path / "val.json"
+    base = ["--model", str(tiny_checkpoint), "--json", str(out), "--bank", "none"]
+    assert validate.main([*base, "--targets", str(folder)]) == 1  # a target was skipped
+    entries = json.loads(out.read_text())["targets"]
+    assert [Path(e["target"]).name for e in entries] == ["a.png", "b.png", "c.png"]
+    assert "not an image Pillow can read" in entries[1]["error"] and "report" in entries[2]
+    captured = capsys.readouterr()
+    assert "b.png: skipped: " in captured.err and "1 of 3 targets could not be read" in captured.err
+    assert "b.png" in captured.out and "Traceback" not in captured.err
+    with pytest.raises(SystemExit, match=r"holds an earlier run's results \(3 targets\): --resume continues"):
+        validate.main([*base, "--targets", str(folder)])
+    assert len(json.loads(out.read_text())["targets"]) == 3  # untouched
+    save_png(render({"geometry": "bar"}, 48, 27, quality="draft"), folder / "b.png")  # the file mended
+    assert validate.main([*base, "--targets", str(folder), "--resume"]) == 0  # retries only the skipped one
+    assert "report" in json.loads(out.read_text())["targets"][1]
+    assert "1 of 3 targets could not be read" not in capsys.readouterr().err
+    assert validate.main([*base, "--targets", str(folder / "a.png"), "--overwrite"]) == 0
+    assert len(json.loads(out.read_text())["targets"]) == 1
+    with pytest.raises(SystemExit, match=r"^error: target .*nowhere does not exist$"):
+        validate.main([*base, "--targets", str(tmp_path / "nowhere"), "--overwrite"])
+
+
 def test_device_scripts_parse_and_ask_for_out():
     """scripts/gpu_train.sh runs on a lent GPU only (smoke-tested on the CPU by hand: see its header); here
     its syntax and its first check, so an edit cannot break it unseen."""

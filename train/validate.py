@@ -26,7 +26,9 @@ Ctrl-C stops the target being refined at its best so far, skips the rest and sti
 --json for the targets done (exit status 130); a second Ctrl-C aborts. --json is rewritten (atomically)
 after every target, so a run killed outright keeps what it finished; `--resume` then keeps the targets
 that file holds (when it was made with the same settings) and does only the rest, including a target
-whose refinement Ctrl-C cut short.
+whose refinement Ctrl-C cut short. Without `--resume`, a --json that holds an earlier run's results is
+not overwritten unless `--overwrite` says so. A target that cannot be read is skipped, said, and recorded
+with its reason (exit status 1; `--resume` retries it).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from core.atomic import write_text_atomic
-from core.imageio import resize, save_png, to_rgb_float
+from core.imageio import ImageInputError, resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
 from core.inverse import DEFAULT_CHECKPOINT, load_model, predict
 from core.inverse.guess import RACE_STARTS, guess
@@ -71,7 +73,7 @@ def find_targets(specs: list[str | Path]) -> list[Path]:
         elif spec.exists():
             found.append(spec)
         else:
-            raise FileNotFoundError(f"target {spec} does not exist")
+            raise SystemExit(f"error: target {spec} does not exist")
     return found
 
 
@@ -116,7 +118,24 @@ def finished_entries(path: Path, settings: dict[str, Any]) -> dict[str, dict[str
             f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in settings.items() if theirs.get(k) != v
         )
         raise SystemExit(f"cannot resume from {path}: it was made with other settings ({differ})")
-    return {target_key(Path(e["target"])): e for e in earlier.get("targets", []) if not cut_short(e)}
+    entries = earlier.get("targets", [])
+    return {target_key(Path(e["target"])): e for e in entries if not cut_short(e) and not failed(e)}
+
+
+def earlier_results(path: Path) -> int:
+    """How many targets an existing --json holds (0: none, or not a results file), so that a run without
+    --resume does not overwrite an earlier one's unasked."""
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return 0
+    targets = earlier.get("targets") if isinstance(earlier, dict) else None
+    return len(targets) if isinstance(targets, list) else 0
+
+
+def failed(entry: dict[str, Any]) -> bool:
+    """Whether the target could not be read (its entry holds only the reason; a resumed run retries it)."""
+    return "error" in entry
 
 
 def cut_short(entry: dict[str, Any]) -> bool:
@@ -228,6 +247,8 @@ def refine_target(
 
 def progress_line(entry: dict[str, Any]) -> str:
     """One target's figures as each stage leaves them (CNN → first guess → refined), for the progress log."""
+    if failed(entry):
+        return f"skipped: {entry['error']}"
     stages = [("CNN", entry["report"])]
     if "first_guess" in entry:
         stages.append(("first guess", entry["first_guess"]["report"]))
@@ -240,6 +261,9 @@ def summary_table(entries: list[dict[str, Any]]) -> str:
     head = f"{'target':<28} {'size':>10} {'ssim':>6} {'black':>6} {'skill':>6} {'lumcor':>6}  geometry"
     rows = [head, "-" * len(head)]
     for e in entries:
+        if failed(e):
+            rows.append(f"{Path(e['target']).name[:28]:<28} skipped: {e['error']}")
+            continue
         r = e["report"]
         geo = e["alternatives"]["geometry"][0]
         rows.append(
@@ -278,6 +302,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="keep the targets --json already holds (same settings) and do only the rest",
     )
+    ap.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh even when --json holds an earlier run's results (without it, that is refused)",
+    )
     ap.add_argument("--out-dir", type=Path, default=None, help="side-by-side PNGs, renders, params")
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
@@ -312,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     targets = find_targets(args.targets)
     if not targets:
-        raise SystemExit(f"no images found in {args.targets}")
+        names = ", ".join(map(str, args.targets))
+        raise SystemExit(f"error: no images ({', '.join(IMAGE_SUFFIXES)}) in {names}")
     settings = run_settings(args)
     if args.resume and args.json is None:
         raise SystemExit("--resume needs the --json of the run to resume")
@@ -323,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
             writable_folder(args.out_dir)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
+    if args.json and not args.resume and not args.overwrite and (held := earlier_results(args.json)):
+        raise SystemExit(
+            f"error: {args.json} holds an earlier run's results ({held} targets): --resume continues it, "
+            "--overwrite starts afresh, or give another --json"
+        )
     done = finished_entries(args.json, settings) if args.resume else {}
     model = load_model(args.model, device=args.device)
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
@@ -356,9 +391,12 @@ def main(argv: list[str] | None = None) -> int:
                 entries.append(done[target_key(p)])
                 continue
             bar.set_postfix_str(p.name, refresh=False)
-            entry = validate_target(
-                model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
-            )
+            try:
+                entry = validate_target(
+                    model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
+                )
+            except ImageInputError as exc:  # one unreadable file does not end the batch
+                entry = {"target": str(p), "error": str(exc)}
             entries.append(entry)
             if args.json:
                 write_results(args.json, settings, entries)
@@ -374,7 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nWhat is left, and who can close it (core.refine.gap):\n" + ceiling_lines(entries), file=sys.stdout
     )
-    return 130 if stop.is_set() else 0
+    if skipped := sum(map(failed, entries)):
+        print(f"{skipped} of {len(entries)} targets could not be read and were skipped", file=sys.stderr)
+    return 130 if stop.is_set() else 1 if skipped else 0
 
 
 if __name__ == "__main__":
