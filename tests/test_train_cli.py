@@ -78,6 +78,68 @@ def test_two_step_training_smoke(shards, tmp_path):
     assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
 
 
+def test_ctrl_c_in_training_validates_and_saves_the_epoch_so_far(shards, tmp_path, monkeypatch, capsys):
+    """Ctrl-C used to end the run in a traceback and lose the epoch (checkpoints come at its end)."""
+    out, _ = shards
+    run = tmp_path / "run"
+    calls = []
+
+    def losses_then_ctrl_c(*args, **kwargs):  # a real SIGINT, during the second step
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return head_losses(*args, **kwargs)
+
+    monkeypatch.setattr(train_inverse, "head_losses", losses_then_ctrl_c)
+    args = ["--data", str(out), *TINY, "--epochs", "3", "--batch-size", "2", "--n-val", "2", "--workers", "0"]
+    args += ["--out", str(run), "--warmup-steps", "1"]
+    assert train_inverse.main(args) == 130
+    record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert (record["epoch"], record["step"]) == (1, 2)  # the epoch ended after the step Ctrl-C fell in
+    assert (run / "last.pt").exists() and (run / "best.pt").exists()
+    err = capsys.readouterr().err
+    assert "stopping the training" in err and f"--resume {run / 'last.pt'}` continues" in err
+    monkeypatch.setattr(train_inverse, "head_losses", head_losses)
+    assert train_inverse.main([*args, "--resume", str(run / "last.pt"), "--max-steps", "3"]) == 0
+    assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
+
+
+def test_training_refuses_what_would_train_nothing_or_resume_wrongly(shards, tmp_path):
+    out, _ = shards
+    run = tmp_path / "run"
+    args = ["--data", str(out), *TINY, "--epochs", "1", "--n-val", "2", "--workers", "0", "--out", str(run)]
+    # a batch larger than the data made no step and still wrote an untrained best.pt
+    with pytest.raises(SystemExit, match=r"--batch-size 64 is more than the 6 training samples"):
+        train_inverse.main([*args, "--batch-size", "64"])
+    assert not (run / "best.pt").exists()
+    assert train_inverse.main([*args, "--batch-size", "2", "--max-steps", "1"]) == 0
+    with pytest.raises(SystemExit, match=r"has done 1 epochs of --epochs 1: give a larger --epochs"):
+        train_inverse.main([*args, "--batch-size", "2", "--resume", str(run / "last.pt")])
+    with pytest.raises(SystemExit, match=r"no optimiser state .*--resume takes a run's last.pt"):
+        train_inverse.main([*args, "--epochs", "2", "--resume", str(run / "best.pt")])
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    with pytest.raises(SystemExit, match=r"^error: .*bad.pt could not be read as a checkpoint"):
+        train_inverse.main([*args, "--resume", str(tmp_path / "bad.pt")])
+    for flag, value in (("--epochs", "0"), ("--batch-size", "1")):  # argparse: at least 1; 2 (batch norm)
+        with pytest.raises(SystemExit):
+            train_inverse.main([*args, flag, value])
+
+
+def test_an_epoch_ends_early_when_ctrl_c_killed_the_loader_workers():
+    """The terminal's SIGINT reaches DataLoader workers too; the next batch is then an error, not a batch."""
+    hits = []
+
+    def loader():
+        yield "a"
+        hits.append(1)  # Ctrl-C: the workers exit
+        raise RuntimeError("DataLoader worker (pid 1) exited unexpectedly")
+
+    assert list(train_inverse.epoch_batches(loader(), 5, lambda: bool(hits))) == ["a"]
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):  # without a Ctrl-C it is a real error
+        list(train_inverse.epoch_batches(loader(), 5, lambda: False))
+    assert list(train_inverse.epoch_batches(iter("abcdef"), 3, lambda: False)) == ["a", "b", "c"]
+
+
 def test_basin_weights_favour_the_pose_and_keep_the_continuous_term_scale():
     names = list(CONTINUOUS_NAMES)
     uniform, basin = continuous_weights("uniform"), continuous_weights("basin")

@@ -12,18 +12,23 @@ Validation uses `sample_params(n_val, VAL_SEED, ...)` (train/seeds.py), never a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from core.inverse.checkpoint import read_checkpoint, save_checkpoint
+from core.argtypes import count, positive_int, seconds
+from core.interrupt import cancel_on_interrupt
+from core.inverse.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from core.inverse.model import InverseModel, ModelConfig
 from core.progress import progress_bar
 from train.augment import AugmentConfig
@@ -38,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="*", default=[], help="shard folders (generate_data --out)")
     ap.add_argument("--stream", action="store_true", help="render fresh samples in the DataLoader workers")
-    ap.add_argument("--steps-per-epoch", type=int, default=500, help="with --stream")
+    ap.add_argument("--steps-per-epoch", type=positive_int, default=500, help="with --stream")
     ap.add_argument("--out", type=Path, default=Path("runs/inverse"))
     ap.add_argument("--backbone", default="resnet18")
     ap.add_argument("--no-pretrained", action="store_true")
@@ -53,7 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--cache-features", type=Path, default=None, help="with --trunk-stages: cache trunk outputs here"
     )
-    ap.add_argument("--input-size", type=int, default=128)
+    ap.add_argument("--input-size", type=positive_int, default=128)
     ap.add_argument("--n-layers", default="0", help="layer setting of streamed and validation data")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
     ap.add_argument(
@@ -62,25 +67,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="uniform",
         help="weigh the continuous outputs alike, or by how narrow refinement's basin is in each",
     )
-    ap.add_argument("--epochs", type=int, default=10)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--epochs", type=positive_int, default=10)
+    ap.add_argument("--batch-size", type=positive_int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--warmup-steps", type=int, default=200)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--n-val", type=int, default=1000)
-    ap.add_argument("--limit", type=int, default=None, help="use at most this many shard samples")
+    ap.add_argument("--warmup-steps", type=count, default=200)
+    ap.add_argument("--workers", type=count, default=1)
+    ap.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--n-val", type=positive_int, default=1000)
+    ap.add_argument("--limit", type=positive_int, default=None, help="use at most this many shard samples")
     ap.add_argument("--no-augment", action="store_true")
-    ap.add_argument("--max-steps", type=int, default=None, help="stop after this many optimiser steps")
-    ap.add_argument("--max-minutes", type=float, default=None, help="stop (validate, save) after this long")
+    ap.add_argument(
+        "--max-steps", type=positive_int, default=None, help="stop after this many optimiser steps"
+    )
+    ap.add_argument("--max-minutes", type=seconds, default=None, help="stop (validate, save) after this long")
     ap.add_argument("--resume", type=Path, default=None, help="a last.pt to continue from")
     ap.add_argument(
         "--export", type=Path, default=None, help="also copy best.pt here (e.g. models/inverse.pt)"
     )
     ap.add_argument("--device", default=None)
     ap.add_argument("--seed", type=int, default=0)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
+        ap.error("argument --batch-size: must be at least 2")
+    return args
 
 
 def setup_distributed(device_name: str | None) -> tuple[int, int, torch.device]:
@@ -137,6 +147,7 @@ def build_loader(
     --cache-features a loader of cached trunk features."""
     aug = None if args.no_augment else AugmentConfig()
     kw: dict[str, Any] = {"batch_size": args.batch_size, "num_workers": args.workers, "drop_last": True}
+    kw["worker_init_fn"] = ignore_ctrl_c
     if args.cache_features:
         dataset = ShardDataset(args.data, args.input_size, aug, limit=args.limit, seed=args.seed)
         features = cache_dataset(model, dataset, args.cache_features)
@@ -162,6 +173,30 @@ def build_loader(
     return loader, len(loader)
 
 
+def ignore_ctrl_c(_worker_id: int) -> None:
+    """DataLoader workers leave Ctrl-C to the main process, which ends the epoch and saves (`epoch_batches`);
+    forked after its handler was set, they would each say so again, and the default handler kills them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def epoch_batches(loader: Any, steps: int, interrupted: Callable[[], bool]) -> Iterator[Any]:
+    """Up to `steps` batches of `loader`, ending early after a Ctrl-C. The DataLoader's workers get the
+    terminal's SIGINT too and exit, so the batch after one is an error, not a batch: then too it ends."""
+    batches = iter(loader)
+    for _ in range(steps):
+        if interrupted():
+            return
+        try:
+            item = next(batches)
+        except StopIteration:
+            return
+        except RuntimeError:  # "DataLoader worker … exited unexpectedly"
+            if interrupted():
+                return
+            raise
+        yield item
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.stream and not args.data:
@@ -181,12 +216,25 @@ def main(argv: list[str] | None = None) -> int:
         train_trunk=args.train_trunk,
         head_channels=args.head_channels,
     )
-    init = read_checkpoint(args.init) if args.init else None
+    try:
+        init = read_checkpoint(args.init) if args.init else None
+        resume = read_checkpoint(args.resume) if args.resume else None
+    except CheckpointError as exc:
+        raise SystemExit(f"error: {exc}") from None
     if init:  # architecture from the checkpoint; what is trained from the arguments
         config = ModelConfig.from_dict({**init["config"], "train_trunk": args.train_trunk})
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best": float("inf"), "elapsed": 0.0}
-    resume = read_checkpoint(args.resume) if args.resume else None
     if resume:
+        if "optimiser" not in (resume.get("extra") or {}):
+            raise SystemExit(
+                f"error: {args.resume} has no optimiser state (a best.pt or an exported model): --resume "
+                "takes a run's last.pt; --init starts a new run from these weights"
+            )
+        if resume["extra"]["state"]["epoch"] >= args.epochs:
+            raise SystemExit(
+                f"error: {args.resume} has done {resume['extra']['state']['epoch']} epochs of --epochs "
+                f"{args.epochs}: give a larger --epochs to train on"
+            )
         config = ModelConfig.from_dict(resume["config"])
     model = InverseModel(config, pretrained=not args.no_pretrained and resume is None and init is None)
     if resume or init:
@@ -210,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     if cached and (not model.config.trunk_stages or args.stream or world > 1):
         raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")
     loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
+    if steps_per_epoch == 0:  # drop_last: a batch larger than the data makes no step, and best.pt untrained
+        raise SystemExit(
+            f"error: --batch-size {args.batch_size} is more than the {len(loader.dataset)} training samples "
+            "(per process): lower --batch-size or give more --data"
+        )
     total_steps = args.max_steps or steps_per_epoch * args.epochs
     t0 = time.time()
     val = None
@@ -223,92 +276,110 @@ def main(argv: list[str] | None = None) -> int:
     start_time = time.time() - state["elapsed"]
     model.train()
     stop = False
-    while state["epoch"] < args.epochs and not stop:
-        if isinstance(getattr(loader, "sampler", None), DistributedSampler):
-            loader.sampler.set_epoch(state["epoch"])
-        if hasattr(loader.dataset, "epoch"):
-            loader.dataset.epoch = state["epoch"]
-        bar = progress_bar(total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process)
-        running: dict[str, float] = {}
-        for i, (images, batch) in enumerate(loader):
-            if i >= steps_per_epoch:
-                break
-            lr = lr_at(state["step"], total_steps, args.lr, args.warmup_steps)
-            for group in optimiser.param_groups:
-                group["lr"] = lr
-            batch = to_device(batch, device)
-            out = (model.from_trunk if cached else net)(images.to(device, non_blocking=True))
-            losses = head_losses(out, batch, output_weights)
-            loss = sum(losses.values())
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            state["step"] += 1
-            for k, v in losses.items():
-                value = float(v.detach())
-                running[k] = 0.98 * running.get(k, value) + 0.02 * value
-            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}", refresh=False)
-            bar.update(1)
-            minutes = (time.time() - start_time) / 60
-            if (args.max_steps and state["step"] >= args.max_steps) or (
-                args.max_minutes and minutes >= args.max_minutes
-            ):
-                stop = True
-                break
-        bar.close()
-        state["epoch"] += 1
-        state["elapsed"] = time.time() - start_time
-        if main_process:
-            report = validate(model, val, device, args.batch_size * 2, cached)
-            record = {
-                "epoch": state["epoch"],
-                "step": state["step"],
-                "minutes": round(state["elapsed"] / 60, 2),
-                "train_loss": running,
-                "val": report,
-            }
-            with (args.out / "history.jsonl").open("a") as fh:
-                fh.write(json.dumps(record) + "\n")
-            acc = " ".join(f"{k}={v:.3f}" for k, v in report["accuracy"].items())
-            print(
-                f"[epoch {state['epoch']} step {state['step']} {record['minutes']} min] "
-                f"val loss {report['loss']['total']:.4f} | {acc}",
-                file=sys.stderr,
-                flush=True,
+    # Ctrl-C ends the epoch where it is, then validates and saves as --max-minutes does (one process only:
+    # under DDP every rank would have to stop at the same step)
+    interrupt = (
+        cancel_on_interrupt(lambda: None, "the training at this step (it validates and saves last.pt first)")
+        if world == 1
+        else contextlib.nullcontext(lambda: False)
+    )
+    with interrupt as interrupted:
+        while state["epoch"] < args.epochs and not stop:
+            if isinstance(getattr(loader, "sampler", None), DistributedSampler):
+                loader.sampler.set_epoch(state["epoch"])
+            if hasattr(loader.dataset, "epoch"):
+                loader.dataset.epoch = state["epoch"]
+            bar = progress_bar(
+                total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process
             )
-            meta = {
-                "epoch": state["epoch"],
-                "step": state["step"],
-                "minutes": record["minutes"],
-                "val": report,
-                "data": args.data or "stream",
-                "mode": args.mode,
-                "n_layers": args.n_layers,
-                "continuous_weights": args.continuous_weights,
-                "val_seed": VAL_SEED,
-                "n_val": args.n_val,
-                "device": str(device),
-                "world": world,
-            }
-            improved = report["loss"]["total"] < state["best"]
-            if improved:
-                state["best"] = report["loss"]["total"]
-                save_checkpoint(model, args.out / "best.pt", meta=meta)
-                if args.export:
-                    save_checkpoint(model, args.export, meta=meta)
-            save_checkpoint(
-                model,
-                args.out / "last.pt",
-                half=False,
-                meta=meta,
-                extra={"optimiser": optimiser.state_dict(), "state": dict(state)},
-            )
+            running: dict[str, float] = {}
+            for images, batch in epoch_batches(loader, steps_per_epoch, interrupted):
+                lr = lr_at(state["step"], total_steps, args.lr, args.warmup_steps)
+                for group in optimiser.param_groups:
+                    group["lr"] = lr
+                batch = to_device(batch, device)
+                out = (model.from_trunk if cached else net)(images.to(device, non_blocking=True))
+                losses = head_losses(out, batch, output_weights)
+                loss = sum(losses.values())
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                state["step"] += 1
+                for k, v in losses.items():
+                    value = float(v.detach())
+                    running[k] = 0.98 * running.get(k, value) + 0.02 * value
+                bar.set_postfix(loss=f"{float(loss.detach()):.3f}", lr=f"{lr:.2e}", refresh=False)
+                bar.update(1)
+                minutes = (time.time() - start_time) / 60
+                if (args.max_steps and state["step"] >= args.max_steps) or (
+                    args.max_minutes and minutes >= args.max_minutes
+                ):
+                    stop = True
+                    break
+            bar.close()
+            stop = stop or interrupted()
+            state["epoch"] += 1
+            state["elapsed"] = time.time() - start_time
+            if main_process:
+                report = validate(model, val, device, args.batch_size * 2, cached)
+                record = {
+                    "epoch": state["epoch"],
+                    "step": state["step"],
+                    "minutes": round(state["elapsed"] / 60, 2),
+                    "train_loss": running,
+                    "val": report,
+                }
+                with (args.out / "history.jsonl").open("a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+                acc = " ".join(f"{k}={v:.3f}" for k, v in report["accuracy"].items())
+                print(
+                    f"[epoch {state['epoch']} step {state['step']} {record['minutes']} min] "
+                    f"val loss {report['loss']['total']:.4f} | {acc}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                meta = {
+                    "epoch": state["epoch"],
+                    "step": state["step"],
+                    "minutes": record["minutes"],
+                    "val": report,
+                    "data": args.data or "stream",
+                    "mode": args.mode,
+                    "n_layers": args.n_layers,
+                    "continuous_weights": args.continuous_weights,
+                    "val_seed": VAL_SEED,
+                    "n_val": args.n_val,
+                    "device": str(device),
+                    "world": world,
+                }
+                improved = report["loss"]["total"] < state["best"]
+                if improved:
+                    state["best"] = report["loss"]["total"]
+                    save_checkpoint(model, args.out / "best.pt", meta=meta)
+                    if args.export:
+                        save_checkpoint(model, args.export, meta=meta)
+                save_checkpoint(
+                    model,
+                    args.out / "last.pt",
+                    half=False,
+                    meta=meta,
+                    extra={"optimiser": optimiser.state_dict(), "state": dict(state)},
+                )
+    if interrupted():
+        print(
+            f"interrupted at step {state['step']}: {args.out / 'last.pt'} saved; "
+            f"`--resume {args.out / 'last.pt'}` continues",
+            file=sys.stderr,
+        )
     if world > 1:
         import torch.distributed as dist
 
         dist.destroy_process_group()
-    return 0
+    return 130 if interrupted() else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except KeyboardInterrupt:  # before the first step (the validation set) or a second Ctrl-C
+        raise SystemExit("interrupted before a checkpoint was written for this step") from None
