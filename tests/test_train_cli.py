@@ -19,6 +19,7 @@ from core.params import decode
 from core.render import render
 from train import evaluate, generate_data, train_inverse, validate
 from train.augment import AugmentConfig, augment, letterbox
+from train.data import ShardDataset
 from train.losses import continuous_weights, head_losses
 from train.seeds import EVAL_BASE, check_eval_seed
 from train.shards import list_shards, read_shard
@@ -52,6 +53,43 @@ def test_generate_writes_shards_and_resumes(shards, capsys):
     assert [s[2] for s in read_shard(out / "shard-00001.tar")] == [s[2] for s in samples[4:]]
     with pytest.raises(SystemExit, match="other settings"):
         generate_data.main([*args[:-4], "--size", "48", "--quality", "draft"])
+
+
+def test_a_larger_n_refills_the_shard_a_smaller_one_left_short(tmp_path, capsys):
+    base = ["--out", str(tmp_path), "--shard-size", "5", "--size", "16", "--quality", "draft"]
+    assert generate_data.main([*base, "--n", "3"]) == 0
+    assert generate_data.main([*base, "--n", "8"]) == 0
+    counts = [sum(1 for _ in read_shard(p)) for p in list_shards(tmp_path)]
+    assert counts == [5, 3]  # shard 0 used to keep its 3 under a manifest of 8
+    assert json.loads((tmp_path / "manifest.json").read_text())["n"] == 8
+    assert len(ShardDataset([tmp_path], 16, None, limit=4)) == 4  # the limit used to take one per later shard
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--shard", "1"], "expected i/n"),
+        (["--shard", "2/2"], "need 0 ≤ i < n"),
+        (["--n-layers", "x"], '"lo-hi" or "sampler"'),
+        (["--shard-size", "0"], "at least 1"),
+        (["--n", "-5"], "at least 1"),
+        (["--size", "0"], "at least 1"),
+    ],
+)
+def test_generate_refuses_bad_settings_in_one_line(tmp_path, capsys, flags, words):
+    with pytest.raises(SystemExit):
+        generate_data.main(["--out", str(tmp_path / "d"), "--n", "2", *flags])
+    assert words in capsys.readouterr().err and not (tmp_path / "d").exists()
+
+
+def test_generate_refuses_a_file_or_a_broken_manifest_as_out(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(SystemExit, match="is a file, not a folder"):
+        generate_data.main(["--out", str(tmp_path / "file"), "--n", "2"])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "manifest.json").write_text("{broken")
+    with pytest.raises(SystemExit, match="is not a manifest"):
+        generate_data.main(["--out", str(tmp_path / "d"), "--n", "2"])
 
 
 def test_shard_slices_partition_the_work(tmp_path):

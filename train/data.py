@@ -7,6 +7,7 @@ augmentation (train only) happens in the DataLoader workers.
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,12 @@ class ShardDataset(Dataset):
         seed: int = 0,
     ) -> None:
         encoded, params = [], []
-        for root in roots:
-            for shard in list_shards(Path(root)):
-                for _key, png, record in read_shard(shard):
-                    encoded.append(png)
-                    params.append(record["params"])
-                    if limit is not None and len(encoded) >= limit:
-                        break
+        every = (
+            sample for root in roots for shard in list_shards(Path(root)) for sample in read_shard(shard)
+        )
+        for _key, png, record in itertools.islice(every, limit):  # limit None: all
+            encoded.append(png)
+            params.append(record["params"])
         if not encoded:
             raise FileNotFoundError(f"no shard-*.tar samples under {list(map(str, roots))}")
         # decoded straight into one array: a list of per-image arrays and its np.stack held every

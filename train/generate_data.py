@@ -17,6 +17,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.argtypes import positive_int
+from core.atomic import write_text_atomic
+from core.paths import writable_folder
 from core.progress import progress_bar
 from train.seeds import TRAIN_SHARD_BASE
 from train.shards import encode_png, shard_name, write_shard
@@ -73,32 +76,77 @@ def _manifest(args: argparse.Namespace) -> dict[str, Any]:
     return {k: getattr(args, k) for k in keys}
 
 
-def _check_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    """A folder holds one dataset: refuse to resume into it with different settings (n may grow)."""
+def _check_manifest(out: Path, manifest: dict[str, Any]) -> int:
+    """A folder holds one dataset: refuse to resume into it with different settings (n may grow). Returns
+    the n it was generated with before (0 for a new folder)."""
+    try:
+        writable_folder(out)
+    except ValueError as exc:
+        raise SystemExit(f"error: --out {exc}") from None
     path = out / "manifest.json"
+    earlier = 0
     if path.exists():
-        old = json.loads(path.read_text())
+        try:
+            old = json.loads(path.read_text())
+        except ValueError as exc:
+            raise SystemExit(f"error: {path} is not a manifest ({exc}); use another --out") from None
         diff = {k: (old.get(k), v) for k, v in manifest.items() if k != "n" and old.get(k) != v}
         if diff:
             raise SystemExit(f"{out} was generated with other settings {diff}; use another --out")
-        manifest = {**manifest, "n": max(manifest["n"], old.get("n", 0))}
-    out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=1))
+        earlier = int(old.get("n", 0))
+        manifest = {**manifest, "n": max(manifest["n"], earlier)}
+    write_text_atomic(path, json.dumps(manifest, indent=1))
     for stale in out.glob(".shard-*.tmp"):  # left by a killed run; its shard is redone
         stale.unlink()
+    return earlier
+
+
+def grown_shard(earlier_n: int, n: int, shard_size: int) -> int | None:
+    """The shard an earlier, smaller --n left short that this --n fills further (it is redone), if any:
+    raising --n from 3 to 8 with shards of 5 used to keep shard 0 at 3 samples under a manifest of 8."""
+    if earlier_n % shard_size and n > earlier_n:
+        return earlier_n // shard_size
+    return None
+
+
+def shard_slice(text: str) -> tuple[int, int]:
+    """ "i/n" → (i, n) with 0 ≤ i < n."""
+    try:
+        part, parts = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/n, as 0/4, got {text!r}") from None
+    if not 0 <= part < parts:
+        raise argparse.ArgumentTypeError(f"{text}: need 0 ≤ i < n")
+    return part, parts
+
+
+def layers_setting(text: str) -> str:
+    """`text` when parse_layers reads it (kept as text: it goes into the manifest as given)."""
+    try:
+        parse_layers(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected "0", "k", "lo-hi" or "sampler", got {text!r}') from None
+    return text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("data/synthetic"))
-    ap.add_argument("--n", type=int, default=2000, help="total samples over all shards")
+    ap.add_argument("--n", type=positive_int, default=2000, help="total samples over all shards")
     ap.add_argument("--seed", type=int, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
-    ap.add_argument("--n-layers", default="0", help='"0" (implicit mirror), "k", "lo-hi" or "sampler"')
-    ap.add_argument("--size", type=int, default=128, help="square render side in px")
-    ap.add_argument("--shard-size", type=int, default=1000)
-    ap.add_argument("--shard", default="0/1", help="i/n: write only shards k with k %% n == i")
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument(
+        "--n-layers",
+        type=layers_setting,
+        default="0",
+        help='"0" (implicit mirror), "k", "lo-hi" or "sampler"',
+    )
+    ap.add_argument("--size", type=positive_int, default=128, help="square render side in px")
+    ap.add_argument("--shard-size", type=positive_int, default=1000)
+    ap.add_argument(
+        "--shard", type=shard_slice, default=(0, 1), help="i/n: write only shards k with k %% n == i"
+    )
+    ap.add_argument("--workers", type=positive_int, default=1)
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
     ap.add_argument("--plan-layout", action="store_true", help="also write images/NNNNNN.png + params/")
@@ -107,14 +155,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    part, parts = (int(v) for v in args.shard.split("/"))
-    if not 0 <= part < parts:
-        raise SystemExit(f"--shard {args.shard}: need 0 ≤ i < n")
-    parse_layers(args.n_layers)
-    _check_manifest(args.out, _manifest(args))
+    part, parts = args.shard
+    earlier_n = _check_manifest(args.out, _manifest(args))
     n_shards = -(-args.n // args.shard_size)
     mine = [k for k in range(n_shards) if k % parts == part]
-    todo = [k for k in mine if not (args.out / shard_name(k)).exists()]
+    grown = grown_shard(earlier_n, args.n, args.shard_size)
+    todo = [k for k in mine if k == grown or not (args.out / shard_name(k)).exists()]
     config = {**_manifest(args), "out": str(args.out), "plan_layout": args.plan_layout}
     sizes = {k: min(args.shard_size, args.n - k * args.shard_size) for k in mine}
     done = sum(sizes[k] for k in mine if k not in todo)
