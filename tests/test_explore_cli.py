@@ -24,7 +24,7 @@ def test_cli_explores_records_and_resumes(
     db = tmp_path / "data"
     params = tmp_path / "seed.json"
     params.write_text(json.dumps({**defaults(), "repetitions": 24}))
-    missing = tmp_path / "no-model.pt"
+    missing = "none"  # no model: finds keep their own params
     args = ["--judge", "proxy", "--evals", "7", "--db", str(db), "--population", "6", "--workers", "1"]
     result = subprocess.run(
         [
@@ -74,6 +74,21 @@ def test_cli_explores_records_and_resumes(
 def test_cli_refuses_a_seed_image_without_a_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     image = Path(__file__).parent / "no.png"
     code = main(
-        ["--seed-image", str(image), "--judge", "proxy", "--db", str(tmp_path), "--checkpoint", "missing.pt"]
+        ["--seed-image", str(image), "--judge", "proxy", "--db", str(tmp_path), "--checkpoint", "none"]
     )
     assert code == 2 and "inverse model" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_named_checkpoint_it_cannot_load_and_a_file_that_is_no_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A named --checkpoint that does not load used to be a note, the run going on without the model; a
+    junk --db a sqlite3 traceback."""
+    run = ["--seed-params", "{}", "--judge", "proxy", "--evals", "4"]
+    assert main([*run, "--db", str(tmp_path), "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "error: --checkpoint no inverse-model checkpoint at" in capsys.readouterr().err
+    junk = tmp_path / "junk.db"
+    junk.write_text("not sqlite")
+    assert main([*run, "--db", str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert "junk.db is not a usable database" in err and "Traceback" not in err

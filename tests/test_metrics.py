@@ -235,6 +235,14 @@ def test_cli_prints_the_report_as_json(tmp_path: Path, capsys: pytest.CaptureFix
     assert out.startswith("{\n  ")  # indent 2
 
 
+@pytest.mark.parametrize("width", ["100000", "8", "wide"])
+def test_cli_refuses_a_working_width_out_of_range(width: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--width 100000 used to run until killed (or out of memory) on two 1652-px images."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["a.png", "b.png", "--width", width])
+    assert exit_.value.code == 2 and "argument --width" in capsys.readouterr().err
+
+
 def test_cli_bad_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     target = save_png(rings(64, 64), tmp_path / "target.png")
     bad = tmp_path / "bad.png"

@@ -94,6 +94,21 @@ def test_builder_resumes_and_refuses_other_options(tiny_bank: tuple[RetrievalBan
     assert {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")} == stamps  # nothing re-rendered
     with pytest.raises(SystemExit, match="other options"):
         build_retrieval.main(["--n", "30", "--chunk", "12", "--out", str(out), "--work-dir", str(work)])
+    (work / "config.json").write_text("{broken")
+    with pytest.raises(SystemExit, match="not a chunk record"):
+        build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)])
+
+
+def test_builder_checks_where_it_writes_before_rendering(tmp_path: Path, capsys) -> None:
+    (tmp_path / "file").write_text("x")
+    for flags, words in (
+        (["--work-dir", str(tmp_path / "file")], "--work-dir: "),
+        (["--out", str(tmp_path)], "--out: "),  # a folder: used to fail after all the renders and the PCA
+    ):
+        with pytest.raises(SystemExit):
+            build_retrieval.main(["--n", "4", "--chunk", "2", "--workers", "1", *flags])
+        assert words in capsys.readouterr().err
+    assert not list(tmp_path.glob("chunk-*"))
 
 
 def test_missing_or_broken_bank_says_how_to_build(tmp_path: Path) -> None:
@@ -101,8 +116,12 @@ def test_missing_or_broken_bank_says_how_to_build(tmp_path: Path) -> None:
         load_bank(tmp_path / "absent.npz")
     broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a bank")
-    with pytest.raises(BankError, match="cannot read"):
+    with pytest.raises(BankError, match=r"is not a retrieval bank \(an .npz"):  # was "pickled data"
         load_bank(broken)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(b"PK\x03\x04" + b"\0" * 40)  # a zip cut short
+    with pytest.raises(BankError, match="cannot read"):
+        load_bank(cut)
 
 
 def test_shipped_bank_loads() -> None:

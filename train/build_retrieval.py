@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from core.atomic import atomic_file
+from core.argtypes import positive_int
+from core.atomic import atomic_file, write_text_atomic
 from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
+from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
 from train.seeds import RETRIEVAL_BASE
 
@@ -76,18 +78,26 @@ def assemble(config: dict[str, Any], n_chunks: int, components: int) -> Retrieva
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=100_000, help="scenes to render (flat ones are then dropped)")
+    ap.add_argument(
+        "--n", type=positive_int, default=100_000, help="scenes to render (flat ones are dropped)"
+    )
     ap.add_argument("--seed", type=int, default=RETRIEVAL_BASE, help="chunk k uses seed + k")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform"))
     ap.add_argument("--n-layers", default="0", help="0, k, lo-hi or any (the sampler's own)")
-    ap.add_argument("--chunk", type=int, default=1000)
-    ap.add_argument("--components", type=int, default=64, help="PCA dimensions kept per view")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--chunk", type=positive_int, default=1000)
+    ap.add_argument("--components", type=positive_int, default=64, help="PCA dimensions kept per view")
+    ap.add_argument("--workers", type=positive_int, default=2)
     ap.add_argument("--out", type=Path, default=Path("models/retrieval.npz"))
     ap.add_argument("--work-dir", type=Path, default=Path("data/retrieval-work"))
     args = ap.parse_args(argv)
-    if args.n < 1 or args.chunk < 1:
-        ap.error("--n and --chunk must be at least 1")
+    for option, check, path in (
+        ("--work-dir", writable_folder, args.work_dir),
+        ("--out", writable_file, args.out),
+    ):
+        try:  # where it writes, checked before the renders and the PCA, not after them
+            check(path)
+        except ValueError as exc:
+            ap.error(f"{option}: {exc}")
     config = {
         "n": args.n,
         "seed": args.seed,
@@ -96,12 +106,16 @@ def main(argv: list[str] | None = None) -> int:
         "chunk": args.chunk,
         "work": str(args.work_dir),
     }
-    args.work_dir.mkdir(parents=True, exist_ok=True)
     stamp = args.work_dir / "config.json"
     saved = {k: v for k, v in config.items() if k != "work"}
-    if stamp.exists() and json.loads(stamp.read_text()) != json.loads(json.dumps(saved)):
-        sys.exit(f"{args.work_dir} holds chunks of other options ({stamp}); use another --work-dir")
-    stamp.write_text(json.dumps(saved))
+    if stamp.exists():
+        try:
+            earlier = json.loads(stamp.read_text())
+        except ValueError:
+            sys.exit(f"{stamp} is not a chunk record (broken JSON); use another --work-dir")
+        if earlier != json.loads(json.dumps(saved)):
+            sys.exit(f"{args.work_dir} holds chunks of other options ({stamp}); use another --work-dir")
+    write_text_atomic(stamp, json.dumps(saved))
     n_chunks = -(-args.n // args.chunk)
     todo = [k for k in range(n_chunks) if not chunk_path(args.work_dir, k).exists()]
     done = (n_chunks - len(todo)) * args.chunk

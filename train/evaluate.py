@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.argtypes import count, positive_int
 from core.atomic import write_text_atomic
-from core.inverse import CATEGORICALS, encode, load_model, predict_batch, to_input
+from core.inverse import CATEGORICALS, CheckpointError, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
 from core.inverse.guess import guess
 from core.inverse.model import InverseModel
@@ -159,15 +160,17 @@ def _match_summary(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
-    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--n", type=positive_int, default=200)
     ap.add_argument("--seed", type=int, default=EVAL_SEED)
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
     ap.add_argument("--n-layers", default=None, help="default: the setting the model was trained for")
-    ap.add_argument("--size", type=int, default=512, help="render side in px (match report at 512 wide)")
+    ap.add_argument(
+        "--size", type=positive_int, default=512, help="render side in px (match report at 512 wide)"
+    )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--device", default=None)
-    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--threads", type=count, default=0)
     return ap.parse_args(argv)
 
 
@@ -181,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
             writable_file(args.json)  # before the run, not after it
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
-    model = load_model(args.model, device=args.device)
+    try:
+        model = load_model(args.model, device=args.device)
+    except CheckpointError as exc:
+        raise SystemExit(f"error: {exc}") from None
     bank = bank_for_cli(args.bank, "evaluating the CNN alone")
     result = evaluate(
         model, args.n, args.seed, mode=args.mode, n_layers=args.n_layers, size=args.size, bank=bank

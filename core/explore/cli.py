@@ -29,7 +29,7 @@ from core.store import Store, StoreError
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import ExploreEvent
 from .explorer import ExploreError, Explorer
-from .extract import default_extractor
+from .extract import ExtractorChoice, default_extractor
 from .seeds import SeedError, seed_from_image, seed_from_params
 
 
@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", type=int, default=defaults.width, help="judged render width (px)")
     parser.add_argument("--height", type=int, default=defaults.height, help="judged render height (px)")
     parser.add_argument("--workers", type=int, help=f"render processes (default {defaults.workers})")
-    parser.add_argument("--checkpoint", help="inverse-model checkpoint (default models/inverse.pt)")
+    parser.add_argument(
+        "--checkpoint",
+        help="inverse-model checkpoint that reads finds back into seeds (default models/inverse.pt; none: "
+        "finds keep their own params)",
+    )
     return parser
 
 
@@ -66,8 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.resume is None and not args.judge:
         parser.error("--judge is required for a new run")
-    store = Store(args.db)
-    extraction = default_extractor(args.checkpoint)
+    try:
+        store = Store(args.db)
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.checkpoint == "none":
+        extraction = ExtractorChoice(None, "extraction skipped: --checkpoint none")
+    else:
+        extraction = default_extractor(args.checkpoint)
+    if args.checkpoint and extraction.extract is None and args.checkpoint != "none":  # named: not a note
+        store.close()
+        print(f"error: --checkpoint {extraction.note.removeprefix('extraction skipped: ')}", file=sys.stderr)
+        return 2
     explorer: Explorer | None = None
     try:
         if args.resume is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,9 @@ def load_bank(path: str | Path | None = None) -> RetrievalBank:
             f"no retrieval bank at {path}; build one with `python -m train.build_retrieval --out {path}`"
         )
     try:
+        with path.open("rb") as head:
+            if head.read(4) != b"PK\x03\x04":  # not an .npz (np.load would call it pickled data)
+                raise BankError(f"{path} is not a retrieval bank (an .npz from train.build_retrieval)")
         with np.load(path) as data:
             config = json.loads(bytes(data["config"]).decode())
             views = {
@@ -215,7 +219,7 @@ def load_bank(path: str | Path | None = None) -> RetrievalBank:
                 for name in VIEWS
             }
             keys = data["keys"]
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise BankError(f"cannot read the retrieval bank {path}: {exc}") from exc
     if config.get("version") != BANK_VERSION:
         raise BankError(f"{path} is bank version {config.get('version')}, this code reads {BANK_VERSION}")

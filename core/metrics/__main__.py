@@ -7,8 +7,20 @@ import argparse
 import json
 import sys
 
+from core.argtypes import positive_int
 from core.imageio import ImageInputError
 from core.metrics.report import WORKING_WIDTH, match_report
+
+MAX_WORKING_WIDTH = 4096
+"""Widest working width taken: 100000 px ran until killed (or out of memory) for two 1652-px images."""
+
+
+def working_width(text: str) -> int:
+    """A --width: 16 px (SSIM's windows need room) to MAX_WORKING_WIDTH."""
+    value = positive_int(text)
+    if not 16 <= value <= MAX_WORKING_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be 16 to {MAX_WORKING_WIDTH} px, got {value}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("candidate", help="candidate image file (e.g. a render)")
     parser.add_argument("--no-lpips", action="store_true", help="skip LPIPS (reported as null)")
     parser.add_argument(
-        "--width", type=int, default=WORKING_WIDTH, help=f"working width in px (default {WORKING_WIDTH})"
+        "--width",
+        type=working_width,
+        default=WORKING_WIDTH,
+        help=f"working width in px, 16 to {MAX_WORKING_WIDTH} (default {WORKING_WIDTH})",
     )
     args = parser.parse_args(argv)
     try:

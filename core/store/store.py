@@ -61,8 +61,14 @@ class Store:
         self.location = resolve_location(location)
         self.images_dir = self.location.images_dir
         self._lock = threading.RLock()
-        self._conn = connect(self.location.db_path, timeout=timeout)
-        migrate(self._conn)
+        try:
+            self._conn = connect(self.location.db_path, timeout=timeout)
+            migrate(self._conn)
+        except sqlite3.DatabaseError as exc:  # a file that is not SQLite: said, not a traceback
+            raise StoreError(
+                f"{self.location.db_path} is not a usable database ({exc}): give a data folder, or the "
+                "database file of one"
+            ) from None
 
     # -- lifetime ------------------------------------------------------------------------------------------
 
