@@ -12,13 +12,15 @@ import logging
 
 import uvicorn
 
+from core.argtypes import port
+from core.paths import writable_folder
 from core.store import default_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    parser.add_argument("--port", type=port, default=7860, help="port (default 7860)")
     parser.add_argument(
         "--data-dir",
         default=str(default_data_dir()),
@@ -30,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     args = parser.parse_args(argv)
+    try:  # settings.json and the store go there: a file or a read-only place is said now, not at a save
+        writable_folder(args.data_dir)
+    except ValueError as exc:
+        parser.error(f"--data-dir: {exc}")
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
     from app.api.inputs import SERVER_OPTIONS

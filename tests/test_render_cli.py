@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.argtypes import count, positive_int, seconds
+from core.argtypes import count, port, positive_int, seconds
 from core.render.__main__ import main, parse_size
 
 REFERENCES = Path(__file__).resolve().parents[1] / "references"
@@ -52,6 +52,7 @@ def test_sizes_and_limits_say_what_is_allowed() -> None:
         (count, "-1", "at least 0"),
         (seconds, "inf", "finite"),
         (seconds, "-0.5", "at least 0 seconds"),
+        (port, "70000", "0 to 65535"),
     ]:
         with pytest.raises(argparse.ArgumentTypeError, match=words):
             parse(text)

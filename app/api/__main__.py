@@ -9,7 +9,7 @@ import uvicorn
 from app.api.app import create_app
 from app.api.inputs import SERVER_OPTIONS
 from app.api.pool import KINDS, default_workers
-from core.argtypes import count, positive_int
+from core.argtypes import count, port, positive_int
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m app.api", description="Serve the bb-particles /api/raster contract with the twin."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=3000, help="port (default 3000, the original's)")
+    parser.add_argument("--port", type=port, default=3000, help="port (default 3000, the original's)")
     parser.add_argument(
         "--workers",
         type=positive_int,
