@@ -35,11 +35,11 @@ def count(text: str) -> int:
     return value
 
 
-def seconds(text: str) -> float:
-    """A duration ≥ 0 s (0: no limit, where the option's help says so)."""
+def duration(text: str) -> float:
+    """A duration ≥ 0 in the option's unit (0: no limit, where the option's help says so)."""
     value = float(_number(text, float))
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0 seconds, got {text}")
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
     return value
 
 

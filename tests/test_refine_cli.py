@@ -208,7 +208,7 @@ def test_the_finish_is_told_at_the_size_it_fits() -> None:
     ("flags", "words"),
     [
         (["--budget", "-5"], "--budget: must be at least 0, got -5"),  # used to run one evaluation
-        (["--seconds", "-1"], "--seconds: must be at least 0 seconds"),  # used to run without a time limit
+        (["--seconds", "-1"], "--seconds: must be at least 0, got -1"),  # used to run without a time limit
         (["--seconds", "nan"], "expected a finite number"),
         (["--workers", "0"], "--workers: must be at least 1"),
         (["--supersample", "9"], "invalid choice: 9 (choose from 1, 2, 3, 4)"),

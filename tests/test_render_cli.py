@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.argtypes import count, port, positive_int, seconds
+from core.argtypes import count, duration, port, positive_int
 from core.render.__main__ import main, parse_size
 
 REFERENCES = Path(__file__).resolve().parents[1] / "references"
@@ -50,10 +50,10 @@ def test_sizes_and_limits_say_what_is_allowed() -> None:
         (positive_int, "0", "at least 1"),
         (positive_int, "2.5", "expected a whole number"),
         (count, "-1", "at least 0"),
-        (seconds, "inf", "finite"),
-        (seconds, "-0.5", "at least 0 seconds"),
+        (duration, "inf", "finite"),
+        (duration, "-0.5", "at least 0"),
         (port, "70000", "0 to 65535"),
     ]:
         with pytest.raises(argparse.ArgumentTypeError, match=words):
             parse(text)
-    assert count("0") == 0 and seconds("0") == 0.0 and positive_int("3") == 3
+    assert count("0") == 0 and duration("0") == 0.0 and positive_int("3") == 3

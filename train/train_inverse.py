@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from core.argtypes import count, positive_int, seconds
+from core.argtypes import count, duration, positive_int
 from core.interrupt import cancel_on_interrupt
 from core.inverse.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from core.inverse.model import InverseModel, ModelConfig
@@ -80,7 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--max-steps", type=positive_int, default=None, help="stop after this many optimiser steps"
     )
-    ap.add_argument("--max-minutes", type=seconds, default=None, help="stop (validate, save) after this long")
+    ap.add_argument(
+        "--max-minutes", type=duration, default=None, help="stop (validate, save) after this long"
+    )
     ap.add_argument("--resume", type=Path, default=None, help="a last.pt to continue from")
     ap.add_argument(
         "--export", type=Path, default=None, help="also copy best.pt here (e.g. models/inverse.pt)"
@@ -181,7 +183,8 @@ def ignore_ctrl_c(_worker_id: int) -> None:
 
 def epoch_batches(loader: Any, steps: int, interrupted: Callable[[], bool]) -> Iterator[Any]:
     """Up to `steps` batches of `loader`, ending early after a Ctrl-C. The DataLoader's workers get the
-    terminal's SIGINT too and exit, so the batch after one is an error, not a batch: then too it ends."""
+    terminal's SIGINT too; one that it reaches before `ignore_ctrl_c` runs exits, and the batch after that
+    is an error, not a batch: then too the epoch ends."""
     batches = iter(loader)
     for _ in range(steps):
         if interrupted():

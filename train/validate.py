@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from core.argtypes import count, duration, positive_int
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
@@ -56,7 +57,7 @@ from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
-from core.refine.evaluate import default_workers
+from core.refine.evaluate import MAX_SUPERSAMPLE, default_workers
 from core.refine.gap import gap_picture, gap_report
 from core.render.links import original_links
 
@@ -310,29 +311,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--out-dir", type=Path, default=None, help="side-by-side PNGs, renders, params")
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
-    ap.add_argument("--top-k", type=int, default=3)
+    ap.add_argument("--top-k", type=positive_int, default=3)
     ap.add_argument("--device", default=None)
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
-    ap.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="refine: evaluations per target")
     ap.add_argument(
-        "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="refine: seconds per target"
+        "--budget", type=count, default=DEFAULT_BUDGET_EVALS, help="refine: evaluations per target"
+    )
+    ap.add_argument(
+        "--seconds", type=duration, default=DEFAULT_BUDGET_SECONDS, help="refine: seconds per target"
     )
     ap.add_argument(
         "--workers",
-        type=int,
+        type=positive_int,
         default=default_workers(),
         help="refine: scoring processes (default: 2, or 1 on one core)",
     )
     ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
     ap.add_argument(
         "--supersample",
-        type=int,
+        type=positive_int,
+        choices=range(1, MAX_SUPERSAMPLE + 1),
+        metavar="K",
         default=None,
         help="first guess and refine: candidates at k× the working size (default: 2 for a design of strokes "
         "thinner than a working pixel, else 1)",
     )
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.refine and not args.budget and not args.seconds:
+        ap.error("--budget 0 and --seconds 0 leave each refinement without an end: give either a limit")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from core.argtypes import positive_int
 from core.judge import JudgeError, create_judge
 from core.progress import progress_bar
 from core.store import Store, StoreError
@@ -45,18 +46,22 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--seed-params", metavar="JSON", help="start from params (JSON object or file)")
     start.add_argument("--resume", type=int, metavar="RUN_ID", help="continue an interrupted run")
     parser.add_argument("--judge", help="proxy | transformers[:MODEL] | openai:URL[#model]")
-    parser.add_argument("--evals", type=int, default=DEFAULT_EVALS, help="evaluations in all")
+    parser.add_argument("--evals", type=positive_int, default=DEFAULT_EVALS, help="evaluations in all")
     parser.add_argument("--db", help="data directory or database file (default $BB_DATA_DIR or ./data)")
     defaults = ExploreConfig()
     parser.add_argument("--threshold", type=float, default=defaults.threshold, help="a find scores ≥ this")
-    parser.add_argument("--population", type=int, help="candidates per generation (default 4 + 3 ln n)")
+    parser.add_argument(
+        "--population", type=positive_int, help="candidates per generation (default 4 + 3 ln n)"
+    )
     parser.add_argument("--sigma", type=float, default=defaults.sigma, help="initial step in [0, 1] units")
     parser.add_argument("--novelty", type=float, default=defaults.novelty, help="repulsion weight (0: off)")
     parser.add_argument("--method", choices=("catcma", "cma"), default=defaults.method)
     parser.add_argument("--rng-seed", type=int, default=defaults.rng_seed)
-    parser.add_argument("--width", type=int, default=defaults.width, help="judged render width (px)")
-    parser.add_argument("--height", type=int, default=defaults.height, help="judged render height (px)")
-    parser.add_argument("--workers", type=int, help=f"render processes (default {defaults.workers})")
+    parser.add_argument("--width", type=positive_int, default=defaults.width, help="judged render width (px)")
+    parser.add_argument(
+        "--height", type=positive_int, default=defaults.height, help="judged render height (px)"
+    )
+    parser.add_argument("--workers", type=positive_int, help=f"render processes (default {defaults.workers})")
     parser.add_argument(
         "--checkpoint",
         help="inverse-model checkpoint that reads finds back into seeds (default models/inverse.pt; none: "

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from core.argtypes import count, positive_int, seconds
+from core.argtypes import count, duration, positive_int
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--checkpoint", help="inverse-model checkpoint for --start guess (default: shipped)")
     parser.add_argument("--budget", type=count, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
-    parser.add_argument("--seconds", type=seconds, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)")
+    parser.add_argument(
+        "--seconds", type=duration, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)"
+    )
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
     parser.add_argument(
         "--workers",
