@@ -149,6 +149,18 @@ def test_errors_name_key_value_and_allowed(params, key, value):
     assert isinstance(e, ValueError)
 
 
+def test_an_unknown_key_suggests_the_close_one_and_lists_todays_keys():
+    with pytest.raises(ParamsError, match=r"repetitons: unknown key \(did you mean 'repetitions'\?\)") as err:
+        validate({"repetitons": 5})
+    assert "repetitions" in err.value.allowed and "crt" in err.value.allowed
+    assert not {"_wrappers", "width", "transform", "crtWarp"} & set(err.value.allowed)  # accepted, not listed
+    with pytest.raises(ParamsError, match=r"colour: unknown key \(did you mean 'color'\?\)"):
+        validate({"colour": "#ffffff"})
+    with pytest.raises(ParamsError, match=r"zzz: unknown key: 5"):  # nothing close: no guess
+        validate({"zzz": 5})
+    assert validate({"width": 1, "crtWarp": 0.1})  # obsolete keys and flat aliases still validate
+
+
 def test_prefixed_and_wrapped_inputs_validate_to_flat():
     flat = {"geometry": "u", "scale": 0.5, "layers": [{"rotation": 1, "disabled": {"color": "#FFF"}}]}
     for wrapped in (False, True):

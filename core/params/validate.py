@@ -9,6 +9,7 @@ implicit default layer, disabled overrides dropped.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,17 @@ RESOLVED_KEYS: tuple[str, ...] = (
     "gradientAngle",
     "gradientRange",
 )
+
+
+CURRENT_KEYS: tuple[str, ...] = tuple(
+    sorted(
+        {p.name for p in MAIN_PARAMS if not p.obsolete}
+        | {g.name for g in GROUPS if not g.obsolete}
+        | {"layers"}
+    )
+)
+"""The keys an unknown key's error lists and suggests from: the ones a scene is made of today (obsolete keys,
+the flat aliases and the converters' record are accepted too, but listing them reads as an invitation)."""
 
 
 def validate(params: Mapping[str, Any], *, js_bools: bool = False) -> dict[str, Any]:
@@ -122,12 +134,15 @@ def _normalise(flat: Mapping[str, Any], *, quantise: bool, js_bools: bool) -> di
     """Every present key checked in canonical order; unknown keys raise."""
     for key in flat:
         if key not in FLAT_KEYS:
+            close = difflib.get_close_matches(str(key), CURRENT_KEYS, n=1, cutoff=0.75)
             hint = (
                 " (a Leva key in a map without Element.geometry/Scalars.repetitions?)"
                 if "." in str(key)
+                else f" (did you mean {close[0]!r}?)"
+                if close
                 else ""
             )
-            raise ParamsError(str(key), flat[key], sorted(FLAT_KEYS), f"unknown key{hint}:")
+            raise ParamsError(str(key), flat[key], list(CURRENT_KEYS), f"unknown key{hint}:")
     kw = {"quantise": quantise, "js_bools": js_bools}
     out: dict[str, Any] = {
         p.name: check_value(p.name, p, flat[p.name], **kw) for p in MAIN_PARAMS if p.name in flat
