@@ -456,10 +456,34 @@ def test_pool_import_export_round_trip(session: Session, tmp_path: Path) -> None
 
     refs = tmp_path / "refs.jsonl"
     refs.write_text("".join(json.dumps(to_prefixed(p)) + "\n" for p in sample_params(3, seed=2)))
-    message, table, _ = handlers.on_import_refs(session, str(refs))
-    assert "3 new seeds" in message and len(table) == 3
+    assert handlers.on_export_pool(session) is None  # an empty pool: a warning, not an empty file
+    message, table, _, cleared = handlers.on_import_refs(session, str(refs))
+    assert "3 new seeds" in message and len(table) == 3 and cleared is None
     exported = Path(handlers.on_export_pool(session))
     assert exported.read_text() == refs.read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (
+            '{"Element.geometry": "hexagon", "Scalars.repetitions": 80}\n',
+            "bad.jsonl:1: geometry: unknown option",
+        ),
+        ("\xf6\x00 binary".encode("latin-1"), "bad.jsonl: not UTF-8 text"),
+        ('{"Element.geometry": "ring"}\n{oops\n', "bad.jsonl:2: not JSON"),
+    ],
+)
+def test_a_bad_refs_file_is_said_in_the_pool_status_and_imports_nothing(
+    session: Session, tmp_path: Path, content: str | bytes, words: str
+) -> None:
+    """A geometry that does not exist used to be stored (and fail at its first render); a binary file was a
+    toast without the file's name; each error only a toast, the bad file left in the drop zone."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
+    status, *_, cleared = handlers.on_import_refs(session, str(bad))
+    assert status.startswith("⚠️ Not imported: ") and words in status, status
+    assert cleared is None and resources.store_for(session.settings.data_dir).seeds() == []
 
 
 def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
@@ -482,6 +506,11 @@ def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
         assert handlers.on_promote(session, nothing_picked)[0].startswith("Pick a find first")
     message, pool_table, _ = handlers.on_promote(session, best_id)
     assert "promoted" in message and store.seeds()[0].rating_id == best_id and len(pool_table) == 1
+    again = handlers.on_promote(session, best_id)[0]  # a second click used to add a copy
+    assert again == f"Find #{best_id} is already seed **#{store.seeds()[0].id}** in the pool."
+    assert len(store.seeds()) == 1
+    with pytest.raises(gr.Error, match="No find #424242"):
+        handlers.on_promote(session, 424242)
     lines = Path(handlers.on_export_finds(session, 9.0, "", "score ↓")).read_text().splitlines()
     assert len(lines) == 2 and "Element.geometry" in lines[0]
 
@@ -581,6 +610,25 @@ def test_explore_handler_says_what_to_pick(session: Session) -> None:
     assert "Pick a seed" in out[0] and len(out) == 4
     [out] = list(handlers.on_explore(session, "current match", None, "proxy", 10))
     assert "Upload a design" in out[0] and len(out) == 4
+    [out] = list(handlers.on_explore(session, "pool seed", 1, "proxy", 0))  # 0 used to run 200
+    assert "Evaluations must be at least 1" in out[0]
+
+
+def test_an_exploration_whose_judge_fails_saves_no_seed(session: Session, target_png: Path) -> None:
+    """Explore from the current match with a VLM server that is down, or a judge that does not exist: the
+    run fails at once and the pool gains nothing (it used to gain the match as an 'exploration start')."""
+    handlers.on_upload(session, str(target_png))
+    store = resources.store_for(session.settings.data_dir)
+    for judge in (f"openai:http://127.0.0.1:{free_port()}/v1#m", "banana"):
+        *_, last = handlers.on_explore(session, "current match", None, judge, 8)
+        assert last[0].startswith("⚠️ Exploration failed") and store.seeds() == [], last[0]
+
+
+def test_a_negative_refine_budget_is_a_message(session: Session, target_png: Path) -> None:
+    handlers.on_upload(session, str(target_png))
+    for evals, seconds in ((-5, None), (None, -3)):  # they used to run one evaluation each
+        [out] = list(handlers.on_refine(session, evals, seconds))
+        assert out[2].startswith("⚠️ Budgets are at least 0") and session.source != "refine"
 
 
 # -- settings ----------------------------------------------------------------------------------------------
@@ -609,6 +657,9 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
     assert fresh.settings.data_dir == str(store_dir) and fresh.settings.refine_workers == 2
     bad = handlers.on_save_settings(session, "ftp://nope", "proxy", "", str(store_dir), 1)
     assert bad[0].startswith("⚠️ Not saved") and load_settings(session.home).renderer == "local"
+    for judge in ("banana", "openai:not a url"):  # used to be saved, and fail at the first exploration
+        bad = handlers.on_save_settings(session, "local", judge, "", str(store_dir), 1)
+        assert bad[0].startswith("⚠️ Not saved") and load_settings(session.home).judge == "proxy"
 
 
 def test_an_original_renderer_that_is_down_does_not_lose_the_first_guess(
@@ -643,8 +694,9 @@ def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Pat
     links = handlers.on_upload(session, str(target_png))[7]
     root = f"http://127.0.0.1:{closed}"
     assert f"({root}/?c=" in links and f"({root}/render?c=" in links
-    bad = handlers.on_save_settings(*args, "ftp://studio.local")
-    assert bad[0].startswith("⚠️ Not saved") and "http(s) address" in bad[0]
+    for address in ("ftp://studio.local", "not a url", "javascript:alert(1)"):  # the last two were saved
+        bad = handlers.on_save_settings(*args, address)
+        assert bad[0].startswith("⚠️ Not saved") and "http(s) address" in bad[0], bad[0]
     assert load_settings(session.home).original_url == root
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()

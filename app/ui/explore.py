@@ -57,12 +57,12 @@ def explore_updates(
 
     workers: rendering processes; the app passes its refine setting, so both use one shared pool
     (core.shared_pool) rather than shutting down each other's pool of another size."""
+    config = ExploreConfig(evals=evals, workers=max(1, workers))
+    scorer = resources.judge_for(judge)
+    scorer.prepare()  # an unknown judge or a VLM server that is down fails here, before a seed is saved
     if seed_id is None:
         seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
-    config = ExploreConfig(evals=evals, workers=max(1, workers))
-    explorer = Explorer.start(
-        store, resources.judge_for(judge), seed_id, config, judge_spec=judge, shared_pool=True
-    )
+    explorer = Explorer.start(store, scorer, seed_id, config, judge_spec=judge, shared_pool=True)
     if on_start is not None:
         on_start(explorer)
     rows: list[tuple[int, float, str]] = []

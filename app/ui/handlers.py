@@ -21,7 +21,7 @@ from app.ui import explore, match, pool, resources
 from app.ui.session import MAX_ATTEMPTS, Session
 from app.ui.settings import load_settings, save_settings
 from core.imageio import ImageInputError, to_uint8
-from core.judge import JudgeError
+from core.judge import JudgeError, create_judge
 from core.metrics import target_notes
 from core.params import ParamsError
 from core.refine import DEFAULT_BUDGET_SECONDS
@@ -209,6 +209,9 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     if session.target is None or session.params is None:
         yield (skip, skip, "Upload a design first.", *[skip] * 7)
         return
+    if (evals or 0) < 0 or (seconds or 0) < 0:  # a −5 used to run one evaluation, as if a budget
+        yield (skip, skip, "⚠️ Budgets are at least 0 (0 or empty: no limit on that one).", *[skip] * 7)
+        return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
     seed, session.refines = session.refines, session.refines + 1
@@ -323,17 +326,24 @@ def on_pool_select(session: Session, evt: gr.SelectData) -> float | None:
 
 @reported
 def on_import_refs(session: Session, path: str | None) -> tuple[Any, ...]:
-    """Outputs: pool status, pool table, pool thumbnails."""
+    """Outputs: pool status, pool table, pool thumbnails, the import's file box (cleared)."""
     if not path:
-        return ("", gr.skip(), gr.skip())
-    message = pool.import_refs(resources.store_for(session.settings.data_dir), path)
-    return (message, *pool_views(session))
+        return ("", gr.skip(), gr.skip(), gr.skip())
+    try:
+        message = pool.import_refs(resources.store_for(session.settings.data_dir), path)
+    except EXPECTED as exc:  # said where the pool's messages go; the file box is cleared for the next try
+        return (f"⚠️ Not imported: {exc}", gr.skip(), gr.skip(), None)
+    return (message, *pool_views(session), None)
 
 
 @reported
-def on_export_pool(session: Session) -> str:
+def on_export_pool(session: Session) -> str | None:
     """Output: the refs.jsonl file of the whole pool."""
-    return pool.export_pool(resources.store_for(session.settings.data_dir))
+    store = resources.store_for(session.settings.data_dir)
+    if not store.seeds():  # an empty file handed over without a word
+        gr.Warning("The pool is empty: save a match or import a refs.jsonl first.")
+        return None
+    return pool.export_pool(store)
 
 
 def _explore_message(text: str) -> tuple[Any, ...]:
@@ -351,6 +361,9 @@ def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
     """Outputs: explore status, best image, latest candidates, score plot. Streams."""
+    if evals is not None and evals < 1:  # 0 used to run the default 200 without a word
+        yield _explore_message("⚠️ Evaluations must be at least 1 (empty: 200).")
+        return
     store = resources.store_for(session.settings.data_dir)
     if start_from == "current match":
         params, parent = session.params, None
@@ -423,7 +436,9 @@ def on_promote(session: Session, rating_id: float | None) -> tuple[Any, ...]:
     """Outputs: gallery status, pool table, pool thumbnails."""
     if not rating_id:  # None, or the field's empty 0
         return ("Pick a find first: click a thumbnail or a row of the finds.", gr.skip(), gr.skip())
-    seed_id = pool.promote(resources.store_for(session.settings.data_dir), int(rating_id))
+    seed_id, new = pool.promote(resources.store_for(session.settings.data_dir), int(rating_id))
+    if not new:
+        return (f"Find #{int(rating_id)} is already seed **#{seed_id}** in the pool.", gr.skip(), gr.skip())
     return (f"Find #{int(rating_id)} promoted to seed **#{seed_id}**.", *pool_views(session))
 
 
@@ -460,6 +475,7 @@ def on_save_settings(
             original_url=original_url or "",
         )
         resources.renderer_for(updated.renderer)
+        create_judge(updated.judge)  # its name and address now, not at the first exploration (no network)
         os.makedirs(Path(updated.data_dir).expanduser(), exist_ok=True)
         resources.store_for(updated.data_dir)
     except EXPECTED as exc:

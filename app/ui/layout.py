@@ -263,7 +263,9 @@ def build_ui(home: str) -> gr.Blocks:
         explore_tab.select(handlers.on_pool_refresh, session, pool_views)
         pool_table.select(handlers.on_pool_select, session, seed_id)
         pool_gallery.select(handlers.on_pool_select, session, seed_id)
-        refs_upload.upload(handlers.on_import_refs, [session, refs_upload], [pool_status, *pool_views])
+        refs_upload.upload(
+            handlers.on_import_refs, [session, refs_upload], [pool_status, *pool_views, refs_upload]
+        )
         export_pool_button.click(handlers.on_export_pool, session, pool_file)
         explore_button.click(
             handlers.on_explore,

@@ -15,7 +15,7 @@ from PIL import Image
 from app.ui.downloads import DOWNLOADS
 from core.params import to_prefixed
 from core.render import render
-from core.store import GALLERY_MIN_SCORE, Store, params_key
+from core.store import GALLERY_MIN_SCORE, Store, StoreError, params_key
 
 THUMB_SIZE = (160, 90)
 """Thumbnail size (width, height) in px: the 16:9 of the designs."""
@@ -124,6 +124,15 @@ def export_finds(frame: pd.DataFrame) -> str:
     return str(path)
 
 
-def promote(store: Store, rating_id: int) -> int:
-    """Make a find a seed (source explore, parent its run's seed); returns the seed id."""
-    return store.promote(int(rating_id))
+def promote(store: Store, rating_id: int) -> tuple[int, bool]:
+    """Make a find a seed (source explore, parent its run's seed): (its seed id, whether it is new). A find
+    promoted before gives back its seed (a second click used to add a copy); an id that is no find is a
+    StoreError that says so."""
+    already = next((seed.id for seed in store.seeds() if seed.rating_id == rating_id), None)
+    if already is not None:
+        return already, False
+    try:
+        store.get_rating(rating_id)
+    except StoreError:
+        raise StoreError(f"No find #{rating_id}: click a thumbnail or a row of the finds.") from None
+    return store.promote(int(rating_id)), True

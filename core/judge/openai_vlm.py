@@ -20,6 +20,8 @@ import numpy as np
 import requests
 from PIL import Image
 
+from core.urls import http_url
+
 from .base import JudgeError, JudgeUnavailable
 from .prompt import Part
 from .vlm import VLMJudge
@@ -143,9 +145,9 @@ class OpenAIJudge(VLMJudge):
 
 def _endpoints(base_url: str) -> tuple[str, str]:
     """(chat completions URL, API root ending in /v1) from any of the accepted base URL forms."""
-    url = base_url.strip().rstrip("/")
-    if not url.startswith(("http://", "https://")):
+    if not base_url.strip().startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) URL: {base_url!r} (expected e.g. http://localhost:11434/v1)")
+    url = http_url(base_url, "VLM server address", "http://localhost:11434/v1").rstrip("/")
     if url.endswith("/chat/completions"):
         url = url[: -len("/chat/completions")]
     if not url.endswith("/v1"):

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from core.params import encode, validate
 from core.render.remote import API_PATH, DEFAULT_URL, normalize_url
+from core.urls import http_url
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,7 @@ class OriginalLinks:
 def site_root(url: str = DEFAULT_URL) -> str:
     """The original's address from its root or its /api/raster endpoint (`localhost:3000` is read as
     http); a clear ValueError for anything that is not an http(s) address."""
-    endpoint = normalize_url(url.strip() or DEFAULT_URL)
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"bb-particles address {url!r}: use an http(s) address such as {DEFAULT_URL}")
+    endpoint = normalize_url(http_url(url.strip() or DEFAULT_URL, "bb-particles address", DEFAULT_URL))
     return endpoint[: -len(API_PATH)]
 
 

@@ -27,6 +27,7 @@ import requests
 from PIL import Image
 
 from core.render.base import Params, Renderer, RenderError
+from core.urls import http_url
 
 API_PATH = "/api/raster"
 DEFAULT_URL = "http://localhost:3000"
@@ -133,7 +134,8 @@ class RemoteRenderer(Renderer):
         backoff: float = 1.0,
         max_backoff: float = 8.0,
     ) -> None:
-        self.url = normalize_url(url or os.environ.get("BB_RENDERER_URL") or DEFAULT_URL)
+        given = url or os.environ.get("BB_RENDERER_URL") or DEFAULT_URL
+        self.url = normalize_url(http_url(given, "renderer address", f"{DEFAULT_URL}{API_PATH}"))
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.retries = max(0, int(retries))

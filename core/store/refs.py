@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.params import ParamsError, detect_form, to_prefixed, to_scene_params
+from core.params import ParamsError, detect_form, to_prefixed, to_scene_params, validate
 
 from .errors import StoreError
 from .records import Seed
@@ -35,7 +35,14 @@ def read_refs(path: str | os.PathLike[str]) -> Iterator[RefLine]:
     """Parse a refs.jsonl file; blank lines are skipped, a bad line raises StoreError naming file:line."""
     path = Path(path)
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+        try:
+            lines = list(handle)
+        except UnicodeDecodeError as exc:
+            raise StoreError(
+                f"{path.name}: not UTF-8 text ({exc.reason} at byte {exc.start}); a refs.jsonl "
+                "holds one JSON object per line"
+            ) from None
+        for number, line in enumerate(lines, start=1):
             text = line.rstrip("\r\n")
             if not text.strip():
                 continue
@@ -53,6 +60,9 @@ def read_refs(path: str | os.PathLike[str]) -> Iterator[RefLine]:
                 )
             try:
                 params = to_scene_params(obj)
+                # values too: a "hexagon" used to be stored, and fail at its first render; bools as the
+                # original's checkbox reads them (a CMA-ES line of the designer's has positionCoupled 1.18)
+                validate(params, js_bools=True)
             except ParamsError as exc:
                 raise StoreError(f"{origin}: {exc}") from exc
             yield RefLine(origin=origin, text=text, obj=obj, params=params, form=form)
