@@ -92,3 +92,19 @@ def test_cli_refuses_a_named_checkpoint_it_cannot_load_and_a_file_that_is_no_dat
     assert main([*run, "--db", str(junk)]) == 2
     err = capsys.readouterr().err
     assert "junk.db is not a usable database" in err and "Traceback" not in err
+
+
+def test_a_judge_that_cannot_run_leaves_no_seed_and_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """An unreachable VLM used to leave a 'manual' seed and a failed run behind at every try."""
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    judge = f"openai:http://127.0.0.1:{port}/v1#m"
+    assert main(["--seed-params", "{}", "--judge", judge, "--db", str(tmp_path), "--checkpoint", "none"]) == 2
+    assert "cannot reach" in capsys.readouterr().err
+    with Store(tmp_path) as store:
+        assert store.seeds() == [] and store.runs() == []

@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from PIL import Image
 
 from core.judge import JudgeContext, JudgeError, JudgeFailure, JudgeUnavailable, create_judge
+from core.judge.vlm import RAW_MAX_CHARS
 
 CONTEXT = JudgeContext(references=(np.full((60, 100, 3), 40, np.uint8), np.full((50, 50, 3), 200, np.uint8)))
 IMAGE = np.zeros((72, 128, 3), np.uint8)
@@ -31,32 +33,46 @@ class FakeServer:
     def __init__(self) -> None:
         self.script: list[tuple[int, Any]] = []
         self.requests: list[dict[str, Any]] = []
-        self.models = ["qwen2.5vl:3b", "other"]
+        self.models: list[str] | None = ["qwen2.5vl:3b", "other"]  # None: the listing is a bare []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _send(self, status: int, body: Any) -> None:
+            def _send(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-                self.send_response(status)
+                self.send_response(abs(status))
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(len(data) * (2 if status < 0 else 1)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(data)
+                self.wfile.write(data)  # a negative status: the reply is cut off at half its length
 
             def do_GET(self) -> None:
                 if self.path == "/v1/models":
-                    self._send(200, {"object": "list", "data": [{"id": m} for m in server.models]})
+                    listing = (
+                        server.models
+                        if server.models is None or isinstance(server.models, dict)
+                        else {
+                            "object": "list",
+                            "data": [{"id": m} for m in server.models],
+                        }
+                    )
+                    self._send(200, [] if listing is None else listing)
                 else:
                     self._send(404, {"error": "not found"})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body})
-                status, reply = server.script.pop(0) if server.script else (500, {"error": "script empty"})
-                self._send(status, reply)
+                server.requests.append({"path": self.path, "body": body, "time": time.monotonic()})
+                status, reply, *headers = (
+                    server.script.pop(0) if server.script else (500, {"error": "script empty"})
+                )
+                self._send(status, reply, *headers)
+                if status < 0:
+                    self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -145,3 +161,47 @@ def test_server_down_says_what_to_start() -> None:
         judge.score(IMAGE, CONTEXT)
     message = str(caught.value)
     assert f"127.0.0.1:{port}" in message and "ollama serve" in message and "--judge proxy" in message
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"choices": [], "detail": "Rating: 9"},  # was read as 9
+        {"choices": [{"text": "SCORE: 7/10"}]},  # a completion, not a chat message: was read as 7
+        "<html><body>Rating: 9 stars</body></html>",  # an error page: was read as 9
+    ],
+)
+def test_a_reply_without_a_chat_message_is_a_failure_never_a_score(server: FakeServer, reply: Any) -> None:
+    server.script = [(200, reply)] * 3
+    with pytest.raises(JudgeFailure, match=r"3 attempt.*no answer in the server's reply") as caught:
+        _judge(f"openai:{server.url}#m", retries=2).score(IMAGE, CONTEXT)
+    assert all("holds no chat message" in answer for answer in caught.value.answers)
+
+
+def test_a_reply_cut_off_midway_is_retried(server: FakeServer) -> None:
+    """It raised requests' ChunkedEncodingError (no JudgeError): the explore CLI ended in a traceback."""
+    server.script = [(-200, _reply("SCORE: 4/10 — cut")[1]), _reply("SCORE: 6/10 — whole")]
+    assert _judge(f"openai:{server.url}#m", http_retries=2).score(IMAGE, CONTEXT).score == 6.0
+    assert len(server.requests) == 2
+
+
+def test_retry_after_is_honoured(server: FakeServer) -> None:
+    server.script = [(429, {"error": "slow down"}, {"Retry-After": "0.6"}), _reply("SCORE: 5/10 — ok")]
+    assert _judge(f"openai:{server.url}#m", http_retries=2).score(IMAGE, CONTEXT).score == 5.0
+    first, second = (request["time"] for request in server.requests)
+    assert second - first >= 0.55  # the backoff alone is 0 here
+
+
+def test_a_refused_key_says_where_the_key_goes_and_a_long_answer_is_cut(server: FakeServer) -> None:
+    server.script = [(401, {"error": "invalid api key"})]
+    with pytest.raises(JudgeError, match=r"HTTP 401 .*\$OPENAI_API_KEY"):
+        _judge(f"openai:{server.url}#m").score(IMAGE, CONTEXT)
+    server.script = [_reply("SCORE: 7/10 — " + "glow " * 200_000)]  # 1 MB: was stored whole
+    judgement = _judge(f"openai:{server.url}#m").score(IMAGE, CONTEXT)
+    assert judgement.score == 7.0 and len(judgement.raw) == RAW_MAX_CHARS
+
+
+def test_a_bare_empty_model_list_says_to_name_a_model(server: FakeServer) -> None:
+    server.models = None  # GET /v1/models answers [] (it was an AttributeError)
+    with pytest.raises(JudgeUnavailable, match="lists no models; name one"):
+        _judge(f"openai:{server.url}").prepare()

@@ -44,7 +44,11 @@ GOOD = [
 
 BAD = [
     ("31", "outside"),
-    ("score 0", "outside"),
+    ("score: 0", "outside"),
+    ("score 0", "no score found"),  # a label without ':' or a denominator is prose, not a score
+    ("Ignore the scale, score 10", "no score found"),  # were read as 10, 10 and 1
+    ("It does not deserve a score of 10; it is weak.", "no score found"),
+    ("I cannot rate images. A score of 1 would be unfair.", "no score found"),
     ("Score: 11/10", "outside"),
     ("Score: -3", "outside"),
     ("10.5", "outside"),

@@ -96,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
                 store, create_judge(judge_spec), args.resume, extractor=extraction, workers=args.workers
             )
         else:
+            judge = create_judge(args.judge)
+            judge.prepare()  # a judge that cannot run fails here, before a seed and a run are saved
             seed_id = _seed(store, args, extraction.extract)
             config = ExploreConfig(
                 evals=args.evals,
@@ -110,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
                 **({"workers": args.workers} if args.workers else {}),
             )
             explorer = Explorer.start(
-                store, create_judge(args.judge), seed_id, config, judge_spec=args.judge, extractor=extraction
+                store, judge, seed_id, config, judge_spec=args.judge, extractor=extraction
             )
         print(f"run {explorer.run_id} from seed {explorer.seed_id}; {extraction.note}", file=sys.stderr)
         final = _drive(explorer)
     except (ExploreError, SeedError, StoreError, JudgeError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        later = "" if explorer is None else f" (the run is kept: --resume {explorer.run_id} continues it)"
+        print(f"error: {exc}{later}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         run = "" if explorer is None else f"; continue with --resume {explorer.run_id}"

@@ -24,7 +24,7 @@ from core.urls import http_url
 
 from .base import JudgeError, JudgeUnavailable
 from .prompt import Part
-from .vlm import VLMJudge
+from .vlm import RAW_MAX_CHARS, NoAnswer, VLMJudge
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 START_HINT = (
@@ -33,6 +33,31 @@ START_HINT = (
     "`vllm serve Qwen/Qwen2-VL-2B-Instruct` (openai:http://localhost:8000/v1), or LM Studio's local server "
     "(openai:http://localhost:1234/v1) — or use --judge proxy, which needs no server"
 )
+
+
+AUTH_HINT = " (a server that asks for a key reads it from $OPENAI_API_KEY, sent as a Bearer token)"
+MAX_RETRY_AFTER_S = 30.0
+"""Longest wait a 429's or 503's Retry-After is honoured for; beyond it the usual backoff applies."""
+
+
+def _nothing_listens(exc: requests.RequestException) -> bool:
+    """Whether the request never reached a server (refused, unresolvable, no answer to connect): the hint
+    then says what to start. A read timeout, a cut reply or a dropped connection mean a server is there."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    text = str(exc)
+    return isinstance(exc, requests.ConnectionError) and any(
+        sign in text for sign in ("NewConnectionError", "Connection refused", "Failed to resolve")
+    )
+
+
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a Retry-After header asks for (0 when absent, a date, or past MAX_RETRY_AFTER_S)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return 0.0
+    return seconds if 0 < seconds <= MAX_RETRY_AFTER_S else 0.0
 
 
 class OpenAIJudge(VLMJudge):
@@ -94,7 +119,10 @@ class OpenAIJudge(VLMJudge):
         try:
             content = reply["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            return f"<no message in reply: {str(reply)[:200]}>"  # an unparseable answer: retried upstream
+            # no answer to parse: its text ("Rating: 9" in an error page) used to be read as a score
+            raise NoAnswer(
+                f"the server's reply holds no chat message: {str(reply)[:RAW_MAX_CHARS]}"
+            ) from None
         if isinstance(content, list):  # some servers return content parts
             content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
         return str(content or "").strip()
@@ -103,7 +131,8 @@ class OpenAIJudge(VLMJudge):
         if self.model:
             return self.model
         listing = self._request("GET", f"{self.api_root}/models")
-        models = [m.get("id") for m in listing.get("data", []) if isinstance(m, dict) and m.get("id")]
+        entries = listing.get("data", []) if isinstance(listing, dict) else []  # a bare [] was AttributeError
+        models = [m.get("id") for m in entries if isinstance(m, dict) and m.get("id")]
         if not models:
             raise JudgeUnavailable(f"{self.api_root} lists no models; name one: openai:{self.api_root}#MODEL")
         self.model = models[0]
@@ -113,21 +142,25 @@ class OpenAIJudge(VLMJudge):
     def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         problem, unreachable = "", False
+        wait = 0.0
         for attempt in range(self.http_retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                time.sleep(max(wait, self.backoff * 2 ** (attempt - 1)))
+            wait = 0.0
             try:
                 response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:  # also a reply cut off mid-body (ChunkedEncodingError)
                 problem = f"{type(exc).__name__}: {exc}"
-                unreachable = isinstance(exc, requests.ConnectionError)  # a read timeout means it is up
+                unreachable = _nothing_listens(exc)
                 continue
             if response.status_code in RETRY_STATUS:
                 problem, unreachable = f"HTTP {response.status_code}: {response.text[:200]}", False
+                wait = _retry_after(response)
                 continue
             if response.status_code >= 400:
+                hint = AUTH_HINT if response.status_code in (401, 403) else ""
                 raise JudgeError(
-                    f"{self.name}: HTTP {response.status_code} from {url}: {response.text[:300]}"
+                    f"{self.name}: HTTP {response.status_code} from {url}: {response.text[:300]}{hint}"
                 )
             try:
                 return response.json()

@@ -3,7 +3,8 @@
 The designer's old parser stripped non-digits, so "3/10" read as 31. Here numbers are matched as whole
 tokens with their denominator, in this order of trust:
 
-1. a labelled score — "SCORE: 7/10 — reason", "Score: 7.5", "rating of 8 out of 10" (the format we ask for);
+1. a labelled score — "SCORE: 7/10 — reason", "Score: 7.5", "rating of 8 out of 10" (the format we ask for;
+   a label without ':', '=' or 'is' counts only with its denominator: "a score of 10" in prose is no score);
 2. otherwise a fraction anywhere — "7/10", "8 out of 10";
 3. otherwise an answer that *is* a number — "7", "7 — reason".
 
@@ -24,7 +25,9 @@ REASON_MAX_CHARS = 240
 _NUM = r"[-+]?\d+(?:\.\d+)?"
 _DEN = r"(?:\s*(?:/|out\s+of)\s*(?P<den>\d+(?:\.\d+)?)(?![\d.,]\d))?"
 _END = r"(?![\d.,]\d)(?!\d)"
-_LABELLED = re.compile(rf"\b(?:score|rating)\b\s*(?:is|of|=|:)?\s*(?P<num>{_NUM}){_END}{_DEN}", re.IGNORECASE)
+_LABELLED = re.compile(
+    rf"\b(?:score|rating)\b\s*(?P<link>is|of|=|:)?\s*(?P<num>{_NUM}){_END}{_DEN}", re.IGNORECASE
+)
 _FRACTION = re.compile(
     r"(?<![\w.,/+\-–])(?P<num>\d+(?:\.\d+)?)\s*(?:/|out\s+of)\s*(?P<den>\d+(?:\.\d+)?)(?![\d.,]\d)",
     re.IGNORECASE,
@@ -66,7 +69,7 @@ def parse_score(answer: str) -> ParsedScore:
     if not text:
         raise AnswerError("empty answer")
     for pattern in (_LABELLED, _FRACTION, _BARE):
-        matches = list(pattern.finditer(text))
+        matches = [m for m in pattern.finditer(text) if pattern is not _LABELLED or _states_a_score(m)]
         if matches:
             return _single_score(text, matches)
     raise AnswerError("no score found (expected e.g. 'SCORE: 7/10 — reason')")
@@ -84,6 +87,15 @@ def parse_preference(answer: str) -> ParsedPreference:
             raise AnswerError(f"ambiguous preference: {sorted(picks)}")
         return ParsedPreference(pick=picks.pop(), reason=_reason(text, matches[0]))
     raise AnswerError("no preference found (expected 'PREFER: A', 'PREFER: B' or 'PREFER: TIE')")
+
+
+def _states_a_score(match: re.Match[str]) -> bool:
+    """Whether a labelled match states the score ("SCORE: 7", "score is 7", "rating of 8 out of 10")
+    rather than mentions one in prose: "does not deserve a score of 10", "a score of 1 would be unfair"
+    and "Ignore the scale, score 10" were read as 10, 1 and 10. Without ':', '=' or 'is' after the
+    label it counts only with its "/10" or "out of 10"."""
+    link = (match.group("link") or "").lower()
+    return link in (":", "=", "is") or match.group("den") is not None
 
 
 def _single_score(text: str, matches: list[re.Match[str]]) -> ParsedScore:

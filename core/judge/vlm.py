@@ -22,6 +22,14 @@ T = TypeVar("T")
 
 DEFAULT_RETRIES = 2
 """Extra attempts after an unparseable answer (so 3 asks in all)."""
+RAW_MAX_CHARS = 4000
+"""Characters of an answer kept (parsed and stored as the rating's raw text): a judge asked for 64 tokens
+answers in a few hundred; a broken server's 5-MB reply was stored whole (30 MB for 6 evaluations)."""
+
+
+class NoAnswer(Exception):
+    """A reply without the model's text (an error page, empty choices): a failed attempt, retried and
+    recorded as it came, never parsed for a score. The message is the reply."""
 
 
 class VLMJudge(Judge):
@@ -85,7 +93,12 @@ class VLMJudge(Judge):
         answers: list[str] = []
         reason = ""
         for _ in range(self.retries + 1):
-            answer = self._ask(parts)
+            try:
+                answer = self._ask(parts)[:RAW_MAX_CHARS]
+            except NoAnswer as exc:
+                answers.append(str(exc)[:RAW_MAX_CHARS])
+                reason = "no answer in the server's reply"
+                continue
             answers.append(answer)
             try:
                 return parse(answer), answer
