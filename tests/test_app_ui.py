@@ -572,6 +572,18 @@ def test_explore_plot_skips_failed_judgements() -> None:
     assert rows == [(4, 5.0, "generation best"), (4, 6.0, "best so far"), (4, 8.5, "find threshold")]
 
 
+def test_an_exploration_without_one_usable_score_says_so() -> None:
+    from core.explore import ExploreEvent
+    from core.explore.events import Evaluated
+
+    failed = tuple(Evaluated(i, {}, None, 0.0, i, "") for i in range(4))
+    done = ExploreEvent(
+        3, 4, 4, 1, None, None, None, failed, (), (), 0, "", 1.0, done=True, stop_reason="budget"
+    )
+    status = explore._to_update(done).status
+    assert status.startswith("⚠️ Done run 3: 4/4 evaluations, best —") and explore.NO_SCORE in status
+
+
 def test_the_explore_plots_best_so_far_is_a_step_where_a_candidate_beat_it() -> None:
     """Not a straight line from one generation's end to the next: flat until the evaluation that beat the
     best, up over that one, flat after."""

@@ -108,3 +108,24 @@ def test_a_judge_that_cannot_run_leaves_no_seed_and_no_run(
     assert "cannot reach" in capsys.readouterr().err
     with Store(tmp_path) as store:
         assert store.seeds() == [] and store.runs() == []
+
+
+def test_a_run_in_which_every_judgement_failed_is_no_success(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from core.judge import JudgeFailure, register_judge
+    from core.judge.proxy import ProxyJudge
+
+    class Mute(ProxyJudge):
+        name = "mute"
+
+        def score(self, image, context=None):  # type: ignore[no-untyped-def]
+            raise JudgeFailure(self.name, "no score found", ["..."])
+
+    register_judge("mute", Mute)
+    run = ["--seed-params", "{}", "--judge", "mute", "--evals", "3", "--workers", "1", "--checkpoint", "none"]
+    assert main([*run, "--db", str(tmp_path)]) == 1  # it used to end 0, as a run that found nothing
+    captured = capsys.readouterr()
+    assert (
+        "no usable score for any candidate" in captured.err and json.loads(captured.out)["best_score"] is None
+    )

@@ -118,6 +118,12 @@ def _steps(event: ExploreEvent, running: float | None) -> list[tuple[int, float,
     return corners
 
 
+NO_SCORE = (
+    "The judge gave no usable score for any candidate (each is kept with its raw answer): check the judge "
+    "in Settings, or use the proxy judge"
+)
+
+
 def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> ExploreUpdate:
     latest = [
         (item.image, "judge failed" if item.score is None else score_text(item.score))
@@ -131,6 +137,8 @@ def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> Expl
         f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations, best {best}, "
         f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds); {event.extraction}"
     )
+    if event.done and event.best_score is None and event.evaluations:
+        status = f"⚠️ {status}. {NO_SCORE}"
     return ExploreUpdate(
         status, event.evaluations, event.best_score, event.best_image, latest, event.done, history
     )

@@ -127,6 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     print(json.dumps(_summary(final)))
+    if final.best_score is None and final.evaluations:  # a run of failed judgements is no success
+        print(
+            "warning: the judge gave no usable score for any candidate (their raw answers are stored)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
