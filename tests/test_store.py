@@ -102,6 +102,32 @@ def test_seed_source_and_links_are_checked(store: Store) -> None:
 # -- runs and ratings --------------------------------------------------------------------------------------
 
 
+def test_numpy_ids_and_values_work_as_python_ones(store: Store) -> None:
+    """Ids read from a frame are numpy ints: get_seed(np.int64(1)) found no seed 1, a parent id failed its
+    foreign key, and params holding numpy numbers were not storable."""
+    first = store.add_seed(
+        {"geometry": "ring", "repetitions": np.int64(40), "scale": np.float32(0.5)}, source="manual"
+    )
+    frame_id = store.seeds_frame().reset_index()["id"].iloc[0]
+    assert isinstance(frame_id, np.integer) and store.get_seed(frame_id).params["repetitions"] == 40
+    child = store.add_seed({"geometry": "bar"}, source="manual", parent_id=np.int64(first))
+    assert store.get_seed(np.int32(child)).parent_id == first
+
+
+def test_a_seed_must_be_a_scene(store: Store, tmp_path: Path) -> None:
+    """{"foo": 1} used to be stored, and then broke the pool's export; a 'circle' broke its re-import."""
+    for bad, words in (
+        ({"foo": 1}, "foo: unknown key"),
+        ({"geometry": "circle"}, "unknown option: 'circle'"),
+    ):
+        with pytest.raises(StoreError, match=f"not a scene's params: .*{words}"):
+            store.add_seed(bad, source="manual")
+    assert store.seeds() == []
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(StoreError, match="cannot open a store at"):
+        Store(tmp_path / "file")
+
+
 def test_run_life_cycle(store: Store) -> None:
     run_id = store.start_run("explore", {"judge": "proxy", "evals": 100})
     assert store.get_run(run_id).status == "running"

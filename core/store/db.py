@@ -13,6 +13,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
+
+for _integer in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64):
+    # ids taken from a frame (`seeds_frame()["id"][0]`) are numpy ints: unadapted, `get_seed(np.int64(1))`
+    # found no seed 1 and a parent id failed its foreign key
+    sqlite3.register_adapter(_integer, int)
+sqlite3.register_adapter(np.float32, float)
+sqlite3.register_adapter(np.bool_, bool)
+
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for the other process's transaction before giving up."""
 

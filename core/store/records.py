@@ -15,22 +15,34 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.params import ParamsError, detect_form, to_scene_params
+import numpy as np
+
+from core.params import ParamsError, detect_form, to_scene_params, validate
 
 from .errors import StoreError
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python numbers and lists (params built with numpy, as `validate` and
+    `render` take them, were refused: "Object of type int64 is not JSON serializable")."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def dumps(value: Any) -> str:
     """Compact JSON; NaN/inf are refused because they do not survive a JSON round trip to other tools."""
     try:
-        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_plain)
     except (TypeError, ValueError) as exc:
         raise StoreError(f"not storable as JSON: {exc}") from exc
 
 
 def params_key(params: Mapping[str, Any]) -> str:
     """A stable identity for a parameter set: sha256 of its canonical (key-sorted) JSON, hex."""
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False, default=_plain)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -39,12 +51,14 @@ def flat_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
     if not isinstance(params, Mapping):
         raise StoreError(f"params must be a JSON object (dict), got {type(params).__name__}")
     form = detect_form(params)
-    if form == "flat":
-        return dict(params), form
     try:
-        return to_scene_params(params), form
+        flat = dict(params) if form == "flat" else to_scene_params(params)
+        # checked, not changed (kept as given): {"foo": 1} used to be stored, and then broke the pool's
+        # export; bools read as the original's checkbox does, as the designer's refs need
+        validate(flat, js_bools=True)
     except ParamsError as exc:
-        raise StoreError(f"params cannot be converted to the flat form: {exc}") from exc
+        raise StoreError(f"not a scene's params: {exc}") from exc
+    return flat, form
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ class Store:
                 f"{self.location.db_path} is not a usable database ({exc}): give a data folder, or the "
                 "database file of one"
             ) from None
+        except OSError as exc:  # a file where the data folder would go, a place that cannot be written
+            raise StoreError(f"cannot open a store at {location}: {exc.strerror or exc}") from None
 
     # -- lifetime ------------------------------------------------------------------------------------------
 
