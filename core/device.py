@@ -19,7 +19,7 @@ class DeviceUnavailableError(RuntimeError):
     """A device was asked for by name but this machine (or this torch build) does not have it."""
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
+def pick_device(preferred: str | torch.device | None = None) -> torch.device:
     """The torch device to use: `preferred` if given, else $BB_DEVICE if set, else the best available.
 
     Precedence: an explicit `preferred` (e.g. a --device flag) > the BB_DEVICE environment variable >
@@ -30,7 +30,8 @@ def pick_device(preferred: str | None = None) -> torch.device:
     import torch
 
     source = "the preferred argument"
-    choice = (preferred or "").strip().lower()
+    # a torch.device is read by its name: passed through, "cuda" without a driver was torch's own error
+    choice = (str(preferred) if preferred is not None else "").strip().lower()
     if choice in ("", "auto"):
         source = ENV_VAR
         choice = os.environ.get(ENV_VAR, "").strip().lower()

@@ -180,3 +180,17 @@ def test_tail_stages_train_between_the_frozen_trunk_and_the_head(tmp_path):
     again = load_model(path)
     assert again.config.tail_stages == 1
     torch.testing.assert_close(again(x)["continuous"], model(x)["continuous"])
+
+
+def test_a_path_in_place_of_a_model_or_a_bank_says_what_to_load(tiny) -> None:
+    """They failed as "'str' object has no attribute 'config'" and "… 'neighbours'"."""
+    from core.inverse.guess import guess
+
+    image = np.zeros((36, 64, 3), np.float32)
+    with pytest.raises(TypeError, match=r"model must be an InverseModel \(core.inverse.load_model"):
+        predict("models/inverse.pt", image)
+    with pytest.raises(TypeError, match="bank must be a RetrievalBank"):
+        guess(tiny, image, "models/retrieval.npz")
+    for top_k in (0, -1, 2.5):  # 0 and −1 were read as 1, 2.5 a TypeError deep inside
+        with pytest.raises(ValueError, match="top_k must be a whole number ≥ 1"):
+            predict(tiny, image, top_k=top_k)

@@ -58,3 +58,11 @@ def test_cuda_index_beyond_the_gpus_is_an_error() -> None:
     with pytest.raises(DeviceUnavailableError):
         pick_device(f"cuda:{torch.cuda.device_count()}")
     assert pick_device("cuda:0") == torch.device("cuda:0")
+
+
+def test_a_torch_device_is_read_by_its_name() -> None:
+    """load_model(device=torch.device("cuda")) without a driver was torch's own RuntimeError."""
+    assert pick_device(torch.device("cpu")) == torch.device("cpu")
+    if "cuda" not in available_devices():
+        with pytest.raises(DeviceUnavailableError, match="'cuda'"):
+            pick_device(torch.device("cuda"))

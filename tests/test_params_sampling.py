@@ -179,3 +179,12 @@ def test_samples_never_blow_up(weighted):
     raw = sample_params(300, seed=11, blowout_limit=None)
     assert any(largest_instance(s["scaleProgression"], s["scaleFactor"], s["repetitions"]) > 1e3 for s in raw)
     assert [s["geometry"] for s in raw] == [s["geometry"] for s in weighted[:300]]  # only scaleFactor changes
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "abc", None])
+def test_a_seed_must_be_a_whole_number(seed: object) -> None:
+    """numpy's own errors did not name the seed, and None drew unreproducible scenes."""
+    with pytest.raises(ValueError, match="seed must be a whole number ≥ 0"):
+        sample_params(2, seed)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n must be a whole number ≥ 0"):
+        sample_params(2.5, 0)  # type: ignore[arg-type]

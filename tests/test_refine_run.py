@@ -302,3 +302,20 @@ def test_a_run_abandoned_after_its_first_event_shuts_its_pool(target: np.ndarray
     assert multiprocessing.active_children()
     events.close()
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.parametrize(
+    ("evals", "seconds", "words"),
+    [
+        (0, None, "budget_evals must be a whole number ≥ 1"),  # 0 and −5 ran one evaluation
+        (-5, None, "budget_evals must be"),
+        (2.5, None, "budget_evals must be"),  # a TypeError inside the search
+        (None, 0, "budget_seconds must be a number > 0"),
+        (None, -1.0, "budget_seconds must be"),
+        (None, float("nan"), "budget_seconds must be"),
+    ],
+)
+def test_budgets_out_of_range_are_refused(evals: object, seconds: object, words: str) -> None:
+    target = render({"geometry": "ring"}, 64, 36, quality="draft")
+    with pytest.raises(ValueError, match=words):
+        Refiner(target, {"geometry": "ring"}, budget_evals=evals, budget_seconds=seconds, workers=1)

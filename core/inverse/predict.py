@@ -35,7 +35,9 @@ class Prediction:
 
 @torch.inference_mode()
 def predict_batch(model: InverseModel, batch: torch.Tensor, top_k: int = 3) -> list[Prediction]:
-    """Predictions for an already preprocessed (B, 3, S, S) batch."""
+    """Predictions for an already preprocessed (B, 3, S, S) batch; top_k: alternatives kept per head (≥ 1)."""
+    if not isinstance(top_k, int | np.integer) or isinstance(top_k, bool) or top_k < 1:
+        raise ValueError(f"top_k must be a whole number ≥ 1, got {top_k!r}")  # 0 and −1 were taken as 1
     device = next(model.parameters()).device
     out = model(batch.to(device))
     cont = out["continuous"].float().cpu().numpy()
@@ -48,7 +50,7 @@ def predict_batch(model: InverseModel, batch: torch.Tensor, top_k: int = 3) -> l
         params = decode(cont[i], classes, {k: v > 0.5 for k, v in flags.items()})
         alternatives = {}
         for name, p in probs.items():
-            order = np.argsort(-p[i])[: max(1, top_k)]
+            order = np.argsort(-p[i])[:top_k]
             alternatives[name] = [(CATEGORICALS[name][j], float(p[i, j])) for j in order]
         results.append(Prediction(params, alternatives, flags))
     return results
@@ -60,4 +62,15 @@ def predict(model: InverseModel, image: Any, top_k: int = 3) -> Prediction:
     Bad inputs raise `core.imageio.ImageInputError` with the reason. The model should be in eval mode
     (`load_model` returns it so).
     """
+    check_model(model)
     return predict_batch(model, to_input(image, model.config.input_size)[None], top_k)[0]
+
+
+def check_model(model: Any) -> None:
+    """TypeError unless `model` is a loaded InverseModel: a checkpoint's path used to fail as "'str' object
+    has no attribute 'config'"."""
+    if not isinstance(model, InverseModel):
+        raise TypeError(
+            f"model must be an InverseModel (core.inverse.load_model(path) loads one), "
+            f"not {type(model).__name__}"
+        )

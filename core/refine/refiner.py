@@ -8,6 +8,7 @@ count (results are told in submission order). A time budget trades that for a wa
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -139,6 +140,18 @@ def make_search(
     )
 
 
+def check_budgets(budget_evals: Any, budget_seconds: Any) -> None:
+    """ValueError unless each budget given is a whole number ≥ 1 of evaluations or a number > 0 of
+    seconds (None: no limit on that one). 0 and −5 used to run one evaluation, 2.5 a TypeError deep in
+    the search; the command lines and the app read 0 as "no limit" and pass None."""
+    whole = isinstance(budget_evals, int | np.integer) and not isinstance(budget_evals, bool)
+    if budget_evals is not None and (not whole or budget_evals < 1):
+        raise ValueError(f"budget_evals must be a whole number ≥ 1 (or None: no limit), got {budget_evals!r}")
+    number = isinstance(budget_seconds, int | float | np.number) and not isinstance(budget_seconds, bool)
+    if budget_seconds is not None and (not number or not 0 < budget_seconds < math.inf):
+        raise ValueError(f"budget_seconds must be a number > 0 (or None: no limit), got {budget_seconds!r}")
+
+
 class Refiner:
     """Refine `start_params` against `target` (a path, bytes, PIL image or array).
 
@@ -204,6 +217,7 @@ class Refiner:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
         if budget_evals is None and budget_seconds is None:
             raise ValueError("set budget_evals, budget_seconds or both")
+        check_budgets(budget_evals, budget_seconds)
         self.target = to_rgb_float(target)
         self.loss_options = dict(loss_options or {})
         if isinstance(loss, str):
