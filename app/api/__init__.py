@@ -31,7 +31,9 @@ Deviations, all answering with a JSON body `{"error": message, ...}` and never a
 * a malformed `?parse=` c-string → 400 naming the problem (the original answers `{}`, indistinguishable from
   an empty scene);
 * `?size=`/`?width=`/`?height=` not a whole number or outside their range (above 4096) → 422; a body over
-  1 MB → 413;
+  1 MB → 413; more than 32 layers → 422 (each layer redraws every instance: the server's own limit);
+* HEAD answers as GET without the body; another method → 405 naming GET, HEAD and POST; an unknown path
+  under the API's → 404; both as `{"error": …}`;
 * every worker busy and 64 requests already waiting → 503 with `Retry-After: 1` (clients retry, as they do
   when the original recycles); a failed render → 500 `{"error": "Render failed"}`.
 """
