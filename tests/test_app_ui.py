@@ -747,3 +747,24 @@ def test_the_pool_is_shown_again_after_an_exploration(tmp_path: Path) -> None:
     assert [f.fn for f in after] == [handlers.on_pool_refresh]
     refresh = next(f for f in demo.fns.values() if f.fn is handlers.on_save_seed)  # the pool's views
     assert [o._id for o in after[0].outputs] == [o._id for o in refresh.outputs[1:]]
+
+
+def test_a_handler_error_is_a_message_without_a_console_traceback(caplog: pytest.LogCaptureFixture) -> None:
+    """Gradio printed the traceback of every gr.Error to the server's console (8 in a short session of
+    mistakes); an unexpected error is logged once, by the handler."""
+
+    @handlers.reported
+    def expected() -> None:
+        raise ValueError("the budget must be positive")
+
+    @handlers.reported
+    def unexpected() -> None:
+        raise KeyError("boom")
+
+    with pytest.raises(gr.Error) as caught:
+        expected()
+    assert caught.value.message == "the budget must be positive" and caught.value.print_exception is False
+    with caplog.at_level("ERROR", logger="app.ui"), pytest.raises(gr.Error) as caught:
+        unexpected()
+    assert caught.value.print_exception is False and "unexpected failed: KeyError" in caught.value.message
+    assert [r.message for r in caplog.records] == ["unexpected failed"]

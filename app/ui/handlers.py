@@ -46,11 +46,13 @@ def reported(fn: F) -> F:
             return fn(*args, **kwargs)
         except gr.Error:
             raise
-        except EXPECTED as exc:
-            raise gr.Error(str(exc)) from None
+        except EXPECTED as exc:  # the user's to fix: a message, no traceback in the server's console
+            raise gr.Error(str(exc), print_exception=False) from None
         except Exception as exc:
-            log.exception("%s failed", fn.__name__)
-            raise gr.Error(f"{fn.__name__} failed: {type(exc).__name__}: {exc}") from None
+            log.exception("%s failed", fn.__name__)  # logged once, here; Gradio would print it again
+            raise gr.Error(
+                f"{fn.__name__} failed: {type(exc).__name__}: {exc}", print_exception=False
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
