@@ -191,6 +191,8 @@ def test_a_path_in_place_of_a_model_or_a_bank_says_what_to_load(tiny) -> None:
         predict("models/inverse.pt", image)
     with pytest.raises(TypeError, match="bank must be a RetrievalBank"):
         guess(tiny, image, "models/retrieval.npz")
+    with pytest.raises(TypeError, match="model must be an InverseModel"):  # through predict: a caller with
+        guess("models/inverse.pt", image)  # its own prediction may pass no model (benchmarks.refine)
     for top_k in (0, -1, 2.5):  # 0 and −1 were read as 1, 2.5 a TypeError deep inside
         with pytest.raises(ValueError, match="top_k must be a whole number ≥ 1"):
             predict(tiny, image, top_k=top_k)

@@ -22,7 +22,7 @@ from core.imageio import to_rgb_float
 from core.inverse.concentric import concentric_fits, stroke_variants
 from core.inverse.model import InverseModel
 from core.inverse.motifs import MOTIF_STARTS, best_motifs
-from core.inverse.predict import Prediction, check_model, predict
+from core.inverse.predict import Prediction, predict
 from core.inverse.retrieval import RetrievalBank
 from core.params import identity, validate
 from core.refine.alternatives import alternative_starts, category_swaps, symmetry_variants
@@ -127,7 +127,6 @@ def guess(
     score them). workers, shared_pool: processes that score the motifs (most of the renders), and whether
     they are the process's shared pool (core.shared_pool), as core.refine.Refiner's; the same guess
     either way."""
-    check_model(model)
     if bank is not None and not isinstance(
         bank, RetrievalBank
     ):  # a path failed as "no attribute 'neighbours'"
