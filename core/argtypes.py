@@ -19,28 +19,26 @@ def _number(text: str, kind: type[int] | type[float]) -> int | float:
     return value
 
 
+def _at_least(text: str, kind: type[int] | type[float], low: int) -> int | float:
+    value = _number(text, kind)
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be at least {low}, got {text.strip()}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number ≥ 1 (workers, samples, epochs)."""
-    value = int(_number(text, int))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return int(_at_least(text, int, 1))
 
 
 def count(text: str) -> int:
     """A whole number ≥ 0 (0 usually meaning "none" or "no limit": the option's help says which)."""
-    value = int(_number(text, int))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
+    return int(_at_least(text, int, 0))
 
 
 def duration(text: str) -> float:
     """A duration ≥ 0 in the option's unit (0: no limit, where the option's help says so)."""
-    value = float(_number(text, float))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
-    return value
+    return float(_at_least(text, float, 0))
 
 
 def port(text: str) -> int:
