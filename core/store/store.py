@@ -54,6 +54,12 @@ class ImportReport:
     reused: int
 
 
+def _closed(exc: sqlite3.ProgrammingError) -> Exception:
+    """A use after `close()` as a StoreError that says so (it was sqlite3's "Cannot operate on a closed
+    database"); any other programming error as it was."""
+    return StoreError(f"{exc}: this Store was closed; open a new one") if "closed" in str(exc) else exc
+
+
 class Store:
     """Seeds, runs, ratings and gallery of one data directory (see `location.resolve_location`)."""
 
@@ -100,10 +106,15 @@ class Store:
                 return self._conn.execute(sql, args)
         except sqlite3.IntegrityError as exc:  # a dangling parent/run/seed id, a violated CHECK
             raise StoreError(f"refused by the database: {exc}") from exc
+        except sqlite3.ProgrammingError as exc:
+            raise _closed(exc) from None
 
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, args).fetchall()
+        try:
+            with self._lock:
+                return self._conn.execute(sql, args).fetchall()
+        except sqlite3.ProgrammingError as exc:
+            raise _closed(exc) from None
 
     def _one(self, table: str, row_id: int) -> sqlite3.Row:
         rows = self._read(f"SELECT * FROM {table} WHERE id = ?", (row_id,))
