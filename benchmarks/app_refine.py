@@ -131,7 +131,7 @@ def _figures(status: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.app_refine", description=__doc__.split("\n")[0]
+        prog="python -m benchmarks.app_refine", description=__doc__
     )
     parser.add_argument("--target", type=Path, default=DEFAULT_TARGET)
     parser.add_argument(
