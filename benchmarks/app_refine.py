@@ -130,9 +130,7 @@ def _figures(status: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.app_refine", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.app_refine", description=__doc__)
     parser.add_argument("--target", type=Path, default=DEFAULT_TARGET)
     parser.add_argument(
         "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="the refine's time budget"

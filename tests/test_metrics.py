@@ -293,3 +293,12 @@ def test_any_drawn_light_is_not_flat() -> None:
     assert flat_target_note(image + 1) is not None  # one 8-bit step of grain is still flat
     image[20, 30] = 40  # one dim pixel of light: something to place
     assert flat_target_note(image) is None
+
+
+def test_a_working_width_must_be_whole_pixels() -> None:
+    """64.5 was taken as given (a working size of fractional pixels)."""
+    image = np.zeros((36, 64, 3), np.float32)
+    with pytest.raises(ValueError, match=r"working width must be a whole number of pixels, got 64\.5"):
+        match_report(image, image, lpips=False, working_width=64.5)
+    report = match_report(image, image, lpips=False, working_width=np.int64(64))
+    assert report["working_size"] == [64, 36] and json.dumps(report)

@@ -126,6 +126,8 @@ def test_a_seed_must_be_a_scene(store: Store, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(StoreError, match="cannot open a store at"):
         Store(tmp_path / "file")
+    with pytest.raises(StoreError, match="a run's kind is a word"):
+        store.start_run("")
     closed = Store(tmp_path / "closed")
     closed.close()
     with pytest.raises(StoreError, match="this Store was closed"):  # was sqlite3.ProgrammingError

@@ -25,6 +25,9 @@ def working_size(target_width: int, target_height: int, width: int = WORKING_WID
 
     Rounds halves up (not to even), so the same target always gets the same size.
     """
+    if not isinstance(width, int | np.integer) or isinstance(width, bool):  # 64.5 was taken as given
+        raise ValueError(f"working width must be a whole number of pixels, got {width!r}")
+    width = int(width)  # the report is plain JSON
     height = max(1, math.floor(width * target_height / target_width + 0.5))
     if width < MIN_WORKING_SIDE or height < MIN_WORKING_SIDE:
         raise ValueError(

@@ -194,7 +194,9 @@ class Store:
     def start_run(
         self, kind: str, config: Mapping[str, Any] | None = None, *, seed_id: int | None = None
     ) -> int:
-        """Record a new run in status `running`; returns its id."""
+        """Record a new run in status `running`; returns its id. kind: a word naming what runs ("explore")."""
+        if not isinstance(kind, str) or not kind.isidentifier():
+            raise StoreError(f"a run's kind is a word such as 'explore', got {kind!r}")
         cursor = self._write(
             "INSERT INTO runs (kind, config, seed_id) VALUES (?, ?, ?)",
             (kind, dumps(dict(config or {})), seed_id),
