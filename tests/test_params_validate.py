@@ -159,6 +159,8 @@ def test_an_unknown_key_suggests_the_close_one_and_lists_todays_keys():
     with pytest.raises(ParamsError, match=r"zzz: unknown key: 5"):  # nothing close: no guess
         validate({"zzz": 5})
     assert validate({"width": 1, "crtWarp": 0.1})  # obsolete keys and flat aliases still validate
+    with pytest.raises(ParamsError, match=r"wrapped values go with Leva keys, here Element\.geometry"):
+        validate({"geometry": {"value": "ring"}})  # a flat key wrapped: it said only "unknown key"
 
 
 def test_prefixed_and_wrapped_inputs_validate_to_flat():

@@ -224,11 +224,18 @@ def to_scene_params(prefixed: Mapping[str, Any], fill_defaults: bool = False) ->
             group, name = LEVA_TO_FLAT[key]
             (groups.setdefault(group, {}) if group else main)[name] = value
         else:
+            leva = next((p.leva for p in MAIN_PARAMS if p.name == key), None)
+            hint = (  # {"geometry": {"value": "ring"}}: a flat key in the wrapped form, not an unknown one
+                f" (a flat key with a {{value}} wrapper: wrapped values go with Leva keys, here {leva}; "
+                "flat keys take bare values)"
+                if leva
+                else ""
+            )
             raise ParamsError(
                 str(key),
                 raw,
                 "Leva keys of the schema (Element.*, Scalars.*, ..., Groups.g{i}.g{i}-*)",
-                "unknown key:",
+                f"unknown key{hint}:",
             )
         if flag is not expected:
             wrappers[key] = flag
