@@ -74,6 +74,20 @@ def to_rgb_float(image: Any, *, min_side: int = MIN_SIDE, max_side: int = MAX_SI
     )
 
 
+def frame_note(path: Any) -> str | None:
+    """For an image file of several frames (an animated GIF, PNG or WebP, a multi-page TIFF), which one is
+    used: the first, as `to_rgb_float` reads it (an animated design used to be matched without a word);
+    None for one frame, anything not a path, or a file Pillow cannot open."""
+    if not isinstance(path, str | os.PathLike):
+        return None
+    try:
+        with Image.open(path) as img:
+            frames = int(getattr(img, "n_frames", 1))
+    except (OSError, ValueError, UnidentifiedImageError):
+        return None
+    return f"It holds {frames} frames; the first is matched." if frames > 1 else None
+
+
 def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file as an (H, W, 3) float32 RGB array in [0, 1] (see `to_rgb_float`)."""
     if not isinstance(path, str | os.PathLike):

@@ -68,6 +68,13 @@ def test_bad_files_are_messages_not_errors(session: Session, tmp_path: Path, con
     assert out[2] is None and out[3] is None and session.target is None
 
 
+def test_an_animated_design_says_its_first_frame_is_matched(session: Session, tmp_path: Path) -> None:
+    frames = [Image.fromarray(render(PARAMS, 96, 54, quality="draft")), Image.new("RGB", (96, 54))]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    status = handlers.on_upload(session, str(tmp_path / "anim.gif"))[1]
+    assert "⚠️ It holds 2 frames; the first is matched." in status and session.params is not None
+
+
 def test_tiny_image_is_a_message(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "dot.png"
     Image.new("RGB", (3, 3)).save(path)

@@ -334,3 +334,16 @@ def test_save_png_has_ordinary_permissions(tmp_path) -> None:
     path = save_png(np.zeros((8, 8, 3), np.uint8), tmp_path / "x.png")
     mode = stat.S_IMODE(os.stat(path).st_mode)
     assert mode & 0o044  # readable by group/others under the usual umask (mkstemp alone gives 0600)
+
+
+def test_a_file_of_several_frames_says_which_is_matched(tmp_path: Path) -> None:
+    """An animated GIF was matched on its first frame without a word."""
+    from core.imageio import frame_note
+
+    frames = [Image.new("RGB", (32, 18), (v, v, v)) for v in (0, 200)]
+    frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(tmp_path / "still.png")
+    assert frame_note(tmp_path / "anim.gif") == "It holds 2 frames; the first is matched."
+    assert frame_note(tmp_path / "still.png") is None and frame_note(np.zeros((8, 8))) is None
+    assert frame_note(tmp_path / "missing.png") is None  # the reader says what is wrong, not this
+    assert to_rgb_float(tmp_path / "anim.gif").max() == 0.0  # the first frame, black

@@ -20,7 +20,7 @@ import gradio as gr
 from app.ui import explore, match, pool, resources
 from app.ui.session import MAX_ATTEMPTS, Session
 from app.ui.settings import load_settings, save_settings
-from core.imageio import ImageInputError, to_uint8
+from core.imageio import ImageInputError, frame_note, to_uint8
 from core.judge import JudgeError, create_judge
 from core.metrics import target_notes
 from core.params import ParamsError
@@ -150,8 +150,8 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
     status = f"**{name}** ({w}×{h}): {start.note}."
     if gallery:
         status += " Other first guesses are below: click one to start from it."
-    for note in target_notes(target):
-        status += f" ⚠️ {note}"
+    for note in [*target_notes(target), frame_note(path)]:
+        status += f" ⚠️ {note}" if note else ""
     if note := supersample_note(target, DEFAULT_WIDTH):
         status += f" {note}"
     if renderer_note:

@@ -33,7 +33,7 @@ import numpy as np
 
 from core.argtypes import count, duration, positive_int
 from core.atomic import write_text_atomic
-from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
+from core.imageio import ImageInputError, frame_note, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
 from core.metrics import target_notes
 from core.params import ParamsError, validate
@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         target = to_rgb_float(args.target)
         given = read_start(args.start) if args.start not in ("guess", "sampler") else None
         out = writable_folder(args.out_dir)  # checked before the run, not after it
-        for note in target_notes(target):
-            print(f"warning: {note}", file=sys.stderr)
+        for note in [*target_notes(target), frame_note(args.target)]:
+            if note:
+                print(f"warning: {note}", file=sys.stderr)
         start, race = (
             first_guess(target, args.checkpoint, args.supersample) if args.start == "guess" else (given, None)
         )
