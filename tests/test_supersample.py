@@ -41,6 +41,15 @@ def test_thin_strokes_are_scored_at_2x_and_said() -> None:
     assert auto_supersample(thin, 160 * round(2 * THIN_STROKE_PX / width)) == 1
 
 
+def test_strokes_thinner_than_the_measure_can_tell_are_told_as_at_most() -> None:
+    """A 9000-px design of 3-px lines (0.05 px at 160) was told as 0.3 px: measured at 512 px, a line
+    reads at least about a pixel wide there."""
+    design = np.zeros((2250, 4000, 3), np.float32)
+    design[200:2100:150, 300:3700] = 1.0  # 1-px lines: 0.04 px at 160
+    note = supersample_note(design, 160)
+    assert note is not None and "strokes are at most 0.4 px wide" in note
+
+
 def test_wide_strokes_and_black_stay_at_1x() -> None:
     wide = _rings(24)
     assert working_stroke(wide, 160) > THIN_STROKE_PX

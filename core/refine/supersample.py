@@ -35,6 +35,8 @@ from core.refine.gap import ANALYSIS_WIDTH, stroke_width
 THIN_STROKE_PX = 0.9
 """A design whose mean stroke is thinner than this many working pixels is scored at `THIN_SUPERSAMPLE`."""
 THIN_SUPERSAMPLE = 2
+MEASURE_FLOOR_PX = 1.2
+"""Stroke width (px at the gap report's 512 px) at or under which the measure tells no thinner lines apart."""
 
 
 def working_stroke(target: Any, working_width: int) -> float | None:
@@ -69,7 +71,11 @@ def supersample_note(target: Any, working_width: int) -> str | None:
     width = thin_stroke(target, working_width)
     if width is None:
         return None
+    # measured at 512 px, a stroke reads at least about one pixel there: a 3-px line of a 9000-px design
+    # (0.05 px at 160) was told as 0.3 px
+    floor = MEASURE_FLOOR_PX * working_width / ANALYSIS_WIDTH
+    wide = f"at most {floor:.1f} px" if width <= floor else f"{width:.1f} px"
     return (
-        f"The design's strokes are {width:.1f} px wide at the search's {working_width} px, so the search "
+        f"The design's strokes are {wide} wide at the search's {working_width} px, so the search "
         f"draws its candidates at {THIN_SUPERSAMPLE}× and averages them down, as the design was."
     )
