@@ -8,6 +8,7 @@ design is a pixel where no light falls.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from pathlib import Path
@@ -331,15 +332,20 @@ def _scaled_float(array: np.ndarray, label: str) -> np.ndarray:
     if array.dtype == np.bool_:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.floating):
-        values = array.astype(np.float32)
-        if not np.isfinite(values).all():
-            raise ImageInputError(f"{label}: float array contains NaN or infinity")
+        # min and max see any NaN or infinity, so no mask of the whole image is made; a float32 array
+        # in range costs one copy (the library passes its float targets through here often: a 4× Figma
+        # export's upload spent 4.3 s of 7.3 in 13 conversions that each made three full-size copies)
+        values = array if array.dtype == np.float32 else array.astype(np.float32)
         low, high = float(values.min()), float(values.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ImageInputError(f"{label}: float array contains NaN or infinity")
         if low < -FLOAT_TOLERANCE or high > 1.0 + FLOAT_TOLERANCE:
             hint = " (divide by 255?)" if high > 1.0 + FLOAT_TOLERANCE else ""
             raise ImageInputError(
                 f"{label}: float values span [{low:.4g}, {high:.4g}]; expected [0, 1]{hint}"
             )
+        if low >= 0.0 and high <= 1.0:
+            return values.copy() if values is array else values
         return np.clip(values, 0.0, 1.0)
     raise ImageInputError(
         f"{label}: unsupported dtype {array.dtype}; expected uint8, uint16, bool or float in [0, 1]"

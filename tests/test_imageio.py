@@ -347,3 +347,18 @@ def test_a_file_of_several_frames_says_which_is_matched(tmp_path: Path) -> None:
     assert frame_note(tmp_path / "still.png") is None and frame_note(np.zeros((8, 8))) is None
     assert frame_note(tmp_path / "missing.png") is None  # the reader says what is wrong, not this
     assert to_rgb_float(tmp_path / "anim.gif").max() == 0.0  # the first frame, black
+
+
+def test_a_float32_image_in_range_comes_back_as_a_copy_and_nan_is_still_seen() -> None:
+    """The float path makes one copy (it made three full-size ones: a 4× Figma export's upload spent 4.3 s
+    of 7.3 in them); the caller's array stays its own, and NaN or infinity are still refused."""
+    image = np.linspace(0, 1, 8 * 8 * 3, dtype=np.float32).reshape(8, 8, 3)
+    out = to_rgb_float(image)
+    assert np.array_equal(out, image) and out is not image
+    out[0, 0, 0] = 0.5
+    assert image[0, 0, 0] == 0.0
+    for bad in (np.nan, np.inf, -np.inf):
+        spoiled = image.copy()
+        spoiled[3, 3, 1] = bad
+        with pytest.raises(ImageInputError, match="NaN or infinity"):
+            to_rgb_float(spoiled)
