@@ -84,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         extraction = ExtractorChoice(None, "extraction skipped: --checkpoint none")
     else:
         extraction = default_extractor(args.checkpoint)
-    if args.checkpoint and extraction.extract is None and args.checkpoint != "none":  # named: not a note
-        store.close()
-        print(f"error: --checkpoint {extraction.note.removeprefix('extraction skipped: ')}", file=sys.stderr)
-        return 2
+        if args.checkpoint and extraction.extract is None:  # named, so an error, not a note to run on without
+            store.close()
+            why = extraction.note.removeprefix("extraction skipped: ")
+            print(f"error: --checkpoint {why}", file=sys.stderr)
+            return 2
     explorer: Explorer | None = None
     try:
         if args.resume is not None:
