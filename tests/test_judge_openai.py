@@ -67,9 +67,11 @@ class FakeServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append({"path": self.path, "body": body, "time": time.monotonic()})
-                status, reply, *headers = (
-                    server.script.pop(0) if server.script else (500, {"error": "script empty"})
-                )
+                entry = server.script.pop(0) if server.script else (500, {"error": "script empty"})
+                if entry[0] == "slow":  # ("slow", status, reply): answers after the judge's timeout
+                    time.sleep(1.0)
+                    entry = entry[1:]
+                status, reply, *headers = entry
                 self._send(status, reply, *headers)
                 if status < 0:
                     self.close_connection = True
@@ -205,3 +207,14 @@ def test_a_bare_empty_model_list_says_to_name_a_model(server: FakeServer) -> Non
     server.models = None  # GET /v1/models answers [] (it was an AttributeError)
     with pytest.raises(JudgeUnavailable, match="lists no models; name one"):
         _judge(f"openai:{server.url}").prepare()
+
+
+def test_a_slow_server_is_asked_twice_not_four_times(server: FakeServer) -> None:
+    """A read timeout was resent with every retry: 4 × 120 s before an error, the server only busier."""
+    late = ("slow", *_reply("SCORE: 5/10 — late"))
+    server.script = [late, late, late, _reply("SCORE: 5/10 — in time")]
+    started = time.monotonic()
+    with pytest.raises(JudgeError, match=r"within 0\.5 s, 2 times: the server is up but slow"):
+        create_judge(f"openai:{server.url}#m", backoff=0.0, timeout=0.5, http_retries=3).score(IMAGE, CONTEXT)
+    assert len(server.requests) == 2 and time.monotonic() - started < 3
+    time.sleep(1.1)  # let the server finish its slow answers before the fixture closes it

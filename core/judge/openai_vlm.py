@@ -36,6 +36,9 @@ START_HINT = (
 
 
 AUTH_HINT = " (a server that asks for a key reads it from $OPENAI_API_KEY, sent as a Bearer token)"
+MAX_READ_TIMEOUTS = 2
+"""Read timeouts before giving up: one more ask helps a server whose first answer loads the model; more
+only queued the same slow request again (4 × 120 s, ≈ 8 minutes, before an error)."""
 MAX_RETRY_AFTER_S = 30.0
 """Longest wait a 429's or 503's Retry-After is honoured for; beyond it the usual backoff applies."""
 
@@ -143,6 +146,7 @@ class OpenAIJudge(VLMJudge):
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         problem, unreachable = "", False
         wait = 0.0
+        slow = 0
         for attempt in range(self.http_retries + 1):
             if attempt:
                 time.sleep(max(wait, self.backoff * 2 ** (attempt - 1)))
@@ -152,6 +156,13 @@ class OpenAIJudge(VLMJudge):
             except requests.RequestException as exc:  # also a reply cut off mid-body (ChunkedEncodingError)
                 problem = f"{type(exc).__name__}: {exc}"
                 unreachable = _nothing_listens(exc)
+                slow += isinstance(exc, requests.ReadTimeout)
+                if slow >= MAX_READ_TIMEOUTS:  # asked again, a server that is up but slow only gets busier
+                    raise JudgeError(
+                        f"{self.name}: no answer from {url} within {self.timeout:g} s, {slow} times: the "
+                        "server is up but slow (a large model, a busy GPU); a smaller model, or the "
+                        "judge's `timeout` option, may help"
+                    ) from None
                 continue
             if response.status_code in RETRY_STATUS:
                 problem, unreachable = f"HTTP {response.status_code}: {response.text[:200]}", False
