@@ -214,7 +214,21 @@ def test_a_slow_server_is_asked_twice_not_four_times(server: FakeServer) -> None
     late = ("slow", *_reply("SCORE: 5/10 — late"))
     server.script = [late, late, late, _reply("SCORE: 5/10 — in time")]
     started = time.monotonic()
-    with pytest.raises(JudgeError, match=r"within 0\.5 s, 2 times: the server is up but slow"):
+    with pytest.raises(
+        JudgeError, match=r"within 0\.5 s, 2 times: the server is up but slow.*\$BB_VLM_TIMEOUT"
+    ):
         create_judge(f"openai:{server.url}#m", backoff=0.0, timeout=0.5, http_retries=3).score(IMAGE, CONTEXT)
     assert len(server.requests) == 2 and time.monotonic() - started < 3
     time.sleep(1.1)  # let the server finish its slow answers before the fixture closes it
+
+
+def test_the_wait_for_an_answer_is_set_by_bb_vlm_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app and core.explore build judges from a spec, so the variable is how a slow model gets time."""
+    url = "openai:http://127.0.0.1:9/v1#m"
+    assert create_judge(url).timeout == 120.0
+    monkeypatch.setenv("BB_VLM_TIMEOUT", "600")
+    assert create_judge(url).timeout == 600.0 and create_judge(url, timeout=5).timeout == 5.0
+    for bad in ("soon", "0", "-3"):
+        monkeypatch.setenv("BB_VLM_TIMEOUT", bad)
+        with pytest.raises(ValueError, match=r"BB_VLM_TIMEOUT must be a number|timeout must be a number"):
+            create_judge(url)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -43,6 +44,23 @@ MAX_RETRY_AFTER_S = 30.0
 """Longest wait a 429's or 503's Retry-After is honoured for; beyond it the usual backoff applies."""
 
 
+TIMEOUT_ENV = "BB_VLM_TIMEOUT"
+DEFAULT_TIMEOUT_S = 120.0
+
+
+def _timeout(given: float | None) -> float:
+    """Seconds to wait for an answer: `given`, else $BB_VLM_TIMEOUT, else DEFAULT_TIMEOUT_S. The variable is
+    how the app and `core.explore` reach it (a big local model's first answer may take minutes)."""
+    text = os.environ.get(TIMEOUT_ENV, "") if given is None else str(given)
+    try:
+        value = float(text) if text.strip() else DEFAULT_TIMEOUT_S
+    except ValueError:
+        raise ValueError(f"${TIMEOUT_ENV} must be a number of seconds, got {text!r}") from None
+    if not 0 < value < math.inf:
+        raise ValueError(f"the VLM judge's timeout must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _nothing_listens(exc: requests.RequestException) -> bool:
     """Whether the request never reached a server (refused, unresolvable, no answer to connect): the hint
     then says what to start. A read timeout, a cut reply or a dropped connection mean a server is there."""
@@ -72,7 +90,7 @@ class OpenAIJudge(VLMJudge):
         base_url: str,
         model: str | None = None,
         *,
-        timeout: float = 120.0,
+        timeout: float | None = None,
         http_retries: int = 3,
         backoff: float = 1.0,
         max_tokens: int = 64,
@@ -82,7 +100,7 @@ class OpenAIJudge(VLMJudge):
         super().__init__(**options)
         self.endpoint, self.api_root = _endpoints(base_url)
         self.model = model
-        self.timeout = timeout
+        self.timeout = _timeout(timeout)
         self.http_retries = http_retries
         self.backoff = backoff
         self.max_tokens = max_tokens
@@ -160,8 +178,8 @@ class OpenAIJudge(VLMJudge):
                 if slow >= MAX_READ_TIMEOUTS:  # asked again, a server that is up but slow only gets busier
                     raise JudgeError(
                         f"{self.name}: no answer from {url} within {self.timeout:g} s, {slow} times: the "
-                        "server is up but slow (a large model, a busy GPU); a smaller model, or the "
-                        "judge's `timeout` option, may help"
+                        f"server is up but slow (a large model, a busy GPU); a smaller model, or a longer "
+                        f"wait (${TIMEOUT_ENV}, in seconds), may help"
                     ) from None
                 continue
             if response.status_code in RETRY_STATUS:
