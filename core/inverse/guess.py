@@ -127,9 +127,7 @@ def guess(
     score them). workers, shared_pool: processes that score the motifs (most of the renders), and whether
     they are the process's shared pool (core.shared_pool), as core.refine.Refiner's; the same guess
     either way."""
-    if bank is not None and not isinstance(
-        bank, RetrievalBank
-    ):  # a path failed as "no attribute 'neighbours'"
+    if bank is not None and not isinstance(bank, RetrievalBank):  # a path failed: no attribute 'neighbours'
         raise TypeError(
             f"bank must be a RetrievalBank (core.inverse.retrieval.load_bank loads one), "
             f"not {type(bank).__name__}"

@@ -11,6 +11,7 @@ import torch
 from core.inverse.encoding import BOOLEANS, CATEGORICALS, decode
 from core.inverse.model import InverseModel
 from core.inverse.preprocess import to_input
+from core.params.js import is_whole
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Prediction:
 @torch.inference_mode()
 def predict_batch(model: InverseModel, batch: torch.Tensor, top_k: int = 3) -> list[Prediction]:
     """Predictions for an already preprocessed (B, 3, S, S) batch; top_k: alternatives kept per head (≥ 1)."""
-    if not isinstance(top_k, int | np.integer) or isinstance(top_k, bool) or top_k < 1:
+    if not is_whole(top_k) or top_k < 1:
         raise ValueError(f"top_k must be a whole number ≥ 1, got {top_k!r}")  # 0 and −1 were taken as 1
     device = next(model.parameters()).device
     out = model(batch.to(device))

@@ -12,6 +12,7 @@ from core.imageio import fit_to_aspect, resize, to_rgb_float
 from core.metrics import similarity
 from core.metrics.border import describe, find_borders, without_borders
 from core.metrics.lpips_metric import lpips_or_reason
+from core.params.js import is_whole
 
 WORKING_WIDTH = 512
 """Width in px both images are compared at; the height follows the target's aspect ratio."""
@@ -25,7 +26,7 @@ def working_size(target_width: int, target_height: int, width: int = WORKING_WID
 
     Rounds halves up (not to even), so the same target always gets the same size.
     """
-    if not isinstance(width, int | np.integer) or isinstance(width, bool):  # 64.5 was taken as given
+    if not is_whole(width):  # 64.5 was taken as given
         raise ValueError(f"working width must be a whole number of pixels, got {width!r}")
     width = int(width)  # the report is plain JSON
     height = max(1, math.floor(width * target_height / target_width + 0.5))

@@ -32,6 +32,11 @@ def is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not is_bool(value)
 
 
+def is_whole(value: Any) -> bool:
+    """A Python or NumPy integer that is not a bool: a count, a seed, a width (2.5 and True are not)."""
+    return isinstance(value, numbers.Integral) and not is_bool(value)
+
+
 def js_round(x: float) -> int:
     """Math.round: the nearest integer, halves toward +inf (exact even where x + 0.5 would round)."""
     if not math.isfinite(x):

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 
 from .blowout import BLOWOUT_LIMIT, guard_scene
-from .js import quantise
+from .js import is_whole, quantise
 from .schema import (
     ALPHA_PROGRESSIONS,
     CRT,
@@ -118,10 +118,6 @@ _STRATUM_INDEX = {name: k for k, (name, _) in enumerate(STRATIFIED)}
 _STRATA_TAG = 0x5747  # spawn-key prefix keeping the strata streams apart from the per-sample streams
 
 
-def _whole(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
 def sample_params(
     n: int,
     seed: int,
@@ -140,9 +136,9 @@ def sample_params(
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     _check_layer_count(n_layers)
-    if not _whole(n) or n < 0:
+    if not is_whole(n) or n < 0:
         raise ValueError(f"n must be a whole number ≥ 0, not {n!r}")
-    if not _whole(seed) or seed < 0:  # numpy's own words did not name the seed; None drew a random one
+    if not is_whole(seed) or seed < 0:  # numpy's own words did not name the seed; None drew a random one
         raise ValueError(f"seed must be a whole number ≥ 0 (draws are reproducible by seed), not {seed!r}")
     strata = _Strata(seed) if mode == "stratified" else None
     return [_sample(seed, i, mode, n_layers, strata, blowout_limit) for i in range(n)]

@@ -19,6 +19,7 @@ import numpy as np
 from core.imageio import to_rgb_float
 from core.metrics import match_report
 from core.params import defaults, sample_params
+from core.params.js import is_real, is_whole
 from core.refine.catcma import CatCMASearch
 from core.refine.evaluate import Evaluator, Scorer
 from core.refine.events import ProgressEvent
@@ -144,11 +145,9 @@ def check_budgets(budget_evals: Any, budget_seconds: Any) -> None:
     """ValueError unless each budget given is a whole number ≥ 1 of evaluations or a number > 0 of
     seconds (None: no limit on that one). 0 and −5 used to run one evaluation, 2.5 a TypeError deep in
     the search; the command lines and the app read 0 as "no limit" and pass None."""
-    whole = isinstance(budget_evals, int | np.integer) and not isinstance(budget_evals, bool)
-    if budget_evals is not None and (not whole or budget_evals < 1):
+    if budget_evals is not None and (not is_whole(budget_evals) or budget_evals < 1):
         raise ValueError(f"budget_evals must be a whole number ≥ 1 (or None: no limit), got {budget_evals!r}")
-    number = isinstance(budget_seconds, int | float | np.number) and not isinstance(budget_seconds, bool)
-    if budget_seconds is not None and (not number or not 0 < budget_seconds < math.inf):
+    if budget_seconds is not None and (not is_real(budget_seconds) or not 0 < budget_seconds < math.inf):
         raise ValueError(f"budget_seconds must be a number > 0 (or None: no limit), got {budget_seconds!r}")
 
 
