@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 
 def _number(text: str, kind: type[int] | type[float]) -> int | float:
@@ -41,9 +42,17 @@ def duration(text: str) -> float:
     return float(_at_least(text, float, 0))
 
 
-def port(text: str) -> int:
-    """A TCP port, 0 (any free one) to 65535."""
-    value = count(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"must be 0 to 65535, got {value}")
-    return value
+def whole_in(low: int, high: int, unit: str = "") -> Callable[[str], int]:
+    """An argument type for a whole number from `low` to `high` (`unit` follows the range in the message)."""
+
+    def check(text: str) -> int:
+        value = int(_number(text, int))
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}{unit}, got {value}")
+        return value
+
+    return check
+
+
+port = whole_in(0, 65535)
+"""A TCP port, 0 (any free one) to 65535."""

@@ -7,7 +7,7 @@ import argparse
 import json
 import sys
 
-from core.argtypes import positive_int
+from core.argtypes import whole_in
 from core.imageio import ImageInputError
 from core.metrics.report import WORKING_WIDTH, match_report
 
@@ -15,12 +15,8 @@ MAX_WORKING_WIDTH = 4096
 """Widest working width taken: 100000 px ran until killed (or out of memory) for two 1652-px images."""
 
 
-def working_width(text: str) -> int:
-    """A --width: 16 px (SSIM's windows need room) to MAX_WORKING_WIDTH."""
-    value = positive_int(text)
-    if not 16 <= value <= MAX_WORKING_WIDTH:
-        raise argparse.ArgumentTypeError(f"must be 16 to {MAX_WORKING_WIDTH} px, got {value}")
-    return value
+working_width = whole_in(16, MAX_WORKING_WIDTH, " px")
+"""A --width: 16 px (SSIM's windows need room) to MAX_WORKING_WIDTH."""
 
 
 def main(argv: list[str] | None = None) -> int:
