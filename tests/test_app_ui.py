@@ -231,6 +231,16 @@ def test_report_markdown_says_why_lpips_is_missing() -> None:
     image = render(PARAMS, 64, 36)
     text = match.report_markdown(match.compare(image, image))
     assert "| ssim | 1.000 |" in text and "| lpips |" in text
+    assert match.BELOW_BLACK_NOTE not in text
+
+
+def test_report_markdown_points_out_a_match_below_black() -> None:
+    """ssim 0.6 reads as a fair score; below ssim_black the report says that black would do better."""
+    target = render(PARAMS, 64, 36)
+    elsewhere = np.roll(target, 32, axis=1)  # the same light, in the wrong place
+    report = match.compare(target, elsewhere)
+    assert report["ssim_gain"] < 0
+    assert match.BELOW_BLACK_NOTE in match.report_markdown(report)
 
 
 # -- refine ------------------------------------------------------------------------------------------------

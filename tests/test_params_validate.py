@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.params import ParamsError, resolve, to_prefixed, validate
+from core.params.errors import json_spelling
 from core.params.js import js_round, quantise
 
 
@@ -145,16 +146,30 @@ def test_errors_name_key_value_and_allowed(params, key, value):
     assert e.value == value or (isinstance(value, float) and math.isnan(value) and math.isnan(e.value))
     assert e.allowed
     message = str(e)
-    assert key in message and repr(value)[:20] in message and "allowed" in message
+    assert key in message and json_spelling(value)[:20] in message and "allowed" in message
     assert isinstance(e, ValueError)
 
 
+def test_errors_spell_values_as_json_the_way_users_wrote_them():
+    """Params arrive as JSON: messages quote `true` and `{"value": 5}`, not True and {'value': 5}."""
+    with pytest.raises(ParamsError) as err:
+        validate({"repetitions": True})
+    assert "repetitions: " in str(err.value) and " true;" in str(err.value) and "True" not in str(err.value)
+    with pytest.raises(ParamsError) as err:
+        validate({"Element.geometry": "ring", "Scalars.repetitions": {"value": 5, "bogus": 1}})
+    assert '{"value": 5' in str(err.value) and "'value'" not in str(err.value)
+    with pytest.raises(ParamsError) as err:
+        validate({"geometry": "disc"})
+    assert '"disc"' in str(err.value) and '"ring"' in str(err.value)  # the value and the allowed names
+    assert json_spelling(np.int64(7)) == "7" and json_spelling(float("nan")) == "NaN"
+
+
 def test_an_unknown_key_suggests_the_close_one_and_lists_todays_keys():
-    with pytest.raises(ParamsError, match=r"repetitons: unknown key \(did you mean 'repetitions'\?\)") as err:
+    with pytest.raises(ParamsError, match=r'repetitons: unknown key \(did you mean "repetitions"\?\)') as err:
         validate({"repetitons": 5})
     assert "repetitions" in err.value.allowed and "crt" in err.value.allowed
     assert not {"_wrappers", "width", "transform", "crtWarp"} & set(err.value.allowed)  # accepted, not listed
-    with pytest.raises(ParamsError, match=r"colour: unknown key \(did you mean 'color'\?\)"):
+    with pytest.raises(ParamsError, match=r'colour: unknown key \(did you mean "color"\?\)'):
         validate({"colour": "#ffffff"})
     with pytest.raises(ParamsError, match=r"zzz: unknown key: 5"):  # nothing close: no guess
         validate({"zzz": 5})

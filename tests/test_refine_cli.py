@@ -70,7 +70,7 @@ def _target(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("start", "says"),
     [
-        ('{"geometry": "blob"}', "geometry: unknown option: 'blob'"),
+        ('{"geometry": "blob"}', 'geometry: unknown option: "blob"'),
         ("[1, 2]", "must be a JSON object, not list"),
         ("{oops", "not JSON"),
         (None, "cannot read the start params"),

@@ -134,6 +134,21 @@ def test_cancel_stops_early_and_keeps_the_best(target: np.ndarray, start: dict) 
     assert last.best_params == events[-2].best_params or last.best_loss < events[-2].best_loss
 
 
+def test_a_cancelled_refiner_runs_again_in_full(target: np.ndarray, start: dict) -> None:
+    """A cancel ends one run: running the Refiner again is a whole run (it was a cancelled one-evaluation
+    event), and a cancel before a run still stops it at its start."""
+    refiner = Refiner(target, start, budget_evals=120, seed=0, final_report=False, **FAST)
+    for event in refiner.run():
+        if event.generation == 1 and not event.done:
+            refiner.cancel()
+    assert event.done and event.stop_reason == "cancelled" and event.evaluations < 120
+    again = list(refiner.run())[-1]
+    assert again.done and again.stop_reason == "budget_evals" and again.evaluations == 120
+    refiner.cancel()
+    early = list(refiner.run())[-1]
+    assert early.stop_reason == "cancelled" and early.evaluations == 1
+
+
 def test_time_budget_is_respected(target: np.ndarray, start: dict) -> None:
     t0 = time.perf_counter()
     kw = {**FAST, "budget_seconds": 1.5}

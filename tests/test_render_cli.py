@@ -30,7 +30,7 @@ def test_a_params_file_becomes_a_png_of_the_size_asked(tmp_path: Path) -> None:
     [
         ("not json", "bad.json: not JSON (Expecting value"),  # used to lose the file's name
         ("[1, 2]", "bad.json: expected a JSON object of parameters, found list"),
-        ('{"geometry": "hexagon"}', "geometry: unknown option: 'hexagon'"),
+        ('{"geometry": "hexagon"}', 'geometry: unknown option: "hexagon"'),
     ],
 )
 def test_a_bad_params_file_is_one_line_naming_it(tmp_path: Path, capsys, text: str, words: str) -> None:

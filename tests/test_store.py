@@ -118,7 +118,7 @@ def test_a_seed_must_be_a_scene(store: Store, tmp_path: Path) -> None:
     """{"foo": 1} used to be stored, and then broke the pool's export; a 'circle' broke its re-import."""
     for bad, words in (
         ({"foo": 1}, "foo: unknown key"),
-        ({"geometry": "circle"}, "unknown option: 'circle'"),
+        ({"geometry": "circle"}, 'unknown option: "circle"'),
     ):
         with pytest.raises(StoreError, match=f"not a scene's params: .*{words}"):
             store.add_seed(bad, source="manual")

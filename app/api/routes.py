@@ -14,6 +14,7 @@ from app.api.health import health_body
 from app.api.imaging import MEDIA_TYPES
 from app.api.inputs import Output, checked_cstring, output_for, parse_params, read_body
 from app.api.pool import PoolBusy
+from app.api.schema import RASTER, RENDER
 from core.params import CodecError, ParamsError, decode
 from core.render import RenderError
 
@@ -23,7 +24,9 @@ MISSING = "Missing ?params= or ?parse= param"  # the original's exact wording
 MISSING_C = "Missing ?c= param: /render?c=<c-string> draws the scene that c-string encodes"
 
 
-@router.api_route("/api/raster", methods=["GET", "HEAD", "POST"], response_class=Response)
+@router.api_route(
+    "/api/raster", methods=["GET", "HEAD", "POST"], response_class=Response, openapi_extra=RASTER
+)
 async def raster(request: Request) -> Response:
     """One route for every method, so a 405 names them all (`Allow: GET, HEAD, POST`); HEAD answers
     what GET would, without the body (a supervisor's `curl -I …?health`)."""
@@ -55,7 +58,7 @@ async def raster_get(request: Request) -> Response:
     raise ApiError(400, MISSING)
 
 
-@router.api_route("/render", methods=["GET", "HEAD"], response_class=Response)
+@router.api_route("/render", methods=["GET", "HEAD"], response_class=Response, openapi_extra=RENDER)
 async def render_page(request: Request) -> Response:
     """The original's `/render?c=<c-string>` page, as the image it shows (1024² PNG; `?size=` and
     `?width=&height=` as for /api/raster). The twin has no page to mount, so this is what it can answer:

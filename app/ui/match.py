@@ -196,7 +196,17 @@ def report_markdown(report: dict[str, Any] | None, title: str = "Match report") 
         lines.append(f"| lpips | {report['lpips']:.3f} | perceptual distance, lower is closer |")
     else:
         lines.append(f"| lpips | — | {report.get('lpips_reason') or 'not computed'} |")
+    if report["ssim_gain"] < 0:
+        lines += ["", BELOW_BLACK_NOTE]
     return "\n".join(lines)
+
+
+BELOW_BLACK_NOTE = (
+    "⚠️ This match scores below an all-black image (ssim_gain < 0): its light is not where the design's "
+    "is. Refine it, or pick another first guess."
+)
+"""Said under a report whose ssim is below ssim_black: the table alone reads as a fair score (0.6 looks
+decent) when a black image would have done better."""
 
 
 _VERDICTS = {

@@ -26,8 +26,19 @@ def api_app() -> FastAPI:
         from app.api import create_app
     except ImportError as exc:
         log.warning("/api/raster not mounted: %s", exc)
-        return FastAPI(title="bb-match")
+        return bare_app()
     return create_app()
+
+
+def bare_app() -> FastAPI:
+    """A root app without the API. FastAPI's own /docs and /redoc load from a CDN (blank offline), so they are
+    off; the offline reference replaces them when `app.api` provides it."""
+    root = FastAPI(title="bb-match", docs_url=None, redoc_url=None)
+    try:
+        from app.api.docs_page import install_offline_docs
+    except ImportError:
+        return root
+    return install_offline_docs(root)
 
 
 def warm_up(home: str) -> float:
@@ -54,5 +65,5 @@ def create_server(home: str, *, api: bool = True, warm: bool = True) -> FastAPI:
     if warm:
         log.info("warm-up took %.1f s", warm_up(home))
     demo = build_ui(home).queue(default_concurrency_limit=4)
-    root = api_app() if api else FastAPI(title="bb-match")
+    root = api_app() if api else bare_app()
     return gr.mount_gradio_app(root, demo, path="", footer_links=["api", "gradio"])

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+
+def json_spelling(value: Any) -> str:
+    """`value` as the user wrote it: params arrive as JSON, so `true` and `{"value": 5}`, not Python's
+    `True` and `{'value': 5}`. NaN and Infinity as JavaScript spells them; what JSON cannot hold (bytes, a
+    object) falls back to repr."""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=_numpy_scalar)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _numpy_scalar(value: Any) -> Any:
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    raise TypeError(type(value).__name__)
 
 
 def _describe(allowed: Any) -> str:
     if isinstance(allowed, tuple) and len(allowed) == 2 and all(isinstance(b, int | float) for b in allowed):
         return f"[{allowed[0]:g}, {allowed[1]:g}]"
     if isinstance(allowed, list | tuple | set | frozenset):
-        return ", ".join(repr(a) for a in allowed)
+        return ", ".join(json_spelling(a) for a in allowed)
     return str(allowed)
 
 
@@ -25,7 +42,7 @@ class ParamsError(ValueError):
         self.value = value
         self.allowed = allowed
         self.reason = reason
-        shown = repr(value)
+        shown = json_spelling(value)
         if len(shown) > 120:
             shown = shown[:117] + "..."
         super().__init__(f"{key}: {reason} {shown}; allowed: {_describe(allowed)}")

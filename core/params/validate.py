@@ -15,7 +15,7 @@ from typing import Any
 
 from .checks import check_bool, check_value
 from .convert import detect_form, layer_overrides, lift_aliases, to_scene_params
-from .errors import ParamsError
+from .errors import ParamsError, json_spelling
 from .schema import (
     CRT,
     DISABLED_KEY,
@@ -138,7 +138,7 @@ def _normalise(flat: Mapping[str, Any], *, quantise: bool, js_bools: bool) -> di
             hint = (
                 " (a Leva key in a map without Element.geometry/Scalars.repetitions?)"
                 if "." in str(key)
-                else f" (did you mean {close[0]!r}?)"
+                else f" (did you mean {json_spelling(close[0])}?)"
                 if close
                 else ""
             )

@@ -261,7 +261,10 @@ class Refiner:
         """"search", then "finish" (the checks at the report's size: no events until the last), "done"."""
 
     def cancel(self) -> None:
-        """Stop at the next evaluation; `run()` then yields its final event with the best so far."""
+        """Stop at the next evaluation; `run()` then yields its final event with the best so far.
+
+        A cancel ends one run: a later `run()` of the same Refiner is a whole run again (a cancel made
+        before any run, or after one has ended, stops the next run at its start)."""
         self._cancel.set()
 
     def _elapsed(self) -> float:
@@ -423,6 +426,7 @@ class Refiner:
             report = self.finish.report(best_params, lpips=self.lpips)
         self.finish.keep_only(best_params)
         self.stage = "done"
+        self._cancel.clear()  # it ended this run; a rerun of this Refiner must not start cancelled
         yield ProgressEvent(
             self.evaluations,
             generation,
