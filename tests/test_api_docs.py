@@ -85,6 +85,8 @@ def test_docs_names_every_operation_and_query_parameter(client: TestClient) -> N
     assert "c" in {p["name"] for p in schema["paths"]["/render"]["get"]["parameters"]}
     raster = schema["paths"]["/api/raster"]
     assert "requestBody" in raster["post"] and "requestBody" not in raster["get"]  # a GET carries no body
+    ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
+    assert len(ids) == len(set(ids)) and "head_api_raster" in ids  # one route, one id per method
     for path, item in schema["paths"].items():
         for method, op in item.items():
             assert f'id="{method}-{path.strip("/").replace("/", "-")}"' in page

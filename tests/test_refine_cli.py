@@ -92,7 +92,9 @@ def test_flat_target_is_warned_about(tmp_path: Path, capsys) -> None:
     target = save_png(np.zeros((54, 96, 3), np.uint8), tmp_path / "black.png")
     argv = [str(target), "--start", "sampler", "--budget", "10", "--workers", "1"]
     assert main([*argv, "--out-dir", str(tmp_path / "out")]) == 0
-    assert "warning: The design is one flat colour (black)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "warning: The design is one flat colour (black)" in err
+    assert err.count("one flat colour") == 1  # the Refiner's FlatTargetWarning is not said again
 
 
 def test_bad_target_is_one_line(tmp_path: Path, capsys) -> None:

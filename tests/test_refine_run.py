@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pytest
 
 from core.params import sample_params, validate
-from core.refine import ParamSpace, ProgressEvent, Refiner, refine, refine_to_end
+from core.refine import FlatTargetWarning, ParamSpace, ProgressEvent, Refiner, refine, refine_to_end
 from core.refine.loss import Loss, make_loss
 from core.render import render
 from core.shared_pool import close_shared_pools, shared_pool
@@ -147,6 +148,16 @@ def test_a_cancelled_refiner_runs_again_in_full(target: np.ndarray, start: dict)
     refiner.cancel()
     early = list(refiner.run())[-1]
     assert early.stop_reason == "cancelled" and early.evaluations == 1
+
+
+def test_a_flat_target_is_warned_about_and_a_design_is_not(target: np.ndarray, start: dict) -> None:
+    """A notebook caller refining a black image hears that no figure will mean anything (the app and the
+    CLI say it before they refine); a design with light raises no warning."""
+    with pytest.warns(FlatTargetWarning, match="one flat colour"):
+        Refiner(np.zeros((54, 96, 3), np.uint8), start, budget_evals=10, **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FlatTargetWarning)
+        Refiner(target, start, budget_evals=10, **FAST)
 
 
 def test_time_budget_is_respected(target: np.ndarray, start: dict) -> None:

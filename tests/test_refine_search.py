@@ -271,6 +271,7 @@ def test_the_refiner_switches_trials_on_for_cma_only(problem) -> None:
 
     space, x, c = problem
     target = np.zeros((32, 32, 3), np.uint8)
+    target[8:24, 8:24] = 200  # some light: a flat target draws a FlatTargetWarning
     start = space.decode(x, c)
     on = Refiner(target, start, trials=True)._search(space, x, c)
     off = Refiner(target, start)._search(space, x, c)

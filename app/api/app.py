@@ -13,7 +13,7 @@ from app.api.errors import install_handlers
 from app.api.health import version
 from app.api.pool import RenderPool
 from app.api.routes import router
-from app.api.schema import without_get_bodies
+from app.api.schema import tidy_schema
 from app.api.worker import render_image, warm_up
 
 
@@ -50,6 +50,6 @@ def create_app(
     app.state.render_job = render_image  # (params, width, height, fmt) → (bytes, seconds); a seam for tests
     install_handlers(app)
     app.include_router(router)
-    without_get_bodies(app)
+    tidy_schema(app)
     install_offline_docs(app)
     return app

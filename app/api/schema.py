@@ -5,6 +5,7 @@ route for every method), so FastAPI cannot see their parameters; these declarati
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from fastapi import FastAPI
@@ -76,16 +77,22 @@ RENDER = {
 }
 
 
-def without_get_bodies(app: FastAPI) -> FastAPI:
-    """Drop the request body from GET and HEAD operations in `app`'s schema: one route serves every method,
-    so its declarations reach all of them, and a GET with a body would be a wrong example."""
+def tidy_schema(app: FastAPI) -> FastAPI:
+    """Fix what one route for every method does to `app`'s schema: its declarations reach GET and HEAD too,
+    where a request body is a wrong example (dropped), and FastAPI gives each method the route's one
+    operationId, warning of duplicates (each gets `<method>_<path>`, unique, for client generators)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            for item in build()["paths"].values():
-                for method in ("get", "head"):
-                    item.get(method, {}).pop("requestBody", None)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID")
+                spec = build()
+            for path, item in spec["paths"].items():
+                for method, operation in item.items():
+                    if method in ("get", "head"):
+                        operation.pop("requestBody", None)
+                    operation["operationId"] = f"{method}_{path.strip('/').replace('/', '_') or 'root'}"
         return app.openapi_schema or build()
 
     app.openapi = openapi  # type: ignore[method-assign]

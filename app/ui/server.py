@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 
 import gradio as gr
 import numpy as np
@@ -14,6 +15,7 @@ from app.ui.layout import build_ui
 from app.ui.settings import load_settings
 from core.metrics import match_report
 from core.params import defaults
+from core.refine import FlatTargetWarning
 from core.render import render
 from core.shared_pool import warm_shared_pool
 
@@ -62,6 +64,7 @@ def warm_up(home: str) -> float:
 
 def create_server(home: str, *, api: bool = True, warm: bool = True) -> FastAPI:
     """The FastAPI app serving the Gradio UI at `/` (and `/api/raster` when `api`)."""
+    warnings.filterwarnings("ignore", category=FlatTargetWarning)  # the upload's status line says it
     if warm:
         log.info("warm-up took %.1f s", warm_up(home))
     demo = build_ui(home).queue(default_concurrency_limit=4)

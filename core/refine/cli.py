@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from core.refine.refiner import (
     DEFAULT_METHOD,
     METHODS,
     MIRROR_COMPLETION,
+    FlatTargetWarning,
     Refiner,
 )
 from core.refine.supersample import supersample_note
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"where your bb-particles runs, for the links that open the match (default {DEFAULT_URL})",
     )
     args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=FlatTargetWarning)  # said below, as a warning line
     if not args.budget and not args.seconds:
         parser.error("--budget 0 and --seconds 0 leave the run without an end: give either a limit")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from core.imageio import to_rgb_float
 from core.metrics import match_report
+from core.metrics.report import flat_target_note
 from core.params import defaults, sample_params
 from core.params.js import is_real, is_whole
 from core.refine.catcma import CatCMASearch
@@ -38,6 +40,12 @@ from core.refine.space import ParamSpace, complete
 from core.refine.supersample import resolved_supersample
 from core.render import render
 from core.workers import on_one_blas_thread
+
+
+class FlatTargetWarning(UserWarning):
+    """The target is one flat colour: no figure of the run says anything about a design (the app and the
+    CLI say so before they refine, and ignore this; a library caller hears it from the Refiner)."""
+
 
 DEFAULT_METHOD = "cma"
 """Measured (benchmarks/refine.py, 5 held-out synthetic targets from a perturbed start, 1000 evaluations,
@@ -218,6 +226,8 @@ class Refiner:
             raise ValueError("set budget_evals, budget_seconds or both")
         check_budgets(budget_evals, budget_seconds)
         self.target = to_rgb_float(target)
+        if note := flat_target_note(self.target):
+            warnings.warn(note, FlatTargetWarning, stacklevel=2)
         self.loss_options = dict(loss_options or {})
         if isinstance(loss, str):
             self.loss = make_loss(loss, self.target, working_width, **self.loss_options)
