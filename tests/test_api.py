@@ -229,6 +229,7 @@ def test_health_reports_renders_uptime_version_and_pool(url: str) -> None:
     assert after["pool"]["kind"] == "thread"
     assert after["pool"]["workers"] == 2
     assert after["pool"]["busy"] == 0
+    assert after["limits"] == {"max_side": 4096, "max_body_bytes": 1_000_000, "max_layers": 32}
 
 
 # -- errors --------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from app.api.inputs import MAX_BODY, MAX_SIDE
+from app.api.inputs import MAX_BODY, MAX_LAYERS, MAX_SIDE
 from app.api.pool import RenderPool
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -43,5 +43,5 @@ def health_body(pool: RenderPool, started: float) -> dict[str, Any]:
         "fails": pool.failed,
         "recycling": False,
         "pool": pool.stats(),
-        "limits": {"max_side": MAX_SIDE, "max_body_bytes": MAX_BODY},
+        "limits": {"max_side": MAX_SIDE, "max_body_bytes": MAX_BODY, "max_layers": MAX_LAYERS},
     }
