@@ -15,7 +15,12 @@ def http_url(url: str, what: str, example: str) -> str:
     text = url.strip()
     full = text if "://" in text else f"http://{text}"
     problem = None
-    parts = urlsplit(full)
+    try:
+        parts = urlsplit(full)
+    except ValueError as exc:  # "http://[::1/v1": the bare "Invalid IPv6 URL" named neither field nor fix
+        raise ValueError(
+            f"{what} {url!r} is not an http(s) address ({exc}): use one such as {example}"
+        ) from None
     if parts.scheme not in ("http", "https"):
         problem = f"{parts.scheme}: is not http(s)"
     elif not parts.hostname or any(c.isspace() for c in full):

@@ -529,8 +529,26 @@ def test_gallery_filters_sorts_promotes_and_exports(session: Session) -> None:
     assert len(store.seeds()) == 1
     with pytest.raises(gr.Error, match="No find #424242"):
         handlers.on_promote(session, 424242)
+    low_id = int(handlers.on_gallery(session, 1.0, "", "score ↓")[1]["id"].iloc[-1])  # the 8.0
+    with pytest.raises(gr.Error, match=rf"Rating #{low_id} scores 8, below the gallery's 'Score at least' 9"):
+        handlers.on_promote(session, low_id, 9.0)  # any rating id used to be promoted
+    assert "promoted" in handlers.on_promote(session, low_id, 8.0)[0]  # shown once the gallery goes to 8
+    assert "whole number, not 1.5" in handlers.on_promote(session, 1.5)[0]  # used to promote #2
     lines = Path(handlers.on_export_finds(session, 9.0, "", "score ↓")).read_text().splitlines()
     assert len(lines) == 2 and "Element.geometry" in lines[0]
+
+
+def test_promote_adds_the_find_itself_not_the_closed_loops_reading_of_it(session: Session) -> None:
+    """The closed loop's seed of a find is the inverse model's reading of its render; Promote used to say
+    "already seed #N" pointing at that other design."""
+    store = resources.store_for(session.settings.data_dir)
+    find, reading = sample_params(2, seed=8)
+    rating_id = store.add_rating(find, 9.5, judge="proxy")
+    loop_seed = store.promote(rating_id, params=reading, source="cnn")
+    message, *_ = handlers.on_promote(session, rating_id)
+    [new] = [seed for seed in store.seeds() if seed.id != loop_seed]
+    assert message == f"Find #{rating_id} promoted to seed **#{new.id}**."
+    assert new.params == find and new.source == "explore" and new.rating_id == rating_id
 
 
 def test_explore_adapter_streams_a_real_run(session: Session) -> None:
@@ -640,8 +658,69 @@ def test_explore_handler_says_what_to_pick(session: Session) -> None:
     assert "Pick a seed" in out[0] and len(out) == 4
     [out] = list(handlers.on_explore(session, "current match", None, "proxy", 10))
     assert "Upload a design" in out[0] and len(out) == 4
-    [out] = list(handlers.on_explore(session, "pool seed", 1, "proxy", 0))  # 0 used to run 200
-    assert "Evaluations must be at least 1" in out[0]
+    for evals in (0, 1e30):  # 0 used to run 200; 1e30 broke gradio's JSON while the run went on unseen
+        [out] = list(handlers.on_explore(session, "pool seed", 1, "proxy", evals))
+        assert "Evaluations must be from 1 to 100,000" in out[0]
+    [out] = list(handlers.on_explore(session, "pool seed", 2.6, "proxy", 4))  # used to start from seed 3
+    assert "A seed id is a whole number, not 2.6" in out[0]
+    assert resources.store_for(session.settings.data_dir).runs() == []
+
+
+def test_a_repeated_exploration_asks_new_candidates_and_adds_no_copies(session: Session) -> None:
+    """Start twice from one seed: the second run has its own optimiser seed (it used to repeat the first,
+    judging the same candidates and adding their finds again); the current match is saved once."""
+    store = resources.store_for(session.settings.data_dir)
+    session.params = PARAMS
+    for _ in range(2):
+        *_, last = handlers.on_explore(session, "current match", None, "proxy", 6)
+        assert "6/6 evaluations" in last[0]
+    first, second = sorted(store.runs(kind="explore"), key=lambda run: run.id)
+    assert first.seed_id == second.seed_id and len(store.seeds()) == 1
+    assert (first.config["rng_seed"], second.config["rng_seed"]) == (0, 1)
+    asked = [{r.params_hash for r in store.ratings(run_id=run.id) if r.step} for run in (first, second)]
+    assert asked[0] and not asked[0] & asked[1]
+
+
+def test_an_interrupted_exploration_is_listed_and_resumed_in_the_app(session: Session) -> None:
+    """A run left `running` by a killed app (or stopped) is listed on the Explore tab and resumes there,
+    judging only the steps it had not judged; the app had no Resume (the CLI's --resume only)."""
+    store = resources.store_for(session.settings.data_dir)
+    seed = store.add_seed(PARAMS, source="manual")
+    updates = explore.explore_updates(PARAMS, "proxy", store, evals=10, seed_id=seed)
+    next(updates), next(updates)  # the seed's event and one generation, then the app "dies"
+    run_id = store.runs(kind="explore")[0].id
+    assert explore.unfinished_note(store) == ""  # running here: not offered for resume
+    judged = len(store.ratings(run_id=run_id))
+    updates.close()  # a killed process leaves `running`; closing marks it cancelled, so set it back
+    store.resume_run(run_id)
+    note = handlers.on_unfinished_runs(session)
+    assert f"run **{run_id}** from seed {seed}: {judged} of 10 evaluations, interrupted" in note
+    *_, last = handlers.on_explore_resume(session, run_id)
+    assert last[0].startswith(f"Done run {run_id}: 10/10 evaluations"), last[0]
+    assert len(store.ratings(run_id=run_id)) == 10 and store.get_run(run_id).status == "done"
+    assert handlers.on_unfinished_runs(session) == ""
+    [out] = list(handlers.on_explore_resume(session, run_id))
+    assert out[0] == f"⚠️ Exploration failed: Run {run_id} is done (10 evaluations)."
+    [out] = list(handlers.on_explore_resume(session, 99))
+    assert out[0] == "⚠️ no run with id 99"
+
+
+def test_an_all_space_judge_runs_and_records_the_settings_judge(session: Session) -> None:
+    store = resources.store_for(session.settings.data_dir)
+    seed = store.add_seed(PARAMS, source="manual")
+    *_, last = handlers.on_explore(session, "pool seed", seed, "   ", 3)
+    assert "3/3 evaluations" in last[0]
+    [run] = store.runs(kind="explore")
+    assert run.config["judge"] == session.settings.judge == "proxy"  # "   " could not be resumed
+
+
+def test_a_stopped_exploration_says_where_it_stopped() -> None:
+    from core.explore import ExploreEvent
+
+    stopped = ExploreEvent(
+        7, 12, 200, 2, 6.5, None, None, (), (), (), 0, "", 1.0, done=True, stop_reason="cancelled"
+    )
+    assert explore._to_update(stopped).status.startswith("Stopped run 7 at 12 of 200 evaluations, best 6.5")
 
 
 def test_an_exploration_whose_judge_fails_saves_no_seed(session: Session, target_png: Path) -> None:
@@ -659,6 +738,9 @@ def test_a_negative_refine_budget_is_a_message(session: Session, target_png: Pat
     for evals, seconds in ((-5, None), (None, -3)):  # they used to run one evaluation each
         [out] = list(handlers.on_refine(session, evals, seconds))
         assert out[2].startswith("⚠️ Budgets are at least 0") and session.source != "refine"
+    for evals, seconds in ((1e30, None), (None, 1e12)):
+        [out] = list(handlers.on_refine(session, evals, seconds))
+        assert out[2].startswith("⚠️ Budgets are at most 1,000,000 evaluations") and session.source != "refine"
 
 
 # -- settings ----------------------------------------------------------------------------------------------

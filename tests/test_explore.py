@@ -139,6 +139,17 @@ def test_without_an_inverse_model_finds_are_stored_with_their_own_params(store: 
     assert seed.params == rating.params and "extraction skipped" in (seed.notes or "")
 
 
+def test_a_repeated_run_adds_no_seed_the_pool_already_holds(store: Store) -> None:
+    """The same run twice (same rng seed, as the CLI's default) finds the same designs: the second adds
+    them to the gallery again but not to the pool (three runs used to leave 54 seeds, 18 distinct)."""
+    seed_id = store.add_seed(DIM_SEED, source="manual")
+    first = explore(store, LitJudge(), seed_id, evals=40)[1][-1]
+    seeds = len(store.seeds())
+    second = explore(store, LitJudge(), seed_id, evals=40)[1][-1]
+    assert len(first.finds) == len(second.finds) > 0 and seeds > 1
+    assert all(f.seed_id is None for f in second.finds) and len(store.seeds()) == seeds
+
+
 def test_a_failing_extraction_still_stores_the_find_as_a_seed(store: Store) -> None:
     def broken(image: np.ndarray) -> dict[str, Any]:
         raise RuntimeError("model exploded")

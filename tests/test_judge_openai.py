@@ -163,6 +163,16 @@ def test_server_down_says_what_to_start() -> None:
         judge.score(IMAGE, CONTEXT)
     message = str(caught.value)
     assert f"127.0.0.1:{port}" in message and "ollama serve" in message and "--judge proxy" in message
+    # the reason whole, in words (urllib3's nested repr was cut mid-word), and the app's way too
+    assert "(connection refused: nothing listens on that port)" in message and "Judge: proxy" in message
+
+
+def test_an_unresolvable_host_and_a_malformed_address_are_named() -> None:
+    judge = _judge("openai:http://no-such-host.invalid/v1#m", http_retries=0)
+    with pytest.raises(JudgeUnavailable, match=r"\(the host name does not resolve\)"):
+        judge.prepare()
+    with pytest.raises(ValueError, match=r"VLM server address 'http://\[::1/v1' is not an http\(s\) address"):
+        _judge("openai:http://[::1/v1#m")  # was a bare "Invalid IPv6 URL"
 
 
 @pytest.mark.parametrize(

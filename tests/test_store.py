@@ -231,6 +231,15 @@ def test_frames_decode_json(store: Store) -> None:
     assert list(ratings["score"]) == [8.0] and ratings["image"].iloc[0] is None
 
 
+def test_gallery_frame_mixes_ratings_with_and_without_images(store: Store) -> None:
+    """pandas 3 reads a missing image as NaN beside a present one: the gallery crashed below 9."""
+    kept = store.add_rating(PARAMS, 9.0, judge="proxy", image=_pixels(200))
+    bare = store.add_rating({**PARAMS, "repetitions": 7}, 6.0, judge="proxy")
+    frame = store.gallery_frame(min_score=1.0)
+    assert frame.loc[kept, "image"] == str(store.image_path(store.get_rating(kept)))
+    assert frame.loc[bare, "image"] is None
+
+
 # -- refs.jsonl ---------------------------------------------------------------------------------------------
 
 

@@ -16,11 +16,14 @@ import pandas as pd
 
 from app.ui import resources
 from app.ui.pool import score_text
-from core.explore import ExploreConfig, ExploreEvent, Explorer
-from core.store import Store
+from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer
+from core.store import Run, Store, StoreError
 
 HISTORY_COLUMNS = ["evaluations", "score", "series"]
 SERIES = ("best so far", "generation best", "find threshold")
+MAX_EVALS = 100_000
+"""The Evaluations field's bound (hours with the proxy judge, days with a VLM): 1e30 used to fail in
+gradio's JSON ("Integer exceeds 64-bit range") while the run went on unseen."""
 
 
 @dataclass(frozen=True)
@@ -57,21 +60,91 @@ def explore_updates(
 
     workers: rendering processes; the app passes its refine setting, so both use one shared pool
     (core.shared_pool) rather than shutting down each other's pool of another size."""
-    config = ExploreConfig(evals=evals, workers=max(1, workers))
     scorer = resources.judge_for(judge)
     scorer.prepare()  # an unknown judge or a VLM server that is down fails here, before a seed is saved
-    if seed_id is None:
-        seed_id = store.add_seed(seed_params, source="manual", label="exploration start (current match)")
+    if seed_id is None:  # the match saved once, however often it is explored
+        seed_id = store.find_seed(seed_params) or store.add_seed(
+            seed_params, source="manual", label="exploration start (current match)"
+        )
+    config = ExploreConfig(evals=evals, workers=max(1, workers), rng_seed=next_rng_seed(store, seed_id))
     explorer = Explorer.start(store, scorer, seed_id, config, judge_spec=judge, shared_pool=True)
+    yield from _stream(explorer, on_start)
+
+
+def resume_updates(
+    store: Store,
+    run_id: int,
+    *,
+    workers: int = ExploreConfig.workers,
+    on_start: Callable[[Any], None] | None = None,
+) -> Iterator[ExploreUpdate]:
+    """Go on with an unfinished run (stopped, failed, or left `running` by an app or CLI that was killed),
+    judged by the judge it was started with. Its recorded steps are replayed, not judged again, so the
+    plot is redrawn from the start; the CLI's `--resume N` does the same."""
+    if run_id in _active:
+        raise StoreError(f"Run {run_id} is running in this app already: Stop it first.")
+    run = store.get_run(run_id)
+    if run.kind != KIND:
+        raise StoreError(f"Run {run_id} is a {run.kind} run, not an exploration.")
+    if run.status == "done":
+        raise StoreError(f"Run {run_id} is done ({run.progress.get('evaluations', '?')} evaluations).")
+    scorer = resources.judge_for(str(run.config.get("judge") or "proxy"))
+    scorer.prepare()
+    yield from _stream(Explorer(store, scorer, run_id, workers=max(1, workers), shared_pool=True), on_start)
+
+
+_active: set[int] = set()
+"""Runs this process is driving now: listed as running, not as unfinished, and never resumed twice."""
+
+
+def unfinished_runs(store: Store) -> list[Run]:
+    """Exploration runs that can be resumed, newest first: cancelled, failed, or `running` but not in this
+    process (an app or CLI killed mid-run leaves that status; a CLI run still going also reads so)."""
+    return [run for run in store.runs(kind=KIND) if run.status != "done" and run.id not in _active]
+
+
+def unfinished_note(store: Store) -> str:
+    """A line per unfinished run (at most 5) for the Explore tab, or "" when there are none."""
+    runs = unfinished_runs(store)
+    if not runs:
+        return ""
+    lines = [
+        f"- run **{run.id}** from seed {run.seed_id}: {run.progress.get('evaluations', 0)} of "
+        f"{run.config.get('evals', '?')} evaluations, {UNFINISHED_STATUS.get(run.status, run.status)}"
+        for run in runs[:5]
+    ]
+    more = f"\n- … and {len(runs) - 5} more" if len(runs) > 5 else ""
+    return "Unfinished runs (enter an id under *Resume run*):\n" + "\n".join(lines) + more
+
+
+UNFINISHED_STATUS = {
+    "cancelled": "stopped",
+    "failed": "failed",
+    "running": "interrupted (or running in another process)",
+}
+
+
+def _stream(explorer: Explorer, on_start: Callable[[Any], None] | None) -> Iterator[ExploreUpdate]:
+    """The updates of one run: its events, with the score plot's rows grown as they come."""
     if on_start is not None:
         on_start(explorer)
     rows: list[tuple[int, float, str]] = []
     best: float | None = None
-    for event in explorer.run():
-        if not rows or rows[-1][0] != event.evaluations:  # the final event repeats the last generation
-            rows += history_rows(event, config.threshold, best)
-            best = event.best_score
-        yield _to_update(event, pd.DataFrame(rows, columns=HISTORY_COLUMNS) if rows else None)
+    _active.add(explorer.run_id)
+    try:
+        for event in explorer.run():
+            if not rows or rows[-1][0] != event.evaluations:  # the final event repeats the last generation
+                rows += history_rows(event, explorer.config.threshold, best)
+                best = event.best_score
+            yield _to_update(event, pd.DataFrame(rows, columns=HISTORY_COLUMNS) if rows else None)
+    finally:
+        _active.discard(explorer.run_id)
+
+
+def next_rng_seed(store: Store, seed_id: int) -> int:
+    """The optimiser seed of the next run from `seed_id`: the count of earlier runs from it. A second Start
+    from one seed used to ask the very same candidates again (the same rng seed 0), judging a repeat."""
+    return sum(run.seed_id == seed_id for run in store.runs(kind=KIND))
 
 
 def history_rows(
@@ -131,10 +204,14 @@ def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> Expl
         if item.image is not None
     ]
     best = "—" if event.best_score is None else score_text(event.best_score)
-    state = "Done" if event.done else "Exploring…"
     seeds = sum(f.seed_id is not None for f in event.finds)
+    if event.stop_reason == "cancelled":  # "Done" read as if the budget had been spent
+        progress = f"Stopped run {event.run_id} at {event.evaluations} of {event.budget} evaluations"
+    else:
+        state = "Done" if event.done else "Exploring…"
+        progress = f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations"
     status = (
-        f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations, best {best}, "
+        f"{progress}, best {best}, "
         f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds); {event.extraction}"
     )
     if event.done and event.best_score is None and event.evaluations:

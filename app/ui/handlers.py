@@ -20,6 +20,7 @@ import gradio as gr
 from app.ui import explore, match, pool, resources
 from app.ui.session import MAX_ATTEMPTS, Session
 from app.ui.settings import load_settings, save_settings
+from core.explore import ExploreError
 from core.imageio import ImageInputError, frame_note, to_uint8
 from core.judge import JudgeError, create_judge
 from core.metrics import target_notes
@@ -29,7 +30,7 @@ from core.refine.loss import DEFAULT_WIDTH
 from core.refine.supersample import supersample_note
 from core.render import RenderError
 from core.render.links import answering
-from core.store import StoreError
+from core.store import GALLERY_MIN_SCORE, StoreError
 
 log = logging.getLogger("app.ui")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -214,6 +215,10 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     if (evals or 0) < 0 or (seconds or 0) < 0:  # a −5 used to run one evaluation, as if a budget
         yield (skip, skip, "⚠️ Budgets are at least 0 (0 or empty: no limit on that one).", *[skip] * 7)
         return
+    if (evals or 0) > match.MAX_REFINE_EVALS or (seconds or 0) > match.MAX_REFINE_SECONDS:
+        limits = f"{match.MAX_REFINE_EVALS:,} evaluations and {match.MAX_REFINE_SECONDS:,.0f} seconds"
+        yield (skip, skip, f"⚠️ Budgets are at most {limits}.", *[skip] * 7)
+        return
     session.cancel()
     target_id, target, name = session.target_id, session.target, session.target_name
     seed, session.refines = session.refines, session.refines + 1
@@ -363,8 +368,8 @@ def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
     """Outputs: explore status, best image, latest candidates, score plot. Streams."""
-    if evals is not None and evals < 1:  # 0 used to run the default 200 without a word
-        yield _explore_message("⚠️ Evaluations must be at least 1 (empty: 200).")
+    if evals is not None and not 1 <= evals <= explore.MAX_EVALS:  # 0 ran the default 200 without a word
+        yield _explore_message(f"⚠️ Evaluations must be from 1 to {explore.MAX_EVALS:,} (empty: 200).")
         return
     store = resources.store_for(session.settings.data_dir)
     if start_from == "current match":
@@ -376,31 +381,70 @@ def on_explore(
         if not seed_id:
             yield _explore_message("Pick a seed: click a thumbnail or a row of the pool.")
             return
+        if not float(seed_id).is_integer():  # 2.6 used to start from seed #3
+            yield _explore_message(f"⚠️ A seed id is a whole number, not {seed_id:g}.")
+            return
         try:
             params, parent = store.get_seed(int(seed_id)).params, int(seed_id)
         except StoreError as exc:
             yield _explore_message(f"⚠️ {exc}")
             return
     session.cancel()
+    budget = int(evals or 200)
+    updates = explore.explore_updates(
+        params,
+        (judge or "").strip() or session.settings.judge,  # "  " was stored as the run's judge
+        store,
+        evals=budget,
+        seed_id=parent,
+        workers=session.settings.refine_workers,
+        on_start=_holder(session),
+    )
+    yield from _explore_stream(updates, budget)
+
+
+def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[Any, ...]]:
+    """Outputs: explore status, best image, latest candidates, score plot. Streams. Goes on with an
+    unfinished run: the app had no way to (a killed app left its run `running`, resumable by CLI only)."""
+    if not run_id or not float(run_id).is_integer():
+        yield _explore_message("Enter the id of an unfinished run (listed above) to resume it.")
+        return
+    store = resources.store_for(session.settings.data_dir)
+    try:
+        budget = int(store.get_run(int(run_id)).config.get("evals", 0))
+    except StoreError as exc:
+        yield _explore_message(f"⚠️ {exc}")
+        return
+    session.cancel()
+    updates = explore.resume_updates(
+        store, int(run_id), workers=session.settings.refine_workers, on_start=_holder(session)
+    )
+    yield from _explore_stream(updates, budget)
+
+
+@reported
+def on_unfinished_runs(session: Session) -> str:
+    """Output: the Explore tab's list of unfinished runs."""
+    return explore.unfinished_note(resources.store_for(session.settings.data_dir))
+
+
+def _holder(session: Session) -> Callable[[Any], None]:
+    """on_start for a run: the session holds it, so Stop reaches it."""
 
     def hold(job: Any) -> None:
         session.job = job
 
-    budget = int(evals or 200)
+    return hold
+
+
+def _explore_stream(updates: Iterator[explore.ExploreUpdate], budget: int) -> Iterator[tuple[Any, ...]]:
+    """A run's updates as the Explore tab's outputs; its errors as its status line."""
     try:
-        for update in explore.explore_updates(
-            params,
-            judge or session.settings.judge,
-            store,
-            evals=budget,
-            seed_id=parent,
-            workers=session.settings.refine_workers,
-            on_start=hold,
-        ):
+        for update in updates:
             best = gr.skip() if update.best_image is None else update.best_image
             plot = gr.skip() if update.history is None else explore_plot(update.history, budget)
             yield (update.status, best, update.latest or gr.skip(), plot)
-    except EXPECTED as exc:
+    except (*EXPECTED, ExploreError) as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")
     except Exception as exc:
         log.exception("exploration failed")
@@ -434,11 +478,16 @@ def on_find_select(session: Session, table: Any, evt: gr.SelectData) -> tuple[An
 
 
 @reported
-def on_promote(session: Session, rating_id: float | None) -> tuple[Any, ...]:
+def on_promote(
+    session: Session, rating_id: float | None, min_score: float = GALLERY_MIN_SCORE
+) -> tuple[Any, ...]:
     """Outputs: gallery status, pool table, pool thumbnails."""
     if not rating_id:  # None, or the field's empty 0
         return ("Pick a find first: click a thumbnail or a row of the finds.", gr.skip(), gr.skip())
-    seed_id, new = pool.promote(resources.store_for(session.settings.data_dir), int(rating_id))
+    if not float(rating_id).is_integer():  # 1.5 used to promote find #2
+        return (f"⚠️ A find id is a whole number, not {rating_id:g}.", gr.skip(), gr.skip())
+    store = resources.store_for(session.settings.data_dir)
+    seed_id, new = pool.promote(store, int(rating_id), min_score)
     if not new:
         return (f"Find #{int(rating_id)} is already seed **#{seed_id}** in the pool.", gr.skip(), gr.skip())
     return (f"Find #{int(rating_id)} promoted to seed **#{seed_id}**.", *pool_views(session))

@@ -70,10 +70,16 @@ def build_ui(home: str) -> gr.Blocks:
                     DEFAULT_BUDGET_EVALS,
                     label="Refine budget (evaluations)",
                     precision=0,
+                    minimum=0,
+                    maximum=match.MAX_REFINE_EVALS,
                     elem_id="refine-evals",
                 )
                 refine_seconds = gr.Number(
-                    DEFAULT_BUDGET_SECONDS, label="…and seconds", elem_id="refine-seconds"
+                    DEFAULT_BUDGET_SECONDS,
+                    label="…and seconds",
+                    minimum=0,
+                    maximum=match.MAX_REFINE_SECONDS,
+                    elem_id="refine-seconds",
                 )
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
                 stop_button = gr.Button("Stop", variant="stop", elem_id="stop-btn")
@@ -127,13 +133,25 @@ def build_ui(home: str) -> gr.Blocks:
                     start_from = gr.Radio(
                         ["pool seed", "current match"], value="pool seed", label="Start from"
                     )
-                    seed_id = gr.Number(label="Seed id", precision=0, elem_id="explore-seed-id")
+                    # no precision: 2.6 is refused, not rounded to seed #3
+                    seed_id = gr.Number(label="Seed id", elem_id="explore-seed-id")
                     explore_judge = gr.Dropdown(list(JUDGE_CHOICES), allow_custom_value=True, label="Judge")
-                    explore_evals = gr.Number(200, label="Evaluations", precision=0, elem_id="explore-evals")
+                    explore_evals = gr.Number(
+                        200,
+                        label="Evaluations",
+                        precision=0,
+                        minimum=1,
+                        maximum=explore.MAX_EVALS,
+                        elem_id="explore-evals",
+                    )
                     with gr.Row():
                         explore_button = gr.Button("Start", variant="primary", elem_id="explore-btn")
                         explore_stop = gr.Button("Stop", variant="stop")
                     explore_status = gr.Markdown(elem_id="explore-status")
+                    unfinished = gr.Markdown(elem_id="explore-unfinished")
+                    with gr.Row():
+                        resume_id = gr.Number(label="Resume run", elem_id="explore-resume-id")
+                        resume_button = gr.Button("Resume", elem_id="explore-resume-btn")
                     explore_best = gr.Image(label="Best so far", interactive=False)
             explore_plot = gr.LinePlot(
                 None,
@@ -160,7 +178,7 @@ def build_ui(home: str) -> gr.Blocks:
             finds = thumbnails("Finds", 5, 320)
             finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
             with gr.Row():
-                find_id = gr.Number(label="Find id", precision=0)
+                find_id = gr.Number(label="Find id")  # no precision: 1.5 is refused, not rounded
                 promote_button = gr.Button("Promote to seed")
                 export_finds_button = gr.Button("Export finds as refs.jsonl")
                 finds_file = gr.File(label="Finds export", interactive=False, height=100)
@@ -261,6 +279,7 @@ def build_ui(home: str) -> gr.Blocks:
         save_button.click(handlers.on_save_seed, session, [save_status, *pool_views])
 
         explore_tab.select(handlers.on_pool_refresh, session, pool_views)
+        explore_tab.select(handlers.on_unfinished_runs, session, unfinished)
         pool_table.select(handlers.on_pool_select, session, seed_id)
         pool_gallery.select(handlers.on_pool_select, session, seed_id)
         refs_upload.upload(
@@ -273,22 +292,37 @@ def build_ui(home: str) -> gr.Blocks:
             [explore_status, explore_best, explore_latest, explore_plot],
             concurrency_limit=2,
             show_progress=STREAMED,
-        ).then(handlers.on_pool_refresh, session, pool_views)  # the finds' new seeds, shown at the end
+        ).then(handlers.on_pool_refresh, session, pool_views).then(  # the finds' new seeds, at the end
+            handlers.on_unfinished_runs,
+            session,
+            unfinished,  # a stopped run is listed for Resume
+        )
+        resume_button.click(
+            handlers.on_explore_resume,
+            [session, resume_id],
+            [explore_status, explore_best, explore_latest, explore_plot],
+            concurrency_limit=2,
+            show_progress=STREAMED,
+        ).then(handlers.on_pool_refresh, session, pool_views).then(
+            handlers.on_unfinished_runs, session, unfinished
+        )
         explore_stop.click(handlers.on_stop, session, None, concurrency_limit=None)
 
         for trigger in (
             gallery_tab.select,
             gallery_refresh.click,
-            min_score.release,
+            min_score.change,  # a drag's release and a typed number's Enter (release missed that)
             sort.change,
             judge_filter.submit,
         ):
-            trigger(handlers.on_gallery, gallery_inputs, gallery_outputs)
+            trigger(handlers.on_gallery, gallery_inputs, gallery_outputs, trigger_mode="always_last")
         finds_table.select(
             handlers.on_find_select, [session, finds_table], [find_id, find_params, find_links]
         )
         finds.select(handlers.on_find_select, [session, finds_table], [find_id, find_params, find_links])
-        promote_button.click(handlers.on_promote, [session, find_id], [gallery_status, *pool_views])
+        promote_button.click(
+            handlers.on_promote, [session, find_id, min_score], [gallery_status, *pool_views]
+        )
         export_finds_button.click(handlers.on_export_finds, gallery_inputs, finds_file)
 
         save_settings_button.click(

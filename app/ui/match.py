@@ -55,6 +55,10 @@ figma-01), not a picture of what the search was trying; the best of a round of t
 PLOT_POINTS = 300
 """Points per series the score plot is thinned to (thin_history), so each redraw costs the same late in
 a run as early: a 40-s refine makes about 1000 generations."""
+MAX_REFINE_EVALS = 1_000_000
+MAX_REFINE_SECONDS = 86_400.0
+"""The budget fields' bounds (hours of work at ≈ 20 ms an evaluation; a day): 1e30 evaluations used to
+reach the handler and break the page."""
 
 
 @dataclass(frozen=True)

@@ -124,15 +124,23 @@ def export_finds(frame: pd.DataFrame) -> str:
     return str(path)
 
 
-def promote(store: Store, rating_id: int) -> tuple[int, bool]:
-    """Make a find a seed (source explore, parent its run's seed): (its seed id, whether it is new). A find
-    promoted before gives back its seed (a second click used to add a copy); an id that is no find is a
-    StoreError that says so."""
-    already = next((seed.id for seed in store.seeds() if seed.rating_id == rating_id), None)
-    if already is not None:
-        return already, False
+def promote(store: Store, rating_id: int, min_score: float = GALLERY_MIN_SCORE) -> tuple[int, bool]:
+    """Make a find a seed with its own params (source explore, parent its run's seed): (its seed id,
+    whether it is new). Params the pool holds already give back that seed: a second click used to add a
+    copy, and the closed loop's seed of a find is the inverse model's reading of it, not the find itself
+    (20 keys differed), so "already seed #N" pointed at another design. StoreError for an id that is no
+    find of the gallery as filtered (scoring below `min_score`, a failed judgement, no such rating)."""
     try:
-        store.get_rating(rating_id)
+        rating = store.get_rating(rating_id)
     except StoreError:
         raise StoreError(f"No find #{rating_id}: click a thumbnail or a row of the finds.") from None
-    return store.promote(int(rating_id)), True
+    if rating.score is None or rating.score < min_score:
+        scored = "has no score (its judgement failed)" if rating.score is None else f"scores {rating.score:g}"
+        raise StoreError(
+            f"Rating #{rating_id} {scored}, below the gallery's 'Score at least' {min_score:g}: "
+            "it is not one of the finds shown."
+        )
+    existing = store.find_seed(rating.params)
+    if existing is not None:
+        return existing, False
+    return store.promote(rating_id), True

@@ -28,7 +28,8 @@ class Evaluated:
 @dataclass(frozen=True)
 class Find:
     """A candidate scoring at least the threshold: in the gallery as `rating_id`; `seed_id` is the seed the
-    closed loop made of it (None for a near-duplicate of an earlier find of the run); `source` "cnn" when
+    closed loop made of it (None for a near-duplicate of an earlier find of the run, or params the pool
+    already holds); `source` "cnn" when
     the inverse model extracted its params, "explore" when extraction was skipped."""
 
     step: int

@@ -52,20 +52,23 @@ def default_extractor(path: str | os.PathLike[str] | None = None) -> ExtractorCh
 
 def promote_find(
     store: Store, rating: Rating, image: np.ndarray, extraction: ExtractorChoice
-) -> tuple[int, str]:
+) -> tuple[int | None, str | None]:
     """Make a find a seed (parent: its run's seed; rating: the find); returns (seed id, source).
 
     Source "cnn" with the extractor's reading of `image`; "explore" with the find's own params when there
     is no extractor or it fails on this image (the find is already saved either way; the notes say why).
+    (None, None) when the pool already holds exactly those params: a repeated run, or two finds the model
+    reads alike, used to add one copy per find (54 seeds, 18 distinct, after three runs from one seed).
     """
     note = f"{rating.judge} {rating.score:g}/10: {rating.rationale}"
+    params, source = rating.params, "explore"
     if extraction.extract is not None:
         try:
-            params = extraction.extract(image)
+            params, source = extraction.extract(image), "cnn"
         except Exception as exc:  # any model error: keep the find's own params and record the reason
             note += f" [extraction failed: {type(exc).__name__}: {exc}]"
-        else:
-            return store.promote(rating.id, params=params, source="cnn", notes=note), "cnn"
     else:
         note += f" [{extraction.note}]"
-    return store.promote(rating.id, source="explore", notes=note), "explore"
+    if store.find_seed(params) is not None:
+        return None, None
+    return store.promote(rating.id, params=params, source=source, notes=note), source

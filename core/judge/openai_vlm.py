@@ -32,7 +32,8 @@ START_HINT = (
     "start an OpenAI-compatible server with a vision model first, e.g. `ollama serve` then "
     "`ollama pull qwen2.5vl` (spec openai:http://localhost:11434/v1#qwen2.5vl), "
     "`vllm serve Qwen/Qwen2-VL-2B-Instruct` (openai:http://localhost:8000/v1), or LM Studio's local server "
-    "(openai:http://localhost:1234/v1) — or use --judge proxy, which needs no server"
+    "(openai:http://localhost:1234/v1) — or use the proxy judge, which needs no server (--judge proxy; "
+    "in the app, Judge: proxy)"
 )
 
 
@@ -70,6 +71,19 @@ def _nothing_listens(exc: requests.RequestException) -> bool:
     return isinstance(exc, requests.ConnectionError) and any(
         sign in text for sign in ("NewConnectionError", "Connection refused", "Failed to resolve")
     )
+
+
+def _why_unreachable(exc: requests.RequestException, timeout: float) -> str:
+    """The reason a connection failed, in a few words: urllib3's whole message is a nested repr that used
+    to be cut off mid-word at 200 characters, before its reason."""
+    text = str(exc)
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no answer to connect within {timeout:g} s"
+    if "Connection refused" in text:
+        return "connection refused: nothing listens on that port"
+    if "Failed to resolve" in text:
+        return "the host name does not resolve"
+    return type(exc).__name__
 
 
 def _retry_after(response: requests.Response) -> float:
@@ -172,8 +186,10 @@ class OpenAIJudge(VLMJudge):
             try:
                 response = self._session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
             except requests.RequestException as exc:  # also a reply cut off mid-body (ChunkedEncodingError)
-                problem = f"{type(exc).__name__}: {exc}"
                 unreachable = _nothing_listens(exc)
+                problem = (
+                    _why_unreachable(exc, self.timeout) if unreachable else f"{type(exc).__name__}: {exc}"
+                )
                 slow += isinstance(exc, requests.ReadTimeout)
                 if slow >= MAX_READ_TIMEOUTS:  # asked again, a server that is up but slow only gets busier
                     raise JudgeError(
@@ -197,7 +213,7 @@ class OpenAIJudge(VLMJudge):
                 return {"error": f"not JSON: {response.text[:200]}"}
         if unreachable:
             raise JudgeUnavailable(
-                f"{self.name}: cannot reach {url} after {self.http_retries + 1} attempts ({problem[:200]}); "
+                f"{self.name}: cannot reach {url} after {self.http_retries + 1} attempts ({problem}); "
                 + START_HINT
             )
         raise JudgeError(

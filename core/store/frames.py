@@ -62,5 +62,7 @@ def ratings_frame(
         params=args,
         index_col="id",
     )
-    frame["image"] = [None if rel is None else str(images_dir / rel) for rel in frame["image"]]
+    # a rating without an image reads back as NaN, not None, in pandas 3's string columns
+    paths = [str(images_dir / rel) if isinstance(rel, str) else None for rel in frame["image"]]
+    frame["image"] = pd.Series(paths, index=frame.index, dtype=object)  # None stays None, not NaN
     return _decode_params(frame)

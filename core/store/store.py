@@ -169,6 +169,14 @@ class Store:
             rows = self._read("SELECT * FROM seeds WHERE source = ? ORDER BY id", (source,))
         return [seed_from_row(r) for r in rows]
 
+    def find_seed(self, params: Mapping[str, Any]) -> int | None:
+        """The oldest seed holding exactly these params (any form), or None: what keeps a second save of
+        one design, or a find the closed loop read as an existing seed, from adding a copy."""
+        flat, _ = flat_params(params)
+        key = params_key(flat)
+        rows = self._read("SELECT id FROM seeds WHERE params_hash = ? ORDER BY id LIMIT 1", (key,))
+        return int(rows[0]["id"]) if rows else None
+
     def update_seed(self, seed_id: int, *, label: str | None = None, notes: str | None = None) -> None:
         """Change a seed's label and/or notes (its params never change: a new variant is a new seed)."""
         self._one("seeds", seed_id)
