@@ -129,3 +129,22 @@ def test_a_run_in_which_every_judgement_failed_is_no_success(
     assert (
         "no usable score for any candidate" in captured.err and json.loads(captured.out)["best_score"] is None
     )
+
+
+def test_a_rerun_reuses_its_seed_and_asks_new_candidates(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The same command twice: one seed (it used to add a copy per run), and the second run's optimiser
+    seed is the next one (it used to judge the very same candidates again); --rng-seed repeats a run."""
+    run = ["--seed-params", json.dumps({**defaults(), "repetitions": 24}), "--judge", "proxy", "--evals", "5"]
+    run += ["--workers", "1", "--checkpoint", "none", "--db", str(tmp_path)]
+    for _ in range(2):
+        assert main(run) == 0
+    assert main([*run, "--rng-seed", "0"]) == 0
+    assert "(rng seed 1)" in capsys.readouterr().err
+    with Store(tmp_path) as store:
+        first, second, repeat = sorted(store.runs(kind="explore"), key=lambda r: r.id)
+        assert len(store.seeds(source="manual")) == 1 and first.seed_id == second.seed_id
+        assert [r.config["rng_seed"] for r in (first, second, repeat)] == [0, 1, 0]
+        asked = [[r.params_hash for r in store.ratings(run.id)] for run in (first, second, repeat)]
+        assert asked[0] == asked[2] and not set(asked[0][1:]) & set(asked[1][1:])

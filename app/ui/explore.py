@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.ui import resources
 from app.ui.pool import score_text
-from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer
+from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer, next_rng_seed
 from core.store import Run, Store, StoreError
 
 HISTORY_COLUMNS = ["evaluations", "score", "series"]
@@ -139,12 +139,6 @@ def _stream(explorer: Explorer, on_start: Callable[[Any], None] | None) -> Itera
             yield _to_update(event, pd.DataFrame(rows, columns=HISTORY_COLUMNS) if rows else None)
     finally:
         _active.discard(explorer.run_id)
-
-
-def next_rng_seed(store: Store, seed_id: int) -> int:
-    """The optimiser seed of the next run from `seed_id`: the count of earlier runs from it. A second Start
-    from one seed used to ask the very same candidates again (the same rng seed 0), judging a repeat."""
-    return sum(run.seed_id == seed_id for run in store.runs(kind=KIND))
 
 
 def history_rows(

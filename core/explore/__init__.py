@@ -16,7 +16,7 @@ model → seed), `events` (progress as values), `explorer` (the loop, resume by 
 
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import Evaluated, ExploreEvent, Find
-from .explorer import KIND, ExploreError, Explorer, start_run
+from .explorer import KIND, ExploreError, Explorer, next_rng_seed, start_run
 from .extract import Extractor, ExtractorChoice, cnn_extractor, default_extractor, promote_find
 from .novelty import FindArchive, descriptor, distance, distinct, diversity
 from .seeds import SeedError, read_params, seed_from_image, seed_from_params
@@ -40,6 +40,7 @@ __all__ = [
     "distance",
     "distinct",
     "diversity",
+    "next_rng_seed",
     "promote_find",
     "read_params",
     "seed_from_image",

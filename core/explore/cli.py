@@ -29,7 +29,7 @@ from core.store import Store, StoreError
 
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import ExploreEvent
-from .explorer import ExploreError, Explorer
+from .explorer import ExploreError, Explorer, next_rng_seed
 from .extract import ExtractorChoice, default_extractor
 from .seeds import SeedError, seed_from_image, seed_from_params
 
@@ -56,7 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sigma", type=float, default=defaults.sigma, help="initial step in [0, 1] units")
     parser.add_argument("--novelty", type=float, default=defaults.novelty, help="repulsion weight (0: off)")
     parser.add_argument("--method", choices=("catcma", "cma"), default=defaults.method)
-    parser.add_argument("--rng-seed", type=int, default=defaults.rng_seed)
+    parser.add_argument(
+        "--rng-seed",
+        type=int,
+        help="the optimiser's seed (default: the count of earlier runs from the seed, so a rerun asks new "
+        "candidates; give one to repeat a run)",
+    )
     parser.add_argument("--width", type=positive_int, default=defaults.width, help="judged render width (px)")
     parser.add_argument(
         "--height", type=positive_int, default=defaults.height, help="judged render height (px)"
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                 population=args.population,
                 sigma=args.sigma,
                 method=args.method,
-                rng_seed=args.rng_seed,
+                rng_seed=next_rng_seed(store, seed_id) if args.rng_seed is None else args.rng_seed,
                 threshold=args.threshold,
                 novelty=args.novelty,
                 width=args.width,
@@ -115,7 +120,11 @@ def main(argv: list[str] | None = None) -> int:
             explorer = Explorer.start(
                 store, judge, seed_id, config, judge_spec=args.judge, extractor=extraction
             )
-        print(f"run {explorer.run_id} from seed {explorer.seed_id}; {extraction.note}", file=sys.stderr)
+        print(
+            f"run {explorer.run_id} from seed {explorer.seed_id} (rng seed {explorer.config.rng_seed}); "
+            f"{extraction.note}",
+            file=sys.stderr,
+        )
         final = _drive(explorer)
     except (ExploreError, SeedError, StoreError, JudgeError, ValueError) as exc:
         later = "" if explorer is None else f" (the run is kept: --resume {explorer.run_id} continues it)"
@@ -155,7 +164,7 @@ def _drive(explorer: Explorer) -> ExploreEvent:
             bar.set_postfix(best=best, finds=len(event.finds), refresh=False)
             for find in event.new_finds:
                 seed = (
-                    "near-duplicate, no seed"
+                    "near-duplicate or already in the pool, no new seed"
                     if find.seed_id is None
                     else f"seed {find.seed_id} ({find.source})"
                 )

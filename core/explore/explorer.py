@@ -55,6 +55,12 @@ def start_run(store: Store, seed_id: int, judge_spec: str, config: ExploreConfig
     return store.start_run(KIND, {**config.to_dict(), "judge": judge_spec}, seed_id=seed_id)
 
 
+def next_rng_seed(store: Store, seed_id: int) -> int:
+    """The optimiser seed of a new run from `seed_id`: the count of earlier runs from it. A second run from
+    one seed used to ask the very same candidates again (rng seed 0 each time), judging a repeat."""
+    return sum(run.seed_id == seed_id for run in store.runs(kind=KIND))
+
+
 class Explorer:
     """One exploration run of the store (new or interrupted): `run()` yields ExploreEvents.
 

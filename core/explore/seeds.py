@@ -1,7 +1,8 @@
 """Where a run starts: a seed of the pool, the CNN's reading of an image, or given params.
 
-Every start becomes a seed row first, so each run has a `seed_id` and every find's lineage leads back to
-what the run started from (an image's extraction is stored with source "cnn", given params as "manual").
+Every start becomes a seed row first (params the pool holds reuse theirs), so each run has a `seed_id`
+and every find's lineage leads back to what the run started from (an image's extraction is stored with
+source "cnn", given params as "manual").
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def seed_from_image(
     if origin is None and isinstance(image, str | os.PathLike):
         origin = str(Path(image).resolve())
     params = extractor(to_uint8(image))
-    return store.add_seed(params, source="cnn", origin=origin, notes="inverse-model reading of a seed image")
+    return store.find_seed(params) or store.add_seed(
+        params, source="cnn", origin=origin, notes="inverse-model reading of a seed image"
+    )
 
 
 def read_params(spec: str | Mapping[str, Any]) -> dict[str, Any]:
@@ -57,5 +60,9 @@ def read_params(spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def seed_from_params(store: Store, params: str | Mapping[str, Any]) -> int:
-    """Add given params (mapping, JSON text or file) as a "manual" seed; returns its id."""
-    return store.add_seed(read_params(params), source="manual", notes="given to an exploration run")
+    """Given params (mapping, JSON text or file) as a "manual" seed; returns its id (the pool's own seed
+    when it holds them already: each rerun of a command used to add a copy)."""
+    params = read_params(params)
+    return store.find_seed(params) or store.add_seed(
+        params, source="manual", notes="given to an exploration run"
+    )
