@@ -43,7 +43,7 @@ def to_rgb_float(image: Any, *, min_side: int = MIN_SIDE, max_side: int = MAX_SI
     or a PDF's first page is drawn on black at its own size, at least 1024 px wide (core.vector).
 
     PIL modes: RGB, RGBA and LA (composited over black), L, P (palette, with or without transparency),
-    1 (bilevel), I;16 (16-bit PNG, scaled by 1/65535), I (assumed 16-bit range, scaled by 1/65535),
+    1 (bilevel), I;16 (16-bit PNG) and I (assumed 16-bit range), scaled as integer arrays are (below),
     F (assumed [0, 1]); other modes go through Pillow's own RGB conversion.
 
     Arrays: (H, W), (H, W, 1), (H, W, 2) grey+alpha, (H, W, 3) RGB, (H, W, 4) RGBA; dtype uint8
@@ -327,8 +327,8 @@ def _scaled_float(array: np.ndarray, label: str) -> np.ndarray:
     kind, size = array.dtype.kind, array.dtype.itemsize
     if kind == "u" and size == 1:
         return array.astype(np.float32) / np.float32(255.0)
-    if kind == "u" and size == 2:  # either byte order (Pillow's I;16B arrives big-endian)
-        return array.astype(np.float32) / np.float32(65535.0)
+    if kind in "ui":  # uint16 (either byte order: Pillow's I;16B arrives big-endian), or any other integer
+        return array.astype(np.float32) / np.float32(_integer_full_scale(array, label))
     if array.dtype == np.bool_:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.floating):
@@ -348,8 +348,31 @@ def _scaled_float(array: np.ndarray, label: str) -> np.ndarray:
             return values.copy() if values is array else values
         return np.clip(values, 0.0, 1.0)
     raise ImageInputError(
-        f"{label}: unsupported dtype {array.dtype}; expected uint8, uint16, bool or float in [0, 1]"
+        f"{label}: unsupported dtype {array.dtype}; expected integers, bool or float in [0, 1]"
     )
+
+
+class EightBitWarning(UserWarning):
+    """Wider integers holding only 0-255 were read as 8-bit: as 16-bit they would be black."""
+
+
+def _integer_full_scale(array: np.ndarray, label: str) -> float:
+    """The value that is white: 65535 for 16-bit data, 255 when every value is ≤ 255. 8-bit pixels come in
+    wider integers (`np.array` of Python ints is int64, a uint16 buffer filled from 8-bit data); read as
+    16-bit they were ≤ 0.4 % of white, a black design matched without a word."""
+    low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+    if low < 0 or high > 65535:
+        raise ImageInputError(
+            f"{label}: integer values span [{low}, {high}]; expected 0-255 (8-bit) or 0-65535 (16-bit)"
+        )
+    if 0 < high <= 255:
+        warnings.warn(
+            f"{label}: {array.dtype} values all ≤ 255 (max {high}): read as 8-bit, 255 = white",
+            EightBitWarning,
+            stacklevel=4,
+        )
+        return 255.0
+    return 65535.0
 
 
 def _check_size(width: int, height: int, label: str, min_side: int, max_side: int) -> None:

@@ -152,7 +152,7 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             start, end = map(float, re.search(r"score (-?[\d.]+) → (-?[\d.]+)", status).groups())
             assert end > start, status
             assert "Match report (refined)" in _text(page, "#match-report")
-            assert "What is left" in _text(page, "#match-report")
+            _wait_text(page, "#match-report", "What is left", 10)  # an update after the match's own
             page.wait_for_selector("#gap-image img", timeout=10_000)  # the gap picture is shown
             ticks = page.evaluate("window.__ticks")
             gaps = [b - a for a, b in itertools.pairwise(ticks)]

@@ -37,6 +37,19 @@ def _fresh_resources():
     resources.clear()
 
 
+def _is_skip(value: Any) -> bool:
+    return isinstance(value, dict) and value == gr.skip()
+
+
+def shown(outputs: Any) -> tuple[Any, ...]:
+    """What the page shows after a stream of updates: each output's last value that is not a skip."""
+    state: list[Any] = []
+    for out in outputs:
+        state = state or [gr.skip()] * len(out)
+        state = [old if _is_skip(new) else new for old, new in zip(state, out, strict=True)]
+    return tuple(state)
+
+
 @pytest.fixture
 def target_png(tmp_path: Path) -> Path:
     path = tmp_path / "target.png"
@@ -313,7 +326,7 @@ def test_refine_streams_and_the_score_rises(
     for out in handlers.on_refine(session, 120, 20):
         outputs.append(out)
         times.append(time.perf_counter())
-    final = outputs[-1]
+    final = shown(outputs)
     assert final[2].startswith("Done") and session.source == "refine" and session.params != start
     history = final[1]
     best = history[history["series"] == "best"]["score"].to_numpy()
@@ -347,7 +360,7 @@ def test_each_refine_of_a_target_is_a_fresh_attempt_and_the_same_clicks_repeat(
 
     def refine_from(start: dict, alternatives: list) -> tuple[dict, str]:
         session.params, session.alternatives = dict(start), list(alternatives)
-        *_, final = handlers.on_refine(session, 60, 30)
+        final = shown(handlers.on_refine(session, 60, 30))
         return session.params, final[2]
 
     handlers.on_upload(session, str(target_png))
@@ -373,7 +386,7 @@ def test_refined_attempts_join_the_gallery_of_starts_and_can_be_picked_again(
     finals = []
     for _ in range(2):
         session.params = guesses[0][1]
-        *_, final = handlers.on_refine(session, 120, 30)
+        final = shown(handlers.on_refine(session, 120, 30))
         finals.append((session.params, final))
     (first, _), (second, final) = finals
     gallery = final[9]
@@ -394,7 +407,7 @@ def test_the_gallery_keeps_the_newest_attempts(session: Session, target_png: Pat
     handlers.on_upload(session, str(target_png))
     older = [(f"old {i}", session.params) for i in range(MAX_ATTEMPTS)]
     session.attempts = list(older)
-    *_, final = handlers.on_refine(session, 40, 30)
+    final = shown(handlers.on_refine(session, 40, 30))
     assert len(session.attempts) == MAX_ATTEMPTS and session.attempts[1:] == older[:-1]
     assert session.attempts[0][0].startswith("refined, attempt 1")
     assert len(final[9]) == MAX_ATTEMPTS + len(session.choices)

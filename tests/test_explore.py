@@ -232,27 +232,31 @@ def test_a_replay_that_diverges_is_refused(store: Store) -> None:
 
 
 def test_novelty_pressure_spreads_the_finds(store: Store) -> None:
-    """Over 4 optimiser seeds, novelty pressure gives finds more spread and more distinct ones.
+    """Over 8 optimiser seeds, novelty pressure gives finds more spread and more distinct ones.
 
-    Why 4 seeds and 10 %: a run's finds are chaotic in the renders' last bits. On 2026-11-29's VM (AMD EPYC,
-    a fresh install; cause not pinned down: not cmaes 0.12 / 0.13.0, OpenCV 4.14, Pillow 12.2 or numpy
-    2.4.5) the earlier 2-seed test measured spread 1.22× but 97 against 103 distinct finds; over 4 seeds
-    1.19× and 176 against 149 (1.18×)."""
+    Why medians over 8 seeds: a run's finds are chaotic in the renders' last bits, which differ from one CPU
+    to another (numba compiles for the host), and one run in a few finds far more distinct designs than
+    the rest, with or without pressure. Sums over 4 seeds passed on one VM (176 against 149 distinct) and
+    failed on the next (176 against 169, 2026-12-01: seed 0 found 91 without pressure, seeds 1-3 10-56).
+    That VM over seeds 0-7: distinct finds per run, median 48 with pressure against 12.5 without (more on
+    7 of 8 seeds); spread, median 0.203 against 0.147."""
     seed_id = store.add_seed(DIM_SEED, source="manual")
     figures = {}
     for weight in (0.0, 4.0):
         spread, count, first = [], [], []
-        for rng_seed in (0, 1, 2, 3):
+        for rng_seed in range(8):
             _, events = explore(store, LitJudge(), seed_id, evals=400, novelty=weight, rng_seed=rng_seed)
             finds = store.ratings(events[-1].run_id, min_score=9)
             descs = [descriptor(load_image(store.image_path(r))) for r in finds]
             spread.append(diversity(descs))
             count.append(distinct(descs, 0.15))
             first.append(finds[0].step)
-        figures[weight] = (np.mean(spread), sum(count), first)
+        figures[weight] = (np.array(spread), np.array(count), first)
     (spread0, distinct0, first0), (spread1, distinct1, first1) = figures[0.0], figures[4.0]
     assert first1 == first0  # no pressure before the first find: reaching a find costs the same
-    assert spread1 > 1.1 * spread0 and distinct1 > 1.1 * distinct0, figures
+    assert np.median(spread1) > 1.1 * np.median(spread0), figures
+    assert np.median(distinct1) > 1.5 * np.median(distinct0), figures
+    assert (distinct1 > distinct0).sum() >= 5, figures
 
 
 def test_find_archive_penalty() -> None:

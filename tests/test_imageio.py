@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from core.imageio import (
+    EightBitWarning,
     ImageInputError,
     crop_box_for_aspect,
     fit_to_aspect,
@@ -123,6 +124,30 @@ def test_sixteen_bit_png_keeps_its_precision(tmp_path: Path) -> None:
     np.testing.assert_allclose(to_rgb_float(values), out)
 
 
+def test_eight_bit_values_in_wider_integers_are_read_as_eight_bit(tmp_path: Path) -> None:
+    """`np.array` of Python ints is int64 and 8-bit data often sits in uint16: read as 16-bit they were at
+    most 0.4 % of white, a black target matched without a word."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (12, 16, 3)).astype(np.uint8)
+    expected = to_rgb_float(pixels)
+    for wide in (pixels.astype(np.uint16), pixels.astype(np.int64), pixels.astype(np.int32)):
+        with pytest.warns(EightBitWarning, match="read as 8-bit"):
+            np.testing.assert_array_equal(to_rgb_float(wide), expected)
+    path = tmp_path / "eight-in-sixteen.png"
+    Image.fromarray(pixels[..., 0].astype(np.uint16)).save(path)  # a 16-bit PNG holding 8-bit values
+    with pytest.warns(EightBitWarning):
+        np.testing.assert_array_equal(load_image(path)[..., 0], expected[..., 0])
+
+
+def test_integers_beyond_sixteen_bits_or_negative_are_refused() -> None:
+    with pytest.raises(ImageInputError, match=r"integer values span \[-1, 200\]"):
+        to_rgb_float(np.array([[-1, 200]] * 8 * 4).reshape(8, 8))
+    with pytest.raises(ImageInputError, match="0-65535"):
+        to_rgb_float(np.full((8, 8), 70_000, np.int64))
+    black = to_rgb_float(np.zeros((8, 8), np.uint16))  # all zero: black either way, no warning
+    assert black.max() == 0.0
+
+
 def test_float_arrays_pass_through_as_float32() -> None:
     arr = np.linspace(0, 1, 8 * 8 * 3).reshape(8, 8, 3)
     out = to_rgb_float(arr)
@@ -230,7 +255,8 @@ def test_wrong_shapes_and_dtypes_are_named() -> None:
     assert "channel-first" in _error(np.zeros((3, 32, 32), np.uint8))
     assert "(16, 16, 5)" in _error(np.zeros((16, 16, 5), np.uint8))
     assert "(16,)" in _error(np.zeros(16, np.uint8))
-    assert "int64" in _error(np.zeros((16, 16, 3), np.int64))
+    assert "complex128" in _error(np.zeros((16, 16, 3), np.complex128))
+    assert "[-5, -5]" in _error(np.full((16, 16, 3), -5, np.int64))
     message = _error(np.full((16, 16, 3), 200.0))
     assert "[0, 1]" in message and "255" in message
     nan = np.zeros((16, 16, 3))

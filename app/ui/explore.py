@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.ui import resources
 from app.ui.pool import score_text
-from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer, next_rng_seed
+from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer, listing, next_rng_seed
 from core.store import Run, Store, StoreError
 
 HISTORY_COLUMNS = ["evaluations", "score", "series"]
@@ -88,6 +88,9 @@ def resume_updates(
         raise StoreError(f"Run {run_id} is a {run.kind} run, not an exploration.")
     if run.status == "done":
         raise StoreError(f"Run {run_id} is done ({run.progress.get('evaluations', '?')} evaluations).")
+    holder = store.run_holder(run_id)
+    if holder is not None:  # said before a VLM is asked to get ready; Explorer.run takes the run atomically
+        raise StoreError(f"Run {run_id} is being driven by {holder}: stop it there first.")
     scorer = resources.judge_for(str(run.config.get("judge") or "proxy"))
     scorer.prepare()
     yield from _stream(Explorer(store, scorer, run_id, workers=max(1, workers), shared_pool=True), on_start)
@@ -98,9 +101,8 @@ _active: set[int] = set()
 
 
 def unfinished_runs(store: Store) -> list[Run]:
-    """Exploration runs that can be resumed, newest first: cancelled, failed, or `running` but not in this
-    process (an app or CLI killed mid-run leaves that status; a CLI run still going also reads so)."""
-    return [run for run in store.runs(kind=KIND) if run.status != "done" and run.id not in _active]
+    """Exploration runs not done and not driven by this app, newest first (core.explore.listing)."""
+    return listing.unfinished_runs(store, exclude=_active)
 
 
 def unfinished_note(store: Store) -> str:
@@ -108,20 +110,9 @@ def unfinished_note(store: Store) -> str:
     runs = unfinished_runs(store)
     if not runs:
         return ""
-    lines = [
-        f"- run **{run.id}** from seed {run.seed_id}: {run.progress.get('evaluations', 0)} of "
-        f"{run.config.get('evals', '?')} evaluations, {UNFINISHED_STATUS.get(run.status, run.status)}"
-        for run in runs[:5]
-    ]
+    lines = [f"- {listing.describe_run(store, run, bold=True)}" for run in runs[:5]]
     more = f"\n- … and {len(runs) - 5} more" if len(runs) > 5 else ""
     return "Unfinished runs (enter an id under *Resume run*):\n" + "\n".join(lines) + more
-
-
-UNFINISHED_STATUS = {
-    "cancelled": "stopped",
-    "failed": "failed",
-    "running": "interrupted (or running in another process)",
-}
 
 
 def _stream(explorer: Explorer, on_start: Callable[[Any], None] | None) -> Iterator[ExploreUpdate]:

@@ -258,15 +258,14 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             session.alternatives = []
             session.job = None
             report = match.report_markdown(update.report, "Match report (refined)")
-            picture = skip
-            if update.preview is not None:
-                words, picture = match.gap_view(target, update.preview, update.params)
-                report += "\n\n" + words
             shown = match.params_outputs(update.params, name, session.settings.original_url)
             attempt = (match.attempt_caption(seed, update.report), update.params)
             session.attempts = [attempt, *session.attempts][:MAX_ATTEMPTS]
             gallery = starts_gallery(session)
-            yield (preview, update.history, update.status, report, *shown, picture, gallery)
+            yield (preview, update.history, update.status, report, *shown, skip, gallery)
+            if update.preview is not None:  # "what is left" (≈ 0.4 s) follows the match, not before it
+                words, picture = match.gap_view(target, update.preview, update.params)
+                yield (skip, skip, update.status, report + "\n\n" + words, *[skip] * 4, picture, skip)
     except EXPECTED as exc:
         yield (skip, skip, f"⚠️ Refine failed: {exc}", *[skip] * 7)
     except Exception as exc:

@@ -16,7 +16,7 @@ model → seed), `events` (progress as values), `explorer` (the loop, resume by 
 
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import Evaluated, ExploreEvent, Find
-from .explorer import KIND, ExploreError, Explorer, next_rng_seed, start_run
+from .explorer import KIND, ExploreError, Explorer, RunHeldError, next_rng_seed, start_run
 from .extract import Extractor, ExtractorChoice, cnn_extractor, default_extractor, promote_find
 from .novelty import FindArchive, descriptor, distance, distinct, diversity
 from .seeds import SeedError, read_params, seed_from_image, seed_from_params
@@ -33,6 +33,7 @@ __all__ = [
     "ExtractorChoice",
     "Find",
     "FindArchive",
+    "RunHeldError",
     "SeedError",
     "cnn_extractor",
     "default_extractor",

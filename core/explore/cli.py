@@ -5,6 +5,7 @@
                            [--method catcma|cma] [--rng-seed K] [--width PX --height PX] [--workers W]
                            [--checkpoint PT]
     python -m core.explore --resume RUN_ID [--db PATH] [--workers W]   (the run's own config and judge)
+    python -m core.explore --list [--db PATH]   (the unfinished runs: stopped, failed, interrupted, running)
 
 SPEC: proxy | transformers[:MODEL] | openai:URL[#model]. Every find (score ≥ threshold) lands in the
 gallery; the inverse model's reading of its render becomes a seed (source "cnn") — or, with no
@@ -29,8 +30,9 @@ from core.store import Store, StoreError
 
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import ExploreEvent
-from .explorer import ExploreError, Explorer, next_rng_seed
+from .explorer import ExploreError, Explorer, RunHeldError, next_rng_seed
 from .extract import ExtractorChoice, default_extractor
+from .listing import describe_run, unfinished_runs
 from .seeds import SeedError, seed_from_image, seed_from_params
 
 
@@ -45,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--seed-id", type=int, metavar="N", help="start from seed N of the pool")
     start.add_argument("--seed-params", metavar="JSON", help="start from params (JSON object or file)")
     start.add_argument("--resume", type=int, metavar="RUN_ID", help="continue an interrupted run")
+    start.add_argument("--list", action="store_true", help="list the unfinished runs, then exit")
     parser.add_argument("--judge", help="proxy | transformers[:MODEL] | openai:URL[#model]")
     parser.add_argument("--evals", type=positive_int, default=DEFAULT_EVALS, help="evaluations in all")
     parser.add_argument("--db", help="data directory or database file (default $BB_DATA_DIR or ./data)")
@@ -78,13 +81,20 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.resume is None and not args.judge:
+    if args.resume is None and not args.list and not args.judge:
         parser.error("--judge is required for a new run")
     try:
         store = Store(args.db)
     except StoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.list:
+        with store:
+            runs = unfinished_runs(store)
+            for run in runs:
+                print(describe_run(store, run))
+        print(f"{len(runs)} unfinished run(s); --resume RUN_ID continues one", file=sys.stderr)
+        return 0
     if args.checkpoint == "none":
         extraction = ExtractorChoice(None, "extraction skipped: --checkpoint none")
     else:
@@ -97,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     explorer: Explorer | None = None
     try:
         if args.resume is not None:
+            holder = store.run_holder(args.resume)  # said before a VLM is asked to get ready
+            if holder is not None:
+                raise RunHeldError(f"run {args.resume} is being driven by {holder}: stop it there first")
             judge_spec = str(store.get_run(args.resume).config.get("judge", args.judge or ""))
             explorer = Explorer(
                 store, create_judge(judge_spec), args.resume, extractor=extraction, workers=args.workers
@@ -127,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         final = _drive(explorer)
     except (ExploreError, SeedError, StoreError, JudgeError, ValueError) as exc:
-        later = "" if explorer is None else f" (the run is kept: --resume {explorer.run_id} continues it)"
+        no_hint = explorer is None or isinstance(exc, RunHeldError)
+        later = "" if no_hint else f" (the run is kept: --resume {explorer.run_id} continues it)"
         print(f"error: {exc}{later}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

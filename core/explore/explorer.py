@@ -31,7 +31,7 @@ from core.imageio import to_uint8
 from core.judge import Judge, JudgeContext, JudgeFailure
 from core.refine.refiner import make_search
 from core.refine.space import ParamSpace
-from core.store import Rating, Store, params_key
+from core.store import Rating, RunBusyError, Store, params_key
 from core.workers import on_one_blas_thread
 
 from .config import ExploreConfig
@@ -46,6 +46,10 @@ KIND = "explore"
 
 class ExploreError(RuntimeError):
     """A run that cannot start or resume: the message says why."""
+
+
+class RunHeldError(ExploreError):
+    """A run another live process drives (core.store.holders): it goes on there, not here."""
 
 
 def start_run(store: Store, seed_id: int, judge_spec: str, config: ExploreConfig | None = None) -> int:
@@ -124,6 +128,10 @@ class Explorer:
 
         Computed with BLAS on one thread (core.workers.on_one_blas_thread): `python -m benchmarks.explore
         --runs 3 --cap 150 --arms random`, three times, took 16.0 ms an evaluation against 17.5."""
+        try:  # taken before anything is marked: a run another live process drives is left to it
+            self.store.resume_run(self.run_id)
+        except RunBusyError as exc:
+            raise RunHeldError(f"{exc} (a run is driven by one process at a time)") from None
         status, error = "cancelled", "interrupted"
         try:
             yield from on_one_blas_thread(self._run())
@@ -137,8 +145,6 @@ class Explorer:
     def _run(self) -> Iterator[ExploreEvent]:
         cfg, store = self.config, self.store
         self._t0 = time.perf_counter()
-        if store.get_run(self.run_id).status != "running":
-            store.resume_run(self.run_id)
         ratings = store.ratings(self.run_id)
         self._recorded: dict[int, Rating] = {r.step: r for r in ratings if r.step is not None}
         own = {r.id for r in ratings}

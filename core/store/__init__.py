@@ -11,7 +11,7 @@ Safe for two writing processes at once (WAL, busy timeout, short write transacti
 content-addressed PNGs written atomically before the row that names them.
 """
 
-from .errors import StoreError
+from .errors import RunBusyError, StoreError
 from .images import prune_orphans, put_image
 from .location import DB_NAME, ENV_VAR, StoreLocation, default_data_dir, resolve_location
 from .records import Rating, Run, Seed, params_key
@@ -30,6 +30,7 @@ __all__ = [
     "Rating",
     "RefLine",
     "Run",
+    "RunBusyError",
     "Seed",
     "Store",
     "StoreError",

@@ -91,6 +91,10 @@ class Run:
     finished: str | None
     progress: dict[str, Any]
     error: str | None
+    owner: str | None = None
+    """host:pid of the process that last drove it (core.store.holders)."""
+    heartbeat: str | None = None
+    """When that process last recorded a rating or progress."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,8 @@ def run_from_row(row: sqlite3.Row) -> Run:
         finished=row["finished"],
         progress=json.loads(row["progress"]),
         error=row["error"],
+        owner=row["owner"],
+        heartbeat=row["heartbeat"],
     )
 
 

@@ -72,6 +72,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX ratings_run_hash ON ratings(run_id, params_hash)",
         "CREATE INDEX ratings_score ON ratings(score)",
     ),
+    # 2: who drives a running run, and when it last reported (core.store.holders).
+    (
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "ALTER TABLE runs ADD COLUMN heartbeat TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,8 @@ from core.atomic import write_text_atomic
 
 from . import frames
 from .db import connect, transaction
-from .errors import StoreError
+from .errors import RunBusyError, StoreError
+from .holders import live_holder, this_process
 from .images import prune_orphans, put_image
 from .location import resolve_location
 from .records import (
@@ -202,12 +203,13 @@ class Store:
     def start_run(
         self, kind: str, config: Mapping[str, Any] | None = None, *, seed_id: int | None = None
     ) -> int:
-        """Record a new run in status `running`; returns its id. kind: a word naming what runs ("explore")."""
+        """Record a new run in status `running`, held by this process; returns its id. kind: a word naming
+        what runs ("explore")."""
         if not isinstance(kind, str) or not kind.isidentifier():
             raise StoreError(f"a run's kind is a word such as 'explore', got {kind!r}")
         cursor = self._write(
-            "INSERT INTO runs (kind, config, seed_id) VALUES (?, ?, ?)",
-            (kind, dumps(dict(config or {})), seed_id),
+            f"INSERT INTO runs (kind, config, seed_id, owner, heartbeat) VALUES (?, ?, ?, ?, {_NOW})",
+            (kind, dumps(dict(config or {})), seed_id, this_process()),
         )
         return int(cursor.lastrowid)
 
@@ -222,7 +224,9 @@ class Store:
     def update_progress(self, run_id: int, progress: Mapping[str, Any]) -> None:
         """Replace the run's progress record (whatever JSON the job reports: evals done, best score …)."""
         self._one("runs", run_id)
-        self._write("UPDATE runs SET progress = ? WHERE id = ?", (dumps(dict(progress)), run_id))
+        self._write(
+            f"UPDATE runs SET progress = ?, heartbeat = {_NOW} WHERE id = ?", (dumps(dict(progress)), run_id)
+        )
 
     def finish_run(self, run_id: int, status: str = "done", error: str | None = None) -> None:
         """Close a run as done, failed or cancelled."""
@@ -232,13 +236,45 @@ class Store:
             f"UPDATE runs SET status = ?, error = ?, finished = {_NOW} WHERE id = ?", (status, error, run_id)
         )
 
+    def run_holder(self, run_id: int) -> str | None:
+        """Words naming the live process, other than this one, that drives the run ("process 123 on this
+        machine"); None when the run is not `running` or its process has gone (killed, crashed)."""
+        with self._lock:
+            return self._holder(run_id)
+
     def resume_run(self, run_id: int) -> Run:
-        """Mark an interrupted, failed or cancelled run `running` again; its ratings stay (`rated_steps`)."""
-        self._one("runs", run_id)
-        self._write(
-            "UPDATE runs SET status = 'running', error = NULL, finished = NULL WHERE id = ?", (run_id,)
-        )
+        """Take an interrupted, failed or cancelled run for this process and mark it `running` again; its
+        ratings stay (`rated_steps`). Refused with RunBusyError while another live process drives it: the
+        check and the take are one transaction, so two processes resuming a run at once cannot both go on."""
+        try:
+            with self._lock, transaction(self._conn):
+                holder = self._holder(run_id)
+                if holder is not None:
+                    raise RunBusyError(
+                        f"run {run_id} is being driven by {holder} (it recorded progress in the last "
+                        f"{self._heartbeat_age(run_id):.0f} s): stop it there, or wait until it ends"
+                    )
+                self._conn.execute(
+                    "UPDATE runs SET status = 'running', error = NULL, finished = NULL, owner = ?,"
+                    f" heartbeat = {_NOW} WHERE id = ?",
+                    (this_process(), run_id),
+                )
+        except sqlite3.ProgrammingError as exc:
+            raise _closed(exc) from None
         return self.get_run(run_id)
+
+    def _holder(self, run_id: int) -> str | None:
+        row = self._one("runs", run_id)
+        if row["status"] != "running" or row["owner"] in (None, this_process()):
+            return None
+        return live_holder(row["owner"], self._heartbeat_age(run_id))
+
+    def _heartbeat_age(self, run_id: int) -> float | None:
+        rows = self._read(
+            "SELECT (julianday('now') - julianday(heartbeat)) * 86400.0 AS age FROM runs WHERE id = ?",
+            (run_id,),
+        )
+        return None if not rows or rows[0]["age"] is None else float(rows[0]["age"])
 
     # -- ratings -------------------------------------------------------------------------------------------
 
@@ -278,6 +314,8 @@ class Store:
                 raw,
             ),
         )
+        if run_id is not None:  # a run's heartbeat: its holder is alive (core.store.holders)
+            self._write(f"UPDATE runs SET heartbeat = {_NOW} WHERE id = ?", (run_id,))
         if cursor.rowcount == 1:
             return int(cursor.lastrowid)
         existing = self._read("SELECT id FROM ratings WHERE run_id = ? AND step = ?", (run_id, step))
