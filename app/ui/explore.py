@@ -110,7 +110,7 @@ def unfinished_note(store: Store) -> str:
     runs = unfinished_runs(store)
     if not runs:
         return ""
-    lines = [f"- {listing.describe_run(store, run, bold=True)}" for run in runs[:5]]
+    lines = [f"- {listing.describe_run(run, bold=True)}" for run in runs[:5]]
     more = f"\n- … and {len(runs) - 5} more" if len(runs) > 5 else ""
     return "Unfinished runs (enter an id under *Resume run*):\n" + "\n".join(lines) + more
 

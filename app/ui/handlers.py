@@ -265,7 +265,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             yield (preview, update.history, update.status, report, *shown, skip, gallery)
             if update.preview is not None:  # "what is left" (≈ 0.4 s) follows the match, not before it
                 words, picture = match.gap_view(target, update.preview, update.params)
-                yield (skip, skip, update.status, report + "\n\n" + words, *[skip] * 4, picture, skip)
+                report += "\n\n" + words
+                yield (skip, skip, update.status, report, *[skip] * len(shown), picture, skip)
     except EXPECTED as exc:
         yield (skip, skip, f"⚠️ Refine failed: {exc}", *[skip] * 7)
     except Exception as exc:

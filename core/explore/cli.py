@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         with store:
             runs = unfinished_runs(store)
             for run in runs:
-                print(describe_run(store, run))
+                print(describe_run(run))
         print(f"{len(runs)} unfinished run(s); --resume RUN_ID continues one", file=sys.stderr)
         return 0
     if args.checkpoint == "none":

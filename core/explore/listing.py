@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from core.store import Run, Store
+from core.store.holders import holder_of
 
 from .explorer import KIND
 
@@ -18,18 +19,18 @@ def unfinished_runs(store: Store, exclude: Collection[int] = ()) -> list[Run]:
     return [run for run in store.runs(kind=KIND) if run.status != "done" and run.id not in exclude]
 
 
-def run_state(store: Store, run: Run) -> str:
+def run_state(run: Run) -> str:
     """ "stopped", "failed", "interrupted" (its process died), or "running in process N on this machine"."""
-    holder = store.run_holder(run.id) if run.status == "running" else None
+    holder = holder_of(run)
     if holder is not None:
         return f"running in {holder}"
     return UNFINISHED_STATUS.get(run.status, run.status)
 
 
-def describe_run(store: Store, run: Run, *, bold: bool = False) -> str:
+def describe_run(run: Run, *, bold: bool = False) -> str:
     """One line: "run 7 from seed 3: 40 of 400 evaluations, stopped"."""
     run_id = f"**{run.id}**" if bold else str(run.id)
     return (
         f"run {run_id} from seed {run.seed_id}: {run.progress.get('evaluations', 0)} of "
-        f"{run.config.get('evals', '?')} evaluations, {run_state(store, run)}"
+        f"{run.config.get('evals', '?')} evaluations, {run_state(run)}"
     )

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import os
 import socket
+from datetime import UTC, datetime
+
+from .records import Run
 
 STALE_AFTER_S = 600.0
 """A holder silent this long has left its run: longer than one evaluation takes even with a slow VLM
@@ -21,6 +24,21 @@ STALE_AFTER_S = 600.0
 def this_process() -> str:
     """The holder id of the calling process; read at each call, since worker processes fork."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def holder_of(run: Run) -> str | None:
+    """Words naming the live process, other than the calling one, that drives `run`; None when the run is
+    not `running`, is the caller's own, or its process has gone."""
+    if run.status != "running" or run.owner in (None, this_process()):
+        return None
+    return live_holder(run.owner, heartbeat_age_s(run.heartbeat))
+
+
+def heartbeat_age_s(heartbeat: str | None) -> float | None:
+    """Seconds since a heartbeat the store wrote (SQLite's UTC time, ISO 8601 with a Z); None for none."""
+    if not heartbeat:
+        return None
+    return (datetime.now(UTC) - datetime.fromisoformat(heartbeat)).total_seconds()
 
 
 def live_holder(owner: str | None, heartbeat_age_s: float | None) -> str | None:

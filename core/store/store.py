@@ -22,7 +22,7 @@ from core.atomic import write_text_atomic
 from . import frames
 from .db import connect, transaction
 from .errors import RunBusyError, StoreError
-from .holders import live_holder, this_process
+from .holders import heartbeat_age_s, holder_of, this_process
 from .images import prune_orphans, put_image
 from .location import resolve_location
 from .records import (
@@ -239,8 +239,7 @@ class Store:
     def run_holder(self, run_id: int) -> str | None:
         """Words naming the live process, other than this one, that drives the run ("process 123 on this
         machine"); None when the run is not `running` or its process has gone (killed, crashed)."""
-        with self._lock:
-            return self._holder(run_id)
+        return holder_of(self.get_run(run_id))
 
     def resume_run(self, run_id: int) -> Run:
         """Take an interrupted, failed or cancelled run for this process and mark it `running` again; its
@@ -248,11 +247,12 @@ class Store:
         check and the take are one transaction, so two processes resuming a run at once cannot both go on."""
         try:
             with self._lock, transaction(self._conn):
-                holder = self._holder(run_id)
+                run = run_from_row(self._one("runs", run_id))
+                holder = holder_of(run)
                 if holder is not None:
                     raise RunBusyError(
                         f"run {run_id} is being driven by {holder} (it recorded progress in the last "
-                        f"{self._heartbeat_age(run_id):.0f} s): stop it there, or wait until it ends"
+                        f"{heartbeat_age_s(run.heartbeat):.0f} s): stop it there, or wait until it ends"
                     )
                 self._conn.execute(
                     "UPDATE runs SET status = 'running', error = NULL, finished = NULL, owner = ?,"
@@ -262,19 +262,6 @@ class Store:
         except sqlite3.ProgrammingError as exc:
             raise _closed(exc) from None
         return self.get_run(run_id)
-
-    def _holder(self, run_id: int) -> str | None:
-        row = self._one("runs", run_id)
-        if row["status"] != "running" or row["owner"] in (None, this_process()):
-            return None
-        return live_holder(row["owner"], self._heartbeat_age(run_id))
-
-    def _heartbeat_age(self, run_id: int) -> float | None:
-        rows = self._read(
-            "SELECT (julianday('now') - julianday(heartbeat)) * 86400.0 AS age FROM runs WHERE id = ?",
-            (run_id,),
-        )
-        return None if not rows or rows[0]["age"] is None else float(rows[0]["age"])
 
     # -- ratings -------------------------------------------------------------------------------------------
 
