@@ -436,3 +436,19 @@ def test_device_scripts_parse_and_ask_for_out():
         ["bash", str(root / "scripts" / "gpu_train.sh"), "1"], env=env, capture_output=True, text=True
     )
     assert result.returncode == 2 and "WEIGHTS must be uniform or basin" in result.stderr
+
+
+def test_validate_takes_the_refine_commands_search_options():
+    """One definition (core.refine.options): the same bounds and defaults in both commands, and turning the
+    mirror completion off is a setting a resumed run must share; on, the settings read as earlier files'."""
+    on = validate.parse_args(["--targets", "x.png", "--refine"])
+    target = ["--targets", "x.png"]
+    off = validate.parse_args([*target, "--refine", "--no-mirror-completion", "--supersample", "2"])
+    assert on.mirror_completion is True and off.mirror_completion is False and off.supersample == 2
+    assert "mirror_completion" not in validate.run_settings(on)["refine"]
+    assert validate.run_settings(off)["refine"]["mirror_completion"] is False
+    with pytest.raises(SystemExit):  # the refine command's bound: 1 to 4
+        validate.parse_args(["--targets", "x.png", "--supersample", "5"])
+    with pytest.raises(SystemExit):
+        validate.parse_args(["--targets", "x.png", "--refine", "--budget", "0", "--seconds", "0"])
+    validate.parse_args([*target, "--budget", "0", "--seconds", "0"])  # no refine: no limit needed

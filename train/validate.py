@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from core.argtypes import count, duration, positive_int
+from core.argtypes import positive_int
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
@@ -55,10 +55,9 @@ from core.inverse.retrieval import RetrievalBank, bank_for_cli
 from core.metrics import match_report
 from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
-from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS
 from core.refine.alternatives import alternative_starts
-from core.refine.evaluate import MAX_SUPERSAMPLE, default_workers
 from core.refine.gap import gap_picture, gap_report
+from core.refine.options import add_search_options, check_limits
 from core.render.links import original_links
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".svg", ".pdf")
@@ -93,7 +92,13 @@ def run_settings(args: argparse.Namespace) -> dict[str, Any]:
         "top_k": args.top_k,
         "bank": args.bank,
         "supersample": args.supersample,
-        "refine": args.refine and {"budget": args.budget, "seconds": args.seconds, "seed": args.seed},
+        "refine": args.refine
+        and {
+            "budget": args.budget,
+            "seconds": args.seconds,
+            "seed": args.seed,
+            **({} if args.mirror_completion else {"mirror_completion": False}),  # earlier files hold none
+        },
     }
 
 
@@ -315,31 +320,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", default=None)
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
-    ap.add_argument(
-        "--budget", type=count, default=DEFAULT_BUDGET_EVALS, help="refine: evaluations per target"
-    )
-    ap.add_argument(
-        "--seconds", type=duration, default=DEFAULT_BUDGET_SECONDS, help="refine: seconds per target"
-    )
-    ap.add_argument(
-        "--workers",
-        type=positive_int,
-        default=default_workers(),
-        help="refine: scoring processes (default: 2, or 1 on one core)",
-    )
-    ap.add_argument("--seed", type=int, default=0, help="refine: optimiser seed")
-    ap.add_argument(
-        "--supersample",
-        type=positive_int,
-        choices=range(1, MAX_SUPERSAMPLE + 1),
-        metavar="K",
-        default=None,
-        help="first guess and refine: candidates at k× the working size (default: 2 for a design of strokes "
-        "thinner than a working pixel, else 1)",
-    )
+    add_search_options(ap, scope="refine: ", each=" per target")
     args = ap.parse_args(argv)
-    if args.refine and not args.budget and not args.seconds:
-        ap.error("--budget 0 and --seconds 0 leave each refinement without an end: give either a limit")
+    if args.refine:
+        check_limits(ap, args, "each refinement")
     return args
 
 
@@ -377,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "seed": args.seed,
             "supersample": args.supersample,
+            "mirror_completion": args.mirror_completion,
             "shared_pool": True,  # one pool for all the targets: a spawned one (macOS) starts once
         }
         if args.refine

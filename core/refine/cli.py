@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 
-from core.argtypes import count, duration, positive_int
 from core.atomic import write_text_atomic
 from core.imageio import ImageInputError, frame_note, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
@@ -40,17 +39,14 @@ from core.metrics import target_notes
 from core.params import ParamsError, validate
 from core.paths import writable_folder
 from core.progress import progress_bar
-from core.refine.evaluate import MAX_SUPERSAMPLE, default_workers
 from core.refine.events import advance_bar
 from core.refine.finish import finish_words
 from core.refine.gap import gap_picture, gap_report
 from core.refine.mirror import completion_note
+from core.refine.options import add_search_options, check_limits
 from core.refine.refiner import (
-    DEFAULT_BUDGET_EVALS,
-    DEFAULT_BUDGET_SECONDS,
     DEFAULT_METHOD,
     METHODS,
-    MIRROR_COMPLETION,
     FlatTargetWarning,
     Refiner,
 )
@@ -80,34 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         "sampler's draws) or a params JSON file (flat or Leva-prefixed)",
     )
     parser.add_argument("--checkpoint", help="inverse-model checkpoint for --start guess (default: shipped)")
-    parser.add_argument("--budget", type=count, default=DEFAULT_BUDGET_EVALS, help="evaluations (0: none)")
-    parser.add_argument(
-        "--seconds", type=duration, default=DEFAULT_BUDGET_SECONDS, help="wall time (0: none)"
-    )
+    add_search_options(parser)
     parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
-    parser.add_argument(
-        "--workers",
-        type=positive_int,
-        default=default_workers(),
-        help="scoring processes (default: 2, or 1 on one core)",
-    )
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--supersample",
-        type=positive_int,
-        choices=range(1, MAX_SUPERSAMPLE + 1),
-        metavar="K",
-        default=None,
-        help="render candidates at k× the working size, averaged down (1 to 4; default: 2 for a design of "
-        "strokes thinner than a working pixel, else 1)",
-    )
-    parser.add_argument(
-        "--mirror-completion",
-        action=argparse.BooleanOptionalAction,
-        default=MIRROR_COMPLETION,
-        help="a quarter through, give the match the mirror copies a symmetric design shows and it lacks, "
-        "and search from there too (default: on)",
-    )
     parser.add_argument("--out-dir", default="refine-out")
     parser.add_argument(
         "--bb-particles",
@@ -117,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FlatTargetWarning)  # said below, as a warning line
-    if not args.budget and not args.seconds:
-        parser.error("--budget 0 and --seconds 0 leave the run without an end: give either a limit")
+    check_limits(parser, args)
 
     try:
         site_root(args.bb_particles)
