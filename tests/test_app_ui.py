@@ -22,7 +22,7 @@ from app.ui import explore, handlers, match, pool, resources
 from app.ui.session import Session
 from app.ui.settings import Settings, load_settings, save_settings, settings_path
 from benchmarks.api import free_port
-from core.imageio import ImageInputError, save_png
+from core.imageio import ImageInputError, save_png, to_uint8
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
 from core.params import decode, sample_params, validate
 from core.refine.finish import COLOUR_TOLERANCE
@@ -92,6 +92,17 @@ def test_tiny_image_is_a_message(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "dot.png"
     Image.new("RGB", (3, 3)).save(path)
     assert handlers.on_upload(session, str(path))[1].startswith("⚠️")
+
+
+def test_a_small_design_is_said_and_shown_enlarged(session: Session, tmp_path: Path) -> None:
+    """A 16-px design was drawn as a 16-px strip beside 300-px thumbnails, with no word about its size."""
+    path = tmp_path / "small.png"
+    save_png(render(PARAMS, 16, 9), path)
+    status, target, candidate = handlers.on_upload(session, str(path))[1:4]
+    assert "only 16×9 px, narrower than the search's 160-px working width" in status
+    assert target.shape == (9 * 16, 16 * 16, 3) and candidate.shape[1] >= match.MIN_SHOWN_WIDTH
+    np.testing.assert_array_equal(target[::16, ::16], to_uint8(session.target))  # whole pixels, as they are
+    assert match.shown(render(PARAMS, 320, 180)).shape == (180, 320, 3)  # wide enough: as it is
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "L", "I;16", "P"])
@@ -464,6 +475,55 @@ def test_refine_without_a_target_says_so(session: Session) -> None:
     assert next(handlers.on_refine(session, 10, 1))[2] == "Upload a design first."
 
 
+def test_a_start_picked_during_a_refine_stays_the_match(session: Session, target_png: Path) -> None:
+    """The pick stops the refine; what that refine finishes with joins the gallery, not the match."""
+    handlers.on_upload(session, str(target_png))
+    stream = handlers.on_refine(session, None, 60)
+    assert next(stream)[2].startswith("Refining")
+    status, *_ = handlers.on_guess_select(session, gr.SelectData(None, {"index": 1, "value": None}))
+    picked = session.choices[1][1]
+    assert session.params == picked and "picked from the first guesses" in status
+    final = shown(stream)
+    assert "another start was picked meanwhile" in final[2] and session.params == picked
+    assert session.source != "refine" and len(session.attempts) == 1
+    assert len(final[9]) == 1 + len(session.choices)  # the attempt joined the gallery
+    assert all(_is_skip(value) for value in final[3:9])  # report, params and links stay the pick's
+
+
+def test_refine_waits_for_the_first_guess_of_a_new_upload(
+    session: Session, target_png: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Refine clicked while a new design's first guess is made refines nothing: not the last design's
+    match against the new design (nor after a failed first guess)."""
+    handlers.on_upload(session, str(target_png))
+    assert session.params is not None
+    seen = []
+
+    def first_guess(*args: Any, **kwargs: Any) -> Any:
+        seen.append(next(handlers.on_refine(session, 10, 1))[2])
+        raise OSError("no guess")
+
+    monkeypatch.setattr(match, "start_point", first_guess)
+    other = tmp_path / "other.png"
+    save_png(render({**PARAMS, "geometry": "square"}, 320, 180), other)
+    status = handlers.on_upload(session, str(other))[1]
+    assert "no guess" in status
+    assert seen == ["⏳ The design's first guess is still being made: Refine when it shows."]
+    assert session.params is None and not session.preparing
+    assert next(handlers.on_refine(session, 10, 1))[2] == "Upload a design first."
+
+
+def test_save_during_a_refine_asks_to_stop_or_wait(session: Session, target_png: Path) -> None:
+    handlers.on_upload(session, str(target_png))
+    stream = handlers.on_refine(session, None, 60)
+    next(stream)
+    status, table, _ = handlers.on_save_seed(session)
+    assert status.startswith("A refine is running") and _is_skip(table)
+    handlers.on_stop(session)
+    list(stream)
+    assert handlers.on_save_seed(session)[0].startswith("Saved seed")
+
+
 # -- seeds, pool, gallery -----------------------------------------------------------------------------------
 
 
@@ -597,6 +657,13 @@ def test_explore_renders_with_the_apps_worker_setting(session: Session) -> None:
     assert run.config["workers"] == 1  # the default exploration would render with 2
 
 
+def test_the_status_says_how_finds_became_seeds_in_words() -> None:
+    assert explore.seed_words("cnn: inverse model") == (
+        ", each the inverse model's reading of the find's image: the closed loop"
+    )
+    assert explore.seed_words("extraction skipped: no checkpoint") == "; extraction skipped: no checkpoint"
+
+
 def test_judge_scores_read_as_on_a_ten_point_scale() -> None:
     assert [pool.score_text(x) for x in (7.0, 10.0, 6.9593, 1.0, 9.25)] == ["7", "10", "6.96", "1", "9.25"]
 
@@ -708,12 +775,17 @@ def test_an_interrupted_exploration_is_listed_and_resumed_in_the_app(session: Se
     store.resume_run(run_id)
     note = handlers.on_unfinished_runs(session)
     assert f"run **{run_id}** from seed {seed}: {judged} of 10 evaluations, interrupted" in note
-    *_, last = handlers.on_explore_resume(session, run_id)
+    first, *_, last = handlers.on_explore_resume(session, run_id)
+    assert first[0] == f"⏳ Resuming run {run_id}: getting its judge ready…"  # said before the judge is asked
     assert last[0].startswith(f"Done run {run_id}: 10/10 evaluations"), last[0]
     assert len(store.ratings(run_id=run_id)) == 10 and store.get_run(run_id).status == "done"
     assert handlers.on_unfinished_runs(session) == ""
     [out] = list(handlers.on_explore_resume(session, run_id))
-    assert out[0] == f"⚠️ Exploration failed: Run {run_id} is done (10 evaluations)."
+    assert out[
+        0
+    ] == f"⚠️ Not resumed: Run {run_id} has finished (10 evaluations): nothing is left to resume. " + (
+        "Start a new exploration from its seed for more."
+    )
     [out] = list(handlers.on_explore_resume(session, 99))
     assert out[0] == "⚠️ no run with id 99"
 
@@ -785,6 +857,11 @@ def test_settings_tab_saves_and_new_sessions_read_them(session: Session, tmp_pat
     for judge in ("banana", "openai:not a url"):  # used to be saved, and fail at the first exploration
         bad = handlers.on_save_settings(session, "local", judge, "", str(store_dir), 1)
         assert bad[0].startswith("⚠️ Not saved") and load_settings(session.home).judge == "proxy"
+    a_file = tmp_path / "afile"
+    a_file.write_text("")
+    bad = handlers.on_save_settings(session, "local", "proxy", "", str(a_file), 1)
+    assert bad[0] == f"⚠️ Not saved: {a_file} is a file, not a folder"  # not "[Errno 17] File exists"
+    assert load_settings(session.home).data_dir == str(store_dir)
 
 
 def test_an_original_renderer_that_is_down_does_not_lose_the_first_guess(

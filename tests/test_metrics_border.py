@@ -58,6 +58,8 @@ def test_the_note_is_said_on_load() -> None:
     assert target_notes(image) == [note]
     assert target_notes(render(SCENE, 640, 360)) == [] and border_note(render(SCENE, 640, 360)) is None
     assert len(target_notes(np.zeros((36, 64, 3), np.uint8))) == 1  # flat: that note alone
+    [small] = target_notes(render(SCENE, 96, 54))
+    assert small.startswith("The design is only 96×54 px") and target_notes(render(SCENE, 160, 90)) == []
 
 
 def test_ref_png_has_its_left_bar(shared: Path) -> None:

@@ -81,19 +81,32 @@ def resume_updates(
     """Go on with an unfinished run (stopped, failed, or left `running` by an app or CLI that was killed),
     judged by the judge it was started with. Its recorded steps are replayed, not judged again, so the
     plot is redrawn from the start; the CLI's `--resume N` does the same."""
-    if run_id in _active:
-        raise StoreError(f"Run {run_id} is running in this app already: Stop it first.")
+    if refused := resume_refusal(store, run_id):
+        raise StoreError(refused)
     run = store.get_run(run_id)
-    if run.kind != KIND:
-        raise StoreError(f"Run {run_id} is a {run.kind} run, not an exploration.")
-    if run.status == "done":
-        raise StoreError(f"Run {run_id} is done ({run.progress.get('evaluations', '?')} evaluations).")
-    holder = store.run_holder(run_id)
-    if holder is not None:  # said before a VLM is asked to get ready; Explorer.run takes the run atomically
-        raise StoreError(f"Run {run_id} is being driven by {holder}: stop it there first.")
     scorer = resources.judge_for(str(run.config.get("judge") or "proxy"))
     scorer.prepare()
     yield from _stream(Explorer(store, scorer, run_id, workers=max(1, workers), shared_pool=True), on_start)
+
+
+def resume_refusal(store: Store, run_id: int) -> str | None:
+    """Why run `run_id` cannot be resumed, in words (None: it can): asked before a VLM is made ready, and
+    said as a refusal, not as a failed exploration. Explorer.run takes the run atomically all the same."""
+    if run_id in _active:
+        return f"Run {run_id} is running in this app already: Stop it first."
+    run = store.get_run(run_id)
+    if run.kind != KIND:
+        return f"Run {run_id} is a {run.kind} run, not an exploration."
+    if run.status == "done":
+        evaluations = run.progress.get("evaluations", "?")
+        return (
+            f"Run {run_id} has finished ({evaluations} evaluations): nothing is left to resume. Start a new "
+            "exploration from its seed for more."
+        )
+    holder = store.run_holder(run_id)
+    if holder is not None:
+        return f"Run {run_id} is being driven by {holder}: stop it there first."
+    return None
 
 
 _active: set[int] = set()
@@ -197,10 +210,17 @@ def _to_update(event: ExploreEvent, history: pd.DataFrame | None = None) -> Expl
         progress = f"{state} run {event.run_id}: {event.evaluations}/{event.budget} evaluations"
     status = (
         f"{progress}, best {best}, "
-        f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds); {event.extraction}"
+        f"{len(event.finds)} finds ≥ threshold ({seeds} new seeds{seed_words(event.extraction)})"
     )
     if event.done and event.best_score is None and event.evaluations:
         status = f"⚠️ {status}. {NO_SCORE}"
     return ExploreUpdate(
         status, event.evaluations, event.best_score, event.best_image, latest, event.done, history
     )
+
+
+def seed_words(extraction: str) -> str:
+    """How the finds became pool seeds, for the status line: "cnn: inverse model" read as jargon."""
+    if extraction.startswith("cnn:"):
+        return ", each the inverse model's reading of the find's image: the closed loop"
+    return f"; {extraction}" if extraction else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from core.imageio import ImageInputError, frame_note, to_uint8
 from core.judge import JudgeError, create_judge
 from core.metrics import target_notes
 from core.params import ParamsError
+from core.paths import writable_folder
 from core.refine import DEFAULT_BUDGET_SECONDS
 from core.refine.loss import DEFAULT_WIDTH
 from core.refine.supersample import supersample_note
@@ -117,9 +117,18 @@ def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
 
 
 def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
+    session.preparing = True
+    try:
+        return _prepare(session, path)
+    finally:
+        session.preparing = False
+
+
+def _prepare(session: Session, path: str | None) -> tuple[Any, ...]:
     session.cancel()
     session.target_id += 1
     session.refines, session.attempts = 0, []
+    session.params, session.report = None, None  # the last design's match is not this one's start
     cleared = (None, None, "", "", "", "", None, None, "", None, None)
     session.choices = []
     if not path:
@@ -139,7 +148,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         candidate = match.render_like(start.params, target, renderer)
         report = match.compare(target, candidate)
     except EXPECTED as exc:
-        return (f"⚠️ {name}: {exc}", to_uint8(target), *cleared[1:])
+        return (f"⚠️ {name}: {exc}", match.shown(to_uint8(target)), *cleared[1:])
     session.params, session.source, session.report = start.params, start.source, report
     session.alternatives = list(start.alternatives)
     session.choices = list(start.choices)
@@ -159,8 +168,8 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
         status += f" {renderer_note}"
     return (
         status,
-        to_uint8(target),
-        candidate,
+        match.shown(to_uint8(target)),
+        match.shown(candidate),
         match.report_markdown(report, "Match report (start)"),
         *match.params_outputs(start.params, name, session.settings.original_url),
         None,
@@ -179,6 +188,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     starts = session.gallery()
     if session.target is None or not 0 <= index < len(starts):
         return (skip,) * 7
+    session.pick_id += 1  # before the cancel: the refine it stops must not replace this pick
     session.cancel()
     caption, params = starts[index]
     attempt = index < len(session.attempts)
@@ -199,7 +209,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         picked = "the first guesses"
     return (
         f"**{session.target_name}**: starting from {caption} (picked from {picked}). {renderer_note}".strip(),
-        candidate,
+        match.shown(candidate),
         match.report_markdown(report, "Match report (start)"),
         *match.params_outputs(params, session.target_name, session.settings.original_url),
     )
@@ -209,6 +219,14 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     """Outputs: candidate image, plot, refine status, report, flat JSON, Leva JSON, bb-particles links,
     files, gap picture, starts gallery (the finished match joins it as an attempt). Streams."""
     skip = gr.skip()
+    if session.preparing:
+        yield (
+            skip,
+            skip,
+            "⏳ The design's first guess is still being made: Refine when it shows.",
+            *[skip] * 7,
+        )
+        return
     if session.target is None or session.params is None:
         yield (skip, skip, "Upload a design first.", *[skip] * 7)
         return
@@ -220,7 +238,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         yield (skip, skip, f"⚠️ Budgets are at most {limits}.", *[skip] * 7)
         return
     session.cancel()
-    target_id, target, name = session.target_id, session.target, session.target_name
+    target_id, pick_id, target, name = session.target_id, session.pick_id, session.target, session.target_name
     seed, session.refines = session.refines, session.refines + 1
     budget_evals = int(evals) if evals else None
     budget_seconds = float(seconds) if seconds else None
@@ -230,6 +248,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     def hold(refiner: Any) -> None:
         session.job = refiner
 
+    session.refining = True
     try:
         for update in match.refine_updates(
             target,
@@ -241,7 +260,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
             seed=seed,
             on_start=hold,
         ):
-            preview = skip if update.preview is None else update.preview
+            preview = skip if update.preview is None else match.shown(update.preview)
             if not update.done:
                 plot = update.history if update.plot else skip
                 yield (preview, plot, update.status, *[skip] * 7)
@@ -254,14 +273,20 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
                     *[skip] * 7,
                 )
                 return
+            attempt = (match.attempt_caption(seed, update.report), update.params)
+            session.attempts = [attempt, *session.attempts][:MAX_ATTEMPTS]
+            gallery = starts_gallery(session)
+            if session.pick_id != pick_id:  # the designer picked another start while this one ran
+                picked = (
+                    " (another start was picked meanwhile: this attempt joins the gallery, the pick stays)"
+                )
+                yield (skip, update.history, update.status + picked, *[skip] * 6, gallery)
+                return
             session.params, session.source, session.report = update.params, "refine", update.report
             session.alternatives = []
             session.job = None
             report = match.report_markdown(update.report, "Match report (refined)")
             shown = match.params_outputs(update.params, name, session.settings.original_url)
-            attempt = (match.attempt_caption(seed, update.report), update.params)
-            session.attempts = [attempt, *session.attempts][:MAX_ATTEMPTS]
-            gallery = starts_gallery(session)
             yield (preview, update.history, update.status, report, *shown, skip, gallery)
             if update.preview is not None:  # "what is left" (≈ 0.4 s) follows the match, not before it
                 words, picture = match.gap_view(target, update.preview, update.params)
@@ -272,6 +297,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
     except Exception as exc:
         log.exception("refine failed")
         yield (skip, skip, f"⚠️ Refine failed: {type(exc).__name__}: {exc}", *[skip] * 7)
+    finally:
+        session.refining = False
 
 
 def starts_gallery(session: Session) -> Any:
@@ -294,6 +321,9 @@ def on_stop(session: Session) -> None:
 @reported
 def on_save_seed(session: Session) -> tuple[Any, ...]:
     """Outputs: save status, pool table, pool thumbnails."""
+    if session.refining:  # the image shows the search's best so far, session.params still the start
+        running = "A refine is running: Stop it (it keeps the best so far) or let it end, then Save."
+        return (running, gr.skip(), gr.skip())
     if session.params is None:
         return ("Nothing to save yet: upload a design first.", gr.skip(), gr.skip())
     store = resources.store_for(session.settings.data_dir)
@@ -400,7 +430,7 @@ def on_explore(
         workers=session.settings.refine_workers,
         on_start=_holder(session),
     )
-    yield from _explore_stream(updates, budget)
+    yield from _explore_stream(updates, budget, "⏳ Starting: getting the judge ready…")
 
 
 def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[Any, ...]]:
@@ -412,14 +442,18 @@ def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[
     store = resources.store_for(session.settings.data_dir)
     try:
         budget = int(store.get_run(int(run_id)).config.get("evals", 0))
+        refused = explore.resume_refusal(store, int(run_id))
     except StoreError as exc:
         yield _explore_message(f"⚠️ {exc}")
+        return
+    if refused:
+        yield _explore_message(f"⚠️ Not resumed: {refused}")
         return
     session.cancel()
     updates = explore.resume_updates(
         store, int(run_id), workers=session.settings.refine_workers, on_start=_holder(session)
     )
-    yield from _explore_stream(updates, budget)
+    yield from _explore_stream(updates, budget, f"⏳ Resuming run {int(run_id)}: getting its judge ready…")
 
 
 @reported
@@ -437,8 +471,13 @@ def _holder(session: Session) -> Callable[[Any], None]:
     return hold
 
 
-def _explore_stream(updates: Iterator[explore.ExploreUpdate], budget: int) -> Iterator[tuple[Any, ...]]:
-    """A run's updates as the Explore tab's outputs; its errors as its status line."""
+def _explore_stream(
+    updates: Iterator[explore.ExploreUpdate], budget: int, starting: str
+) -> Iterator[tuple[Any, ...]]:
+    """A run's updates as the Explore tab's outputs; its errors as its status line. `starting` is said at
+    once: a VLM judge can take seconds to answer (or to be found down), and the last action's words
+    stayed up meanwhile."""
+    yield _explore_message(starting)
     try:
         for update in updates:
             best = gr.skip() if update.best_image is None else update.best_image
@@ -527,7 +566,7 @@ def on_save_settings(
         )
         resources.renderer_for(updated.renderer)
         create_judge(updated.judge)  # its name and address now, not at the first exploration (no network)
-        os.makedirs(Path(updated.data_dir).expanduser(), exist_ok=True)
+        writable_folder(Path(updated.data_dir).expanduser())  # "is a file, not a folder", not "[Errno 17]"
         resources.store_for(updated.data_dir)
     except EXPECTED as exc:
         return (f"⚠️ Not saved: {exc}", gr.skip(), gr.skip(), gr.skip())

@@ -70,15 +70,11 @@ def build_ui(home: str) -> gr.Blocks:
                     DEFAULT_BUDGET_EVALS,
                     label="Refine budget (evaluations)",
                     precision=0,
-                    minimum=0,
-                    maximum=match.MAX_REFINE_EVALS,
                     elem_id="refine-evals",
                 )
                 refine_seconds = gr.Number(
                     DEFAULT_BUDGET_SECONDS,
                     label="…and seconds",
-                    minimum=0,
-                    maximum=match.MAX_REFINE_SECONDS,
                     elem_id="refine-seconds",
                 )
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
@@ -140,8 +136,6 @@ def build_ui(home: str) -> gr.Blocks:
                         200,
                         label="Evaluations",
                         precision=0,
-                        minimum=1,
-                        maximum=explore.MAX_EVALS,
                         elem_id="explore-evals",
                     )
                     with gr.Row():

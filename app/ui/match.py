@@ -190,6 +190,17 @@ def render_like(params: dict[str, Any], target: np.ndarray, renderer: Renderer) 
     return renderer.render(params, width, max(1, round(width * h / w)))
 
 
+MIN_SHOWN_WIDTH = 256
+"""Images narrower than this are shown enlarged (whole pixels, nearest): a 16-px design was drawn as a
+16-px strip under its label, beside start thumbnails blown up to 300 px."""
+
+
+def shown(image: np.ndarray) -> np.ndarray:
+    """`image` (uint8 or float) as the page shows it: enlarged by a whole factor when narrow, else as is."""
+    factor = -(-MIN_SHOWN_WIDTH // image.shape[1])
+    return image if factor <= 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
 def compare(target: np.ndarray, candidate: np.ndarray) -> dict[str, Any]:
     """The match report of a candidate render against the target (LPIPS when its weights exist)."""
     return match_report(target, candidate, lpips=True)

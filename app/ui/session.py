@@ -27,7 +27,11 @@ class Session:
     (or refining the same first guess twice) is a fresh attempt, and the same clicks under an evaluation
     budget give the same results (a time budget ends where the machine's speed says). attempts: the
     finished refinements of this target as (caption, params), newest first; the gallery shows them
-    before the first guesses, so a designer can go back to an earlier, better attempt."""
+    before the first guesses, so a designer can go back to an earlier, better attempt. pick_id: bumped
+    when the designer picks a start in that gallery, so a refine that ends after the pick joins the
+    gallery without replacing the pick. preparing: an upload's first guess is being made (params are
+    None meanwhile, so nothing refines the last design's match against this one). refining: a refine
+    of this session runs (its best so far is not yet the match a Save would keep)."""
 
     settings: Settings = field(default_factory=Settings)
     home: str = "data"
@@ -43,6 +47,9 @@ class Session:
     explore_seed_id: int | None = None
     refines: int = 0
     attempts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    pick_id: int = 0
+    preparing: bool = False
+    refining: bool = False
 
     def gallery(self) -> list[tuple[str, dict[str, Any]]]:
         """What the starts gallery shows, in order: the refined attempts, then the first guesses."""

@@ -86,13 +86,30 @@ FLAT_SPREAD = 2.0 / 255.0
 """A target whose luminance spans less than this (two 8-bit steps) is one flat colour."""
 
 
+SMALL_WIDTH = 160
+"""Designs narrower than this (the refinement's working width) are enlarged to be matched."""
+
+
 def target_notes(target: Any) -> list[str]:
-    """What the user should hear about a target as it is loaded: one flat colour, a border bar."""
+    """What the user should hear about a target as it is loaded: one flat colour, too small, a border
+    bar."""
     flat = flat_target_note(target)
     if flat:  # a flat image has no border to speak of
         return [flat]
-    border = border_note(target)
-    return [border] if border else []
+    return [note for note in (small_target_note(target), border_note(target)) if note]
+
+
+def small_target_note(target: Any) -> str | None:
+    """Words for a design narrower than SMALL_WIDTH (None otherwise): it is enlarged for the search and
+    the report, so its detail is a blur of a few pixels and the scores say little about a match."""
+    h, w = np.asarray(target).shape[:2]
+    if w >= SMALL_WIDTH:
+        return None
+    return (
+        f"The design is only {w}×{h} px, narrower than the search's {SMALL_WIDTH}-px working width: it is "
+        "enlarged to be matched, so its detail is blurred and the scores say little. Export it 512 px wide "
+        "or more for a closer match."
+    )
 
 
 def border_note(target: Any) -> str | None:
