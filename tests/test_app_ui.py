@@ -908,6 +908,23 @@ def test_the_bb_particles_address_is_a_setting(session: Session, target_png: Pat
     assert f"links open http://127.0.0.1:{port} (answering)" in out[0]
 
 
+def test_settings_say_whether_a_vlm_judge_answers(session: Session) -> None:
+    """A judge server that is down was saved without a word; the first exploration found it, 7.6 s in."""
+    args = (session, "local")
+    rest = (session.settings.checkpoint, session.settings.data_dir, 1)
+    closed = free_port()
+    out = handlers.on_save_settings(*args, f"openai:http://127.0.0.1:{closed}/v1#qwen", *rest)
+    assert out[0].startswith("Saved")
+    assert f"(not answering now: start the VLM server at http://127.0.0.1:{closed}/v1" in out[0]
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        out = handlers.on_save_settings(*args, f"openai:http://127.0.0.1:{port}/v1#qwen", *rest)
+        server.shutdown()
+    assert f"judge **openai:http://127.0.0.1:{port}/v1#qwen** (answering)" in out[0]
+    assert handlers.judge_state("proxy") == ""
+
+
 def test_sessions_are_independent(tmp_path: Path, target_png: Path) -> None:
     a, b = handlers.new_session(str(tmp_path)), handlers.new_session(str(tmp_path))
     handlers.on_upload(a, str(target_png))

@@ -22,6 +22,7 @@ from app.ui.settings import load_settings, save_settings
 from core.explore import ExploreError
 from core.imageio import ImageInputError, frame_note, to_uint8
 from core.judge import JudgeError, create_judge
+from core.judge.openai_vlm import OpenAIJudge
 from core.metrics import target_notes
 from core.params import ParamsError
 from core.paths import writable_folder
@@ -98,12 +99,28 @@ def settings_summary(session: Session) -> str:
         down = "not answering now: the Match tab draws with the local twin meanwhile"
         renderer = f" ({'answering' if answering(s.renderer) else down})"
     return (
-        f"Renderer **{s.renderer}**{renderer} · judge **{s.judge}** · "
+        f"Renderer **{s.renderer}**{renderer} · judge **{s.judge}**{judge_state(s.judge)} · "
         f"checkpoint `{s.checkpoint}` ({model}) · "
         f"store `{resources.store_for(s.data_dir).path}` · bb-particles links open {s.original_url} "
         f"({up}) · "
         f"settings file `{Path(session.home) / 'settings.json'}`"
     )
+
+
+def judge_state(judge: str) -> str:
+    """ " (answering)" or " (not answering now: …)" for a VLM server judge, "" for the others: a judge that
+    is down was saved without a word and found down only by the first exploration, seconds in."""
+    if not judge.strip().startswith("openai:"):
+        return ""
+    try:
+        server = create_judge(judge)
+    except (JudgeError, ValueError):
+        return ""
+    if not isinstance(server, OpenAIJudge):
+        return ""
+    if server.answering():
+        return " (answering)"
+    return f" (not answering now: start the VLM server at {server.api_root}, or explore with the proxy judge)"
 
 
 # -- Match -------------------------------------------------------------------------------------------------

@@ -141,6 +141,15 @@ class OpenAIJudge(VLMJudge):
         except JudgeError:
             pass  # reachable; some servers just do not list models
 
+    def answering(self, timeout: float = 0.5) -> bool:
+        """Whether the server answers HTTP now (any status counts), without the retries of `prepare`: for
+        a settings page that says so at once, where a run would wait seconds to find it down."""
+        try:
+            self._session.get(f"{self.api_root}/models", timeout=timeout)
+        except requests.RequestException:
+            return False
+        return True
+
     # -- protocol ------------------------------------------------------------------------------------------
 
     def _ask(self, parts: Sequence[Part]) -> str:
