@@ -735,9 +735,9 @@ def test_the_explore_plot_spans_the_run_s_budget(session: Session) -> None:
 def test_explore_handler_says_what_to_pick(session: Session) -> None:
     """Without a seed or a match the handler answers in the status line and leaves the rest, plot included."""
     [out] = list(handlers.on_explore(session, "pool seed", None, "proxy", 10))
-    assert "Pick a seed" in out[0] and len(out) == 4
+    assert "Pick a seed" in out[0] and len(out) == 5
     [out] = list(handlers.on_explore(session, "current match", None, "proxy", 10))
-    assert "Upload a design" in out[0] and len(out) == 4
+    assert "Upload a design" in out[0] and len(out) == 5
     for evals in (0, 1e30):  # 0 used to run 200; 1e30 broke gradio's JSON while the run went on unseen
         [out] = list(handlers.on_explore(session, "pool seed", 1, "proxy", evals))
         assert "Evaluations must be from 1 to 100,000" in out[0]
@@ -775,8 +775,9 @@ def test_an_interrupted_exploration_is_listed_and_resumed_in_the_app(session: Se
     store.resume_run(run_id)
     note = handlers.on_unfinished_runs(session)
     assert f"run **{run_id}** from seed {seed}: {judged} of 10 evaluations, interrupted" in note
-    first, *_, last = handlers.on_explore_resume(session, run_id)
+    first, running, *_, last = handlers.on_explore_resume(session, run_id)
     assert first[0] == f"⏳ Resuming run {run_id}: getting its judge ready…"  # said before the judge is asked
+    assert running[4] == "" and all(_is_skip(out[4]) for out in [first, last])  # no longer listed as stopped
     assert last[0].startswith(f"Done run {run_id}: 10/10 evaluations"), last[0]
     assert len(store.ratings(run_id=run_id)) == 10 and store.get_run(run_id).status == "done"
     assert handlers.on_unfinished_runs(session) == ""

@@ -401,8 +401,8 @@ def on_export_pool(session: Session) -> str | None:
 
 
 def _explore_message(text: str) -> tuple[Any, ...]:
-    """A status line for the Explore tab that leaves its pictures and plot as they are."""
-    return (text, gr.skip(), gr.skip(), gr.skip())
+    """A status line for the Explore tab that leaves its pictures, plot and run list as they are."""
+    return (text, gr.skip(), gr.skip(), gr.skip(), gr.skip())
 
 
 def explore_plot(history: Any, budget: int) -> gr.LinePlot:
@@ -414,7 +414,7 @@ def explore_plot(history: Any, budget: int) -> gr.LinePlot:
 def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
-    """Outputs: explore status, best image, latest candidates, score plot. Streams."""
+    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs. Streams."""
     if evals is not None and not 1 <= evals <= explore.MAX_EVALS:  # 0 ran the default 200 without a word
         yield _explore_message(f"⚠️ Evaluations must be from 1 to {explore.MAX_EVALS:,} (empty: 200).")
         return
@@ -447,12 +447,13 @@ def on_explore(
         workers=session.settings.refine_workers,
         on_start=_holder(session),
     )
-    yield from _explore_stream(updates, budget, "⏳ Starting: getting the judge ready…")
+    yield from _explore_stream(updates, budget, "⏳ Starting: getting the judge ready…", session)
 
 
 def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[Any, ...]]:
-    """Outputs: explore status, best image, latest candidates, score plot. Streams. Goes on with an
-    unfinished run: the app had no way to (a killed app left its run `running`, resumable by CLI only)."""
+    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs. Streams. Goes on
+    with an unfinished run: the app had no way to (a killed app left its run `running`, resumable by CLI
+    only)."""
     if not run_id or not float(run_id).is_integer():
         yield _explore_message("Enter the id of an unfinished run (listed above) to resume it.")
         return
@@ -470,7 +471,8 @@ def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[
     updates = explore.resume_updates(
         store, int(run_id), workers=session.settings.refine_workers, on_start=_holder(session)
     )
-    yield from _explore_stream(updates, budget, f"⏳ Resuming run {int(run_id)}: getting its judge ready…")
+    resuming = f"⏳ Resuming run {int(run_id)}: getting its judge ready…"
+    yield from _explore_stream(updates, budget, resuming, session)
 
 
 @reported
@@ -489,17 +491,22 @@ def _holder(session: Session) -> Callable[[Any], None]:
 
 
 def _explore_stream(
-    updates: Iterator[explore.ExploreUpdate], budget: int, starting: str
+    updates: Iterator[explore.ExploreUpdate], budget: int, starting: str, session: Session
 ) -> Iterator[tuple[Any, ...]]:
-    """A run's updates as the Explore tab's outputs; its errors as its status line. `starting` is said at
-    once: a VLM judge can take seconds to answer (or to be found down), and the last action's words
-    stayed up meanwhile."""
+    """A run's updates as the Explore tab's outputs (status, best, latest, plot, the unfinished runs); its
+    errors as its status line. `starting` is said at once: a VLM judge can take seconds to answer (or to
+    be found down), and the last action's words stayed up meanwhile. The list of unfinished runs is
+    redrawn at the run's first update, when the run is this app's: a resumed run stayed listed as
+    "stopped" beside its own live count."""
     yield _explore_message(starting)
+    listed = False
     try:
         for update in updates:
             best = gr.skip() if update.best_image is None else update.best_image
             plot = gr.skip() if update.history is None else explore_plot(update.history, budget)
-            yield (update.status, best, update.latest or gr.skip(), plot)
+            runs = gr.skip() if listed else on_unfinished_runs(session)
+            listed = True
+            yield (update.status, best, update.latest or gr.skip(), plot, runs)
     except (*EXPECTED, ExploreError) as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")
     except Exception as exc:
