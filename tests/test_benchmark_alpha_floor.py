@@ -36,8 +36,12 @@ def test_the_study_scores_each_floor_from_one_start(tmp_path: Path) -> None:
     start.write_text(json.dumps(FAINT))
     out = tmp_path / "floors.json"
     argv = ["--target", str(target), "--start", str(start), "--floors", "0.02,0.1", "--evals", "12"]
+    argv += ["--seeds", "0,1"]
     assert main([*argv, "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    start_losses = {run["floor"]: run["start_loss"] for run in result["runs"]}
+    start_losses = {floor["floor"]: floor["start_loss"] for floor in result["floors"]}
     assert start_losses[0.1] < 0.01 < 0.3 < start_losses[0.02]  # its own params, drawn at either floor
+    runs = [(run["floor"], run["seed"]) for run in result["runs"]]
+    assert runs == [(0.02, 0), (0.02, 1), (0.1, 0), (0.1, 1)]
     assert all(run["evaluations"] >= 12 and run["loss"] > 0 for run in result["runs"])
+    assert result["start_params"]["repetitions"] == FAINT["repetitions"]
