@@ -56,3 +56,9 @@ def whole_in(low: int, high: int, unit: str = "") -> Callable[[str], int]:
 
 port = whole_in(0, 65535)
 """A TCP port, 0 (any free one) to 65535."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed numpy's and cmaes' generators take: a larger or negative one failed after the work
+before it (a first guess, an exploration's run record)."""
+seed = whole_in(0, MAX_SEED)
+"""An optimiser's or sampler's seed."""

@@ -6,6 +6,7 @@ writing must leave the previous version, not a truncated one. os.replace is atom
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -29,17 +30,26 @@ def atomic_file(
 ) -> Iterator[IO[Any]]:
     """`path` opened for writing ("wb" or "w": UTF-8, "\\n" line ends) under a temporary name in its folder
     (created if missing); moved onto `path` with the usual permissions of a new file (private: readable by
-    its owner only) when the block ends, deleted when it raises."""
+    its owner only) when the block ends, deleted when it raises. A symlink is followed (its target is
+    replaced, the link kept); a path that is neither a file nor a folder (a device such as /dev/stdout or
+    /dev/full, a FIFO) is written into directly, its errors raised: replacing it made a root process turn
+    /dev/full into a PNG file."""
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', not {mode!r}")
-    path = Path(path)
+    path = Path(os.path.realpath(path))  # through a symlink: the link stays, its target is written
+    text = {} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"}
+    if path.exists() and not path.is_file():  # a device, a FIFO: written into, never replaced by a file
+        if path.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", str(path))
+        with open(path, mode, **text) as handle:
+            yield handle
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise _about(path, exc) from None
     try:
-        text = {} if mode == "wb" else {"encoding": "utf-8", "newline": "\n"}
         with os.fdopen(fd, mode, **text) as handle:
             yield handle
             handle.flush()

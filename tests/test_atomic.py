@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,31 @@ def test_an_error_names_the_destination_not_the_temporary_file(tmp_path: Path) -
 def test_a_private_file_is_its_owners_alone(tmp_path: Path) -> None:
     path = write_text_atomic(tmp_path / "settings.json", "{}", private=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_symlink_is_followed_and_kept(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "link.txt"
+    link.symlink_to(tmp_path / "real" / "target.txt")
+    write_text_atomic(link, "through the link\n")
+    assert link.is_symlink() and (tmp_path / "real" / "target.txt").read_text() == "through the link\n"
+
+
+def test_a_device_or_fifo_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """A root process turned /dev/full into a PNG file: os.replace put a regular file in the node's place."""
+    write_text_atomic("/dev/null", "gone\n")
+    assert Path("/dev/null").is_char_device()
+    if Path("/dev/full").is_char_device():
+        with pytest.raises(OSError, match="No space left"):
+            write_text_atomic("/dev/full", "x" * 10)
+        assert Path("/dev/full").is_char_device()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    write_text_atomic(fifo, "down the pipe\n")
+    reader.join(timeout=10)
+    assert got == ["down the pipe\n"] and stat.S_ISFIFO(fifo.stat().st_mode)
+    with pytest.raises(IsADirectoryError):
+        write_text_atomic(tmp_path, "a folder")

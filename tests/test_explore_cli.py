@@ -148,3 +148,22 @@ def test_a_rerun_reuses_its_seed_and_asks_new_candidates(
         assert [r.config["rng_seed"] for r in (first, second, repeat)] == [0, 1, 0]
         asked = [[r.params_hash for r in store.ratings(run.id)] for run in (first, second, repeat)]
         assert asked[0] == asked[2] and not set(asked[0][1:]) & set(asked[1][1:])
+
+
+@pytest.mark.parametrize(
+    "bad", [["--sigma", "-1"], ["--sigma", "5"], ["--width", "100000"], ["--rng-seed", "-1"]]
+)
+def test_out_of_range_settings_are_one_line_and_leave_no_seed_and_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture, bad: list[str]
+) -> None:
+    """Each used to end in a traceback (an assertion in CMA-ES, a RenderError) and leave a failed run."""
+    argv = ["--seed-params", "{}", "--judge", "proxy", "--db", str(tmp_path), "--checkpoint", "none"]
+    if bad[0] == "--rng-seed":  # refused by argparse, before any work
+        with pytest.raises(SystemExit):
+            main([*argv, *bad])
+    else:
+        assert main([*argv, *bad]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and ("sigma" in err or "px a side" in err or "0 to 4294967295" in err), err
+    with Store(tmp_path) as store:
+        assert store.seeds() == [] and store.runs() == []

@@ -19,11 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 from tqdm import tqdm
 
-from core.argtypes import positive_int
+from core.argtypes import positive_int, seed
 from core.judge import JudgeError, create_judge
 from core.progress import progress_bar
 from core.store import Store, StoreError
@@ -56,12 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--population", type=positive_int, help="candidates per generation (default 4 + 3 ln n)"
     )
-    parser.add_argument("--sigma", type=float, default=defaults.sigma, help="initial step in [0, 1] units")
+    parser.add_argument(
+        "--sigma", type=float, default=defaults.sigma, help="initial step in (0, 1] units of each range"
+    )
     parser.add_argument("--novelty", type=float, default=defaults.novelty, help="repulsion weight (0: off)")
     parser.add_argument("--method", choices=("catcma", "cma"), default=defaults.method)
     parser.add_argument(
         "--rng-seed",
-        type=int,
+        type=seed,
         help="the optimiser's seed (default: the count of earlier runs from the seed, so a rerun asks new "
         "candidates; give one to repeat a run)",
     )
@@ -115,21 +118,23 @@ def main(argv: list[str] | None = None) -> int:
                 store, create_judge(judge_spec), args.resume, extractor=extraction, workers=args.workers
             )
         else:
-            judge = create_judge(args.judge)
-            judge.prepare()  # a judge that cannot run fails here, before a seed and a run are saved
-            seed_id = _seed(store, args, extraction.extract)
-            config = ExploreConfig(
+            config = ExploreConfig(  # checked before a judge is readied and a seed and a run are saved
                 evals=args.evals,
                 population=args.population,
                 sigma=args.sigma,
                 method=args.method,
-                rng_seed=next_rng_seed(store, seed_id) if args.rng_seed is None else args.rng_seed,
+                rng_seed=args.rng_seed or 0,
                 threshold=args.threshold,
                 novelty=args.novelty,
                 width=args.width,
                 height=args.height,
                 **({"workers": args.workers} if args.workers else {}),
             )
+            judge = create_judge(args.judge)
+            judge.prepare()  # a judge that cannot run fails here, before a seed and a run are saved
+            seed_id = _seed(store, args, extraction.extract)
+            if args.rng_seed is None:
+                config = replace(config, rng_seed=next_rng_seed(store, seed_id))
             explorer = Explorer.start(
                 store, judge, seed_id, config, judge_spec=args.judge, extractor=extraction
             )

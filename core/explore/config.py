@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from core.argtypes import MAX_SEED
 from core.refine.refiner import METHODS
+from core.render.twin import MAX_SIDE
 from core.store import GALLERY_MIN_SCORE
 
 DEFAULT_EVALS = 500
@@ -60,6 +62,13 @@ class ExploreConfig:
             raise ValueError(f"evals must be ≥ 1, not {self.evals}")
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}: choose one of {sorted(METHODS)}")
+        if not 0.0 < self.sigma <= 1.0:  # in [0, 1] units of each range; CMA-ES asserted on -1 mid-run
+            raise ValueError(f"sigma must be in (0, 1], not {self.sigma}")
+        if not 0 <= self.rng_seed <= MAX_SEED:
+            raise ValueError(f"rng_seed must be 0 to {MAX_SEED}, not {self.rng_seed}")
+        if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
+            size = f"{self.width}x{self.height}"
+            raise ValueError(f"the judged render is 1 to {MAX_SIDE} px a side, not {size}")
         if self.population is not None and self.population < 2:
             raise ValueError(f"population must be ≥ 2, not {self.population}")
         if not 1.0 <= self.threshold <= 10.0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.argtypes import count, duration, positive_int
+from core.argtypes import count, duration, positive_int, seed
 from core.refine.evaluate import MAX_SUPERSAMPLE, default_workers
 from core.refine.refiner import DEFAULT_BUDGET_EVALS, DEFAULT_BUDGET_SECONDS, MIRROR_COMPLETION
 
@@ -27,7 +27,10 @@ def add_search_options(parser: argparse.ArgumentParser, *, scope: str = "", each
         help=f"{scope}scoring processes (default: 2, or 1 on one core)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help=f"{scope}optimiser seed (another seed: another attempt)"
+        "--seed",
+        type=seed,
+        default=0,
+        help=f"{scope}optimiser seed, 0 to 2³²−1 (another seed: another attempt)",
     )
     parser.add_argument(
         "--supersample",
