@@ -51,8 +51,21 @@ def test_generate_writes_shards_and_resumes(shards, capsys):
     assert summary["shards_skipped"] == 1 and summary["images_rendered"] == 2
     assert (out / "shard-00000.tar").stat().st_mtime_ns == first
     assert [s[2] for s in read_shard(out / "shard-00001.tar")] == [s[2] for s in samples[4:]]
-    with pytest.raises(SystemExit, match="other settings"):
+    with pytest.raises(SystemExit, match=r"other settings \(size 32 there, 48 here\)"):
         generate_data.main([*args[:-4], "--size", "48", "--quality", "draft"])
+
+
+@pytest.mark.parametrize(
+    "bad", [["--size", "100000"], ["--n-layers", "5-2"], ["--seed", "-1"], ["--renderer", "notaurl"]]
+)
+def test_bad_generate_settings_are_refused_before_the_manifest(tmp_path, bad):
+    """Each used to fail in the first shard, after manifest.json was written: every later run on that
+    folder, settings corrected, was refused as 'generated with other settings'."""
+    args = ["--out", str(tmp_path / "gd"), "--n", "4", "--size", "16", "--quality", "draft"]
+    with pytest.raises(SystemExit) as refused:
+        generate_data.main([*args, *bad])
+    assert refused.value.code != 0 and not (tmp_path / "gd" / "manifest.json").exists()
+    assert generate_data.main(args) == 0
 
 
 def test_a_larger_n_refills_the_shard_a_smaller_one_left_short(tmp_path, capsys):
@@ -73,7 +86,7 @@ def test_a_larger_n_refills_the_shard_a_smaller_one_left_short(tmp_path, capsys)
         (["--n-layers", "x"], '"lo-hi" or "sampler"'),
         (["--shard-size", "0"], "at least 1"),
         (["--n", "-5"], "at least 1"),
-        (["--size", "0"], "at least 1"),
+        (["--size", "0"], "must be 1 to 8192 px"),
     ],
 )
 def test_generate_refuses_bad_settings_in_one_line(tmp_path, capsys, flags, words):

@@ -11,20 +11,20 @@ k ≡ i (mod n), so several machines can each write a slice into the same folder
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.argtypes import positive_int
+from core.argtypes import positive_int, seed, whole_in
 from core.atomic import write_text_atomic
 from core.paths import writable_folder
 from core.progress import progress_bar
+from core.render.twin import MAX_SIDE
 from train.seeds import TRAIN_SHARD_BASE
 from train.shards import encode_png, shard_name, write_shard
-
-_RENDERER: Any = None
 
 
 def parse_layers(text: str) -> int | tuple[int, int] | None:
@@ -32,18 +32,21 @@ def parse_layers(text: str) -> int | tuple[int, int] | None:
     if text in ("sampler", "none", "all"):
         return None
     if "-" in text:
-        lo, hi = text.split("-", 1)
-        return int(lo), int(hi)
+        lo, hi = (int(part) for part in text.split("-", 1))
+        if not 0 <= lo <= hi:  # "5-2" was read, and failed in the first shard, after the manifest
+            raise ValueError(f"a layer range is lo-hi with 0 ≤ lo ≤ hi, not {text!r}")
+        return lo, hi
+    if int(text) < 0:
+        raise ValueError(f"a layer count is ≥ 0, not {text!r}")
     return int(text)
 
 
+@functools.lru_cache(maxsize=2)
 def _renderer(spec: str, quality: str) -> Any:
-    global _RENDERER
-    if _RENDERER is None:
-        from core.render import get_renderer
+    """One renderer per process (a worker renders many shards), per setting."""
+    from core.render import get_renderer
 
-        _RENDERER = get_renderer(spec, quality=quality) if spec == "local" else get_renderer(spec)
-    return _RENDERER
+    return get_renderer(spec, quality=quality) if spec == "local" else get_renderer(spec)
 
 
 def render_shard(config: dict[str, Any], index: int) -> int:
@@ -92,7 +95,8 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> int:
             raise SystemExit(f"error: {path} is not a manifest ({exc}); use another --out") from None
         diff = {k: (old.get(k), v) for k, v in manifest.items() if k != "n" and old.get(k) != v}
         if diff:
-            raise SystemExit(f"{out} was generated with other settings {diff}; use another --out")
+            said = "; ".join(f"{k} {then} there, {now} here" for k, (then, now) in diff.items())
+            raise SystemExit(f"error: {out} was generated with other settings ({said}): use another --out")
         earlier = int(old.get("n", 0))
         manifest = {**manifest, "n": max(manifest["n"], earlier)}
     write_text_atomic(path, json.dumps(manifest, indent=1))
@@ -133,7 +137,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--n", type=positive_int, default=2000, help="total samples over all shards")
-    ap.add_argument("--seed", type=int, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")
+    ap.add_argument("--seed", type=seed, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
     ap.add_argument(
         "--n-layers",
@@ -141,7 +145,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="0",
         help='"0" (implicit mirror), "k", "lo-hi" or "sampler"',
     )
-    ap.add_argument("--size", type=positive_int, default=128, help="square render side in px")
+    ap.add_argument("--size", type=whole_in(1, MAX_SIDE, " px"), default=128, help="square render side in px")
     ap.add_argument("--shard-size", type=positive_int, default=1000)
     ap.add_argument(
         "--shard", type=shard_slice, default=(0, 1), help="i/n: write only shards k with k %% n == i"
@@ -156,6 +160,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     part, parts = args.shard
+    try:  # before the manifest is written: a bad address used to fail after it, blocking the folder
+        _renderer(args.renderer, args.quality)
+    except ValueError as exc:
+        raise SystemExit(f"error: --renderer: {exc}") from None
     earlier_n = _check_manifest(args.out, _manifest(args))
     n_shards = -(-args.n // args.shard_size)
     mine = [k for k in range(n_shards) if k % parts == part]
