@@ -42,6 +42,14 @@ def duration(text: str) -> float:
     return float(_at_least(text, float, 0))
 
 
+def positive_float(text: str) -> float:
+    """A finite number > 0 (a learning rate, a step)."""
+    value = float(_number(text, float))
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text.strip()}")
+    return value
+
+
 def whole_in(low: int, high: int, unit: str = "") -> Callable[[str], int]:
     """An argument type for a whole number from `low` to `high` (`unit` follows the range in the message)."""
 

@@ -79,3 +79,15 @@ def _is_available(device: torch.device) -> bool:
     if device.type == "cuda" and device.index is not None:
         return device.index < torch.cuda.device_count()
     return True
+
+
+def device_argument(text: str) -> str:
+    """An argparse type for --device: the name when this machine has it ("" or "auto": the best there
+    is), else argparse's one-line error naming what is available (it was a traceback after the parse)."""
+    import argparse
+
+    try:
+        pick_device(text or "auto")
+    except (ValueError, DeviceUnavailableError) as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text

@@ -465,3 +465,40 @@ def test_validate_takes_the_refine_commands_search_options():
     with pytest.raises(SystemExit):
         validate.parse_args(["--targets", "x.png", "--refine", "--budget", "0", "--seconds", "0"])
     validate.parse_args([*target, "--budget", "0", "--seconds", "0"])  # no refine: no limit needed
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--data", "{nowhere}"], "is not a folder of shards"),
+        (["--data", "{empty}"], "no shard"),
+        (["--out", "/proc/x"], "cannot make the folder /proc/x"),
+        (["--export", "/proc/x/inv.pt"], "cannot make the folder /proc/x"),
+        (["--backbone", "nope"], "'nope' is not a timm model"),
+        (["--lr", "-1"], "must be more than 0"),
+        (["--lr", "nan"], "finite"),
+        (["--device", "banana"], "not a device name"),
+        (["--n-layers", "5-2"], '"lo-hi" or "sampler"'),
+    ],
+)
+def test_bad_training_settings_are_one_line_before_any_work(tmp_path, capsys, flags, words):
+    """Each was a traceback, --export's after the whole training."""
+    (tmp_path / "empty").mkdir()
+    flags = [f.format(nowhere=tmp_path / "nowhere", empty=tmp_path / "empty") for f in flags]
+    data = [] if "--data" in flags else ["--data", str(tmp_path / "empty")]
+    args = [*data, *TINY, "--out", str(tmp_path / "run"), "--epochs", "1", "--max-steps", "1", *flags]
+    with pytest.raises(SystemExit) as refused:
+        train_inverse.main(args)
+    said = f"{refused.value.code} {capsys.readouterr().err}"
+    assert words in said and "Traceback" not in said, said
+
+
+def test_validate_and_evaluate_say_a_bad_model_or_device_in_one_line(tmp_path, capsys):
+    target = tmp_path / "t.png"
+    save_png(render({"geometry": "ring"}, 64, 36), target)
+    for main, args in ((validate.main, ["--targets", str(target)]), (evaluate.main, ["--n", "2"])):
+        with pytest.raises(SystemExit, match=r"error: no inverse-model checkpoint at .*absent\.pt"):
+            main([*args, "--model", str(tmp_path / "absent.pt")])
+        with pytest.raises(SystemExit):
+            main([*args, "--device", "banana"])
+        assert "not a device name" in capsys.readouterr().err

@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.argtypes import count, positive_int
+from core.argtypes import count, positive_int, whole_in
 from core.atomic import write_text_atomic
+from core.device import device_argument
 from core.inverse import CATEGORICALS, CheckpointError, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
 from core.inverse.guess import guess
@@ -33,7 +34,8 @@ from core.inverse.retrieval import bank_for_cli
 from core.metrics import match_report
 from core.paths import writable_file
 from core.progress import progress_bar
-from train.generate_data import parse_layers
+from core.render.twin import MAX_SIDE
+from train.generate_data import layers_setting, parse_layers
 from train.seeds import EVAL_SEED, check_eval_seed
 
 REPORT_KEYS = ("ssim", "ssim_skill", "lum_corr")
@@ -163,13 +165,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--n", type=positive_int, default=200)
     ap.add_argument("--seed", type=int, default=EVAL_SEED)
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
-    ap.add_argument("--n-layers", default=None, help="default: the setting the model was trained for")
     ap.add_argument(
-        "--size", type=positive_int, default=512, help="render side in px (match report at 512 wide)"
+        "--n-layers", type=layers_setting, default=None, help="default: the setting the model was trained for"
+    )
+    ap.add_argument(
+        "--size",
+        type=whole_in(1, MAX_SIDE, " px"),
+        default=512,
+        help="render side in px (match report at 512 wide)",
     )
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, mps or auto")
     ap.add_argument("--threads", type=count, default=0)
     return ap.parse_args(argv)
 

@@ -26,15 +26,17 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from core.argtypes import count, duration, positive_int
+from core.argtypes import count, duration, positive_float, positive_int, seed
+from core.device import device_argument
 from core.interrupt import cancel_on_interrupt
 from core.inverse.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from core.inverse.model import InverseModel, ModelConfig
+from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
 from train.augment import AugmentConfig
 from train.data import RenderStream, ShardDataset, render_set
 from train.feature_cache import FeatureDataset, cache_dataset, trunk_features
-from train.generate_data import parse_layers
+from train.generate_data import layers_setting, parse_layers
 from train.losses import Metrics, continuous_weights, head_losses
 from train.seeds import VAL_SEED
 
@@ -59,7 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--cache-features", type=Path, default=None, help="with --trunk-stages: cache trunk outputs here"
     )
     ap.add_argument("--input-size", type=positive_int, default=128)
-    ap.add_argument("--n-layers", default="0", help="layer setting of streamed and validation data")
+    ap.add_argument(
+        "--n-layers", type=layers_setting, default="0", help="layer setting of streamed and validation data"
+    )
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform", "stratified"))
     ap.add_argument(
         "--continuous-weights",
@@ -69,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--epochs", type=positive_int, default=10)
     ap.add_argument("--batch-size", type=positive_int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=positive_float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--warmup-steps", type=count, default=200)
     ap.add_argument("--workers", type=count, default=1)
@@ -87,8 +91,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--export", type=Path, default=None, help="also copy best.pt here (e.g. models/inverse.pt)"
     )
-    ap.add_argument("--device", default=None)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, mps or auto")
+    ap.add_argument("--seed", type=seed, default=0)
     args = ap.parse_args(argv)
     if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
         ap.error("argument --batch-size: must be at least 2")
@@ -200,10 +204,29 @@ def epoch_batches(loader: Any, steps: int, interrupted: Callable[[], bool]) -> I
         yield item
 
 
+def check_places(args: argparse.Namespace) -> None:
+    """What the run reads and writes, and its backbone, checked before any work: a missing --data folder,
+    an unwritable --out or --export and an unknown --backbone were tracebacks, --export's after training."""
+    import timm
+
+    try:
+        writable_folder(args.out)
+        if args.export:
+            writable_file(args.export)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    for folder in args.data:
+        if not Path(folder).is_dir():
+            raise SystemExit(f"error: --data {folder} is not a folder of shards (train.generate_data --out)")
+    if not timm.is_model(args.backbone):
+        raise SystemExit(f"error: --backbone {args.backbone!r} is not a timm model (e.g. resnet18)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.stream and not args.data:
         raise SystemExit("give --data SHARD_DIRS or --stream")
+    check_places(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -260,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     output_weights = continuous_weights(args.continuous_weights)
     if cached and (not model.config.trunk_stages or args.stream or world > 1):
         raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")
-    loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
+    try:
+        loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
+    except FileNotFoundError as exc:  # a folder without shards
+        raise SystemExit(f"error: {exc}") from None
     if steps_per_epoch == 0:  # drop_last: a batch larger than the data makes no step, and best.pt untrained
         raise SystemExit(
             f"error: --batch-size {args.batch_size} is more than the {len(loader.dataset)} training samples "

@@ -46,9 +46,10 @@ import numpy as np
 
 from core.argtypes import positive_int
 from core.atomic import write_text_atomic
+from core.device import device_argument
 from core.imageio import ImageInputError, resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
-from core.inverse import DEFAULT_CHECKPOINT, load_model, predict
+from core.inverse import DEFAULT_CHECKPOINT, CheckpointError, load_model, predict
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.model import InverseModel
 from core.inverse.retrieval import RetrievalBank, bank_for_cli
@@ -317,7 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
     ap.add_argument("--quality", default="fast", choices=("exact", "fast", "draft"))
     ap.add_argument("--top-k", type=positive_int, default=3)
-    ap.add_argument("--device", default=None)
+    ap.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, mps or auto")
     ap.add_argument("--bank", default=None, help="retrieval bank (default models/retrieval.npz; none: skip)")
     ap.add_argument("--refine", action="store_true", help="refine each prediction (before/after)")
     add_search_options(ap, scope="refine: ", each=" per target")
@@ -351,7 +352,10 @@ def main(argv: list[str] | None = None) -> int:
             "--overwrite starts afresh, or give another --json"
         )
     done = finished_entries(args.json, settings) if args.resume else {}
-    model = load_model(args.model, device=args.device)
+    try:
+        model = load_model(args.model, device=args.device)
+    except CheckpointError as exc:
+        raise SystemExit(f"error: {exc}") from None
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
     renderer = renderer or get_renderer(args.renderer)
     refine = (
