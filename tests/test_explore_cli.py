@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +169,33 @@ def test_out_of_range_settings_are_one_line_and_leave_no_seed_and_no_run(
     assert "Traceback" not in err and ("sigma" in err or "px a side" in err or "0 to 4294967295" in err), err
     with Store(tmp_path) as store:
         assert store.seeds() == [] and store.runs() == []
+
+
+def test_ctrl_c_stops_the_run_resumably_and_still_prints_its_summary(tmp_path: Path) -> None:
+    """The first SIGINT cancels at the next evaluation: the summary line on stdout, exit 130 (it was a bare
+    'interrupted' with no summary, though the help promised one)."""
+    argv = ["--seed-params", "{}", "--judge", "proxy", "--evals", "100000", "--db", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.explore", *argv, "--checkpoint", "none"],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1"},
+    )
+    try:
+        seen = ""
+        while "eval" not in seen:  # the progress bar is running
+            char = proc.stderr.read(1)
+            assert char or proc.poll() is None, f"the CLI ended first: {seen}"
+            seen += char
+        time.sleep(2.0)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert 0 < summary["evaluations"] < 100000 and f"continue with --resume {summary['run_id']}" in err
+    with Store(tmp_path) as store:
+        assert store.get_run(summary["run_id"]).status == "cancelled"

@@ -10,8 +10,9 @@
 SPEC: proxy | transformers[:MODEL] | openai:URL[#model]. Every find (score ≥ threshold) lands in the
 gallery; the inverse model's reading of its render becomes a seed (source "cnn") — or, with no
 checkpoint yet, the find's own params (source "explore"), and the output says extraction was skipped.
-Ctrl-C stops the run resumably; `--resume RUN_ID` continues it with its stored config and judge.
-Prints one JSON summary line on stdout (run id, evaluations, best, finds, seeds).
+Ctrl-C stops the run resumably (it still prints its summary; exit status 130; a second Ctrl-C aborts);
+`--resume RUN_ID` continues it with its stored config and judge. Prints one JSON summary line on stdout
+(run id, evaluations, best, finds, seeds).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from core.argtypes import positive_int, seed
+from core.interrupt import cancel_on_interrupt
 from core.judge import JudgeError, create_judge
 from core.progress import progress_bar
 from core.store import Store, StoreError
@@ -143,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{extraction.note}",
             file=sys.stderr,
         )
-        final = _drive(explorer)
+        with cancel_on_interrupt(explorer.cancel, "the exploration") as interrupted:
+            final = _drive(explorer)
     except (ExploreError, SeedError, StoreError, JudgeError, ValueError) as exc:
         no_hint = explorer is None or isinstance(exc, RunHeldError)
         later = "" if no_hint else f" (the run is kept: --resume {explorer.run_id} continues it)"
@@ -156,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         store.close()
     print(json.dumps(_summary(final)))
+    if interrupted():
+        print(f"interrupted; continue with --resume {final.run_id}", file=sys.stderr)
+        return 130
     if final.best_score is None and final.evaluations:  # a run of failed judgements is no success
         print(
             "warning: the judge gave no usable score for any candidate (their raw answers are stored)",
