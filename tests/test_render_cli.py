@@ -25,6 +25,14 @@ def test_a_params_file_becomes_a_png_of_the_size_asked(tmp_path: Path) -> None:
     assert image.shape == (54, 96, 3) and image.max() > 0  # the rings drew light
 
 
+def test_an_output_named_for_another_format_is_refused(tmp_path: Path, capsys) -> None:
+    """PNG bytes were written under a .jpg name."""
+    with pytest.raises(SystemExit):
+        main([str(REFERENCES / "ring-tunnel.json"), "-o", str(tmp_path / "r.jpg")])
+    assert "renders are written as PNG" in capsys.readouterr().err and not (tmp_path / "r.jpg").exists()
+    assert main([str(REFERENCES / "ring-tunnel.json"), "-o", str(tmp_path / "R.PNG"), "--size", "16x9"]) == 0
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [

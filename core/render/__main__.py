@@ -39,11 +39,17 @@ def load_params(path: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.render", description=__doc__)
     parser.add_argument("params", help="parameters as JSON (flat, Leva-prefixed or wrapped); '-' reads stdin")
-    parser.add_argument("-o", "--output", required=True, help="PNG file to write")
+    parser.add_argument(
+        "-o", "--output", required=True, help="PNG file to write (.png, or a device such as /dev/stdout)"
+    )
     parser.add_argument("--size", type=parse_size, default=(1024, 1024), help="WxH in px (default 1024x1024)")
-    parser.add_argument("--quality", default="exact", choices=["exact", "fast", "draft"])
+    parser.add_argument(
+        "--quality", default="exact", choices=["exact", "fast", "draft"], help="default exact"
+    )
     parser.add_argument("--renderer", default="local", help="'local' (the twin) or an /api/raster URL")
     args = parser.parse_args(argv)
+    if (suffix := Path(args.output).suffix) and suffix.lower() != ".png":  # PNG bytes went under any name
+        parser.error(f"-o {args.output}: renders are written as PNG (lossless); name the file .png")
 
     from core.imageio import save_png
     from core.params import ParamsError
