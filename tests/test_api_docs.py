@@ -98,8 +98,11 @@ def test_docs_names_every_operation_and_query_parameter(client: TestClient) -> N
 
 def test_docs_curl_examples_use_the_requests_base_url(client: TestClient) -> None:
     page = client.get("/docs").text
-    assert f"curl {BASE}/api/raster</code>" in page
-    assert f"curl -I {BASE}/api/raster</code>" in page
+    example = "?params=%7B%22geometry%22%3A%22ring%22%2C%22repetitions%22%3A80%7D"
+    assert f"curl &#x27;{BASE}/api/raster{example}&#x27;</code>" in page  # a bare GET answered 400
+    assert f"curl -I &#x27;{BASE}/api/raster{example}&#x27;</code>" in page
+    answer = client.get(f"/api/raster{example}&size=64")  # the example's query renders
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
     post = "curl -X POST -H &#x27;Content-Type: application/json&#x27; --data-binary &#x27;{}&#x27;"
     assert f"{post} {BASE}/api/raster</code>" in page  # the body goes with the POST only
 

@@ -169,7 +169,12 @@ def _curl(spec: dict[str, Any], path: str, method: str, op: dict[str, Any], base
     for p in params:
         if p.get("in") == "path":
             path = path.replace("{" + p["name"] + "}", f"<{p['name']}>")
-    query = {p["name"]: _sample(spec, p) for p in params if p.get("in") == "query" and p.get("required")}
+    reads_query = method in ("get", "head")  # a GET needs one optional query: the one with an example
+    query = {
+        p["name"]: _sample(spec, p)
+        for p in params
+        if p.get("in") == "query" and (p.get("required") or (reads_query and "example" in p))
+    }
     url = base_url.rstrip("/") + path + ("?" + urlencode(query, safe="<>") if query else "")
     words = ["curl", "-I" if method == "head" else ""]
     if method not in ("get", "head"):

@@ -13,14 +13,11 @@ from fastapi import FastAPI
 from app.api.inputs import MAX_BODY, SIDE_ALLOWED, SIZE_ALLOWED
 
 
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description,
-        "schema": {"type": kind},
-    }
+def _query(name: str, description: str, kind: str = "string", example: str | None = None) -> dict[str, Any]:
+    """A query parameter; `example`: what the reference page's GET and HEAD curl lines send."""
+    param = {"name": name, "in": "query", "required": False, "description": description}
+    param["schema"] = {"type": kind}
+    return param if example is None else {**param, "example": example}
 
 
 OUTPUT_PARAMETERS = [
@@ -43,7 +40,11 @@ ERRORS = {
 
 RASTER = {
     "parameters": [
-        _query("params", "Scene parameters as URL-encoded JSON (flat, Leva-prefixed or wrapped): rendered."),
+        _query(
+            "params",
+            "Scene parameters as URL-encoded JSON (flat, Leva-prefixed or wrapped): rendered.",
+            example='{"geometry":"ring","repetitions":80}',
+        ),
         _query("parse", "A c-string (X-Encoded-Params): answered with its decoded JSON, no render."),
         _query("health", "Present (no value needed): the server's state as JSON."),
         *OUTPUT_PARAMETERS,
@@ -73,7 +74,11 @@ RENDER = {
         },
         *OUTPUT_PARAMETERS,
     ],
-    "responses": {"200": {"description": "The render", "content": IMAGES}, **ERRORS},
+    "responses": {
+        "200": {"description": "The render", "content": IMAGES},
+        **ERRORS,
+        "400": {"description": "A malformed c-string"},
+    },
 }
 
 
