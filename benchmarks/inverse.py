@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     from train.evaluate import evaluate
     from train.seeds import BENCH_SEED
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.inverse", description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--n", type=int, default=100, help="held-out synthetic scenes")
     ap.add_argument("--size", type=int, default=512, help="render side for the synthetic match report")

@@ -77,7 +77,11 @@ def assemble(config: dict[str, Any], n_chunks: int, components: int) -> Retrieva
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m train.build_retrieval",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument(
         "--n", type=positive_int, default=100_000, help="scenes to render (flat ones are dropped)"
     )

@@ -160,7 +160,7 @@ def _match_summary(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
     ap.add_argument("--n", type=positive_int, default=200)
     ap.add_argument("--seed", type=int, default=EVAL_SEED)

@@ -134,7 +134,7 @@ def layers_setting(text: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m train.generate_data", description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--n", type=positive_int, default=2000, help="total samples over all shards")
     ap.add_argument("--seed", type=seed, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")

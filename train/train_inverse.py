@@ -42,7 +42,7 @@ from train.seeds import VAL_SEED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m train.train_inverse", description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="*", default=[], help="shard folders (generate_data --out)")
     ap.add_argument("--stream", action="store_true", help="render fresh samples in the DataLoader workers")
     ap.add_argument("--steps-per-epoch", type=positive_int, default=500, help="with --stream")

@@ -300,7 +300,7 @@ def ceiling_lines(entries: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m train.validate", description=__doc__.splitlines()[0])
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
     ap.add_argument("--targets", nargs="+", required=True, help="image files or folders")
     ap.add_argument("--json", type=Path, default=None, help="results, rewritten after every target")
