@@ -732,12 +732,33 @@ def test_the_explore_plot_spans_the_run_s_budget(session: Session) -> None:
     assert plots[-1].value is not None
 
 
+def test_the_pool_is_redrawn_during_a_run_when_a_find_adds_a_seed(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status said "8 new seeds" beside a pool of one until the run ended."""
+    store = resources.store_for(session.settings.data_dir)
+    seed = store.add_seed(PARAMS, source="manual")
+
+    def updates(*args: Any, **kwargs: Any) -> Any:
+        update = explore.ExploreUpdate("Exploring…", 1, 5.0, None, [], False, None)
+        yield update
+        store.add_seed({**PARAMS, "repetitions": 33}, source="explore", parent_id=seed)  # a find's seed
+        yield update
+        yield dataclasses.replace(update, done=True)
+
+    monkeypatch.setattr(explore, "explore_updates", updates)
+    outs = list(handlers.on_explore(session, "pool seed", seed, "proxy", 10))
+    pools = [out[5] for out in outs[1:]]
+    assert _is_skip(pools[0]) and not _is_skip(pools[1]) and _is_skip(pools[2])
+    assert len(pools[1]) == 2  # the redrawn table holds the new seed
+
+
 def test_explore_handler_says_what_to_pick(session: Session) -> None:
     """Without a seed or a match the handler answers in the status line and leaves the rest, plot included."""
     [out] = list(handlers.on_explore(session, "pool seed", None, "proxy", 10))
-    assert "Pick a seed" in out[0] and len(out) == 5
+    assert "Pick a seed" in out[0] and len(out) == 7
     [out] = list(handlers.on_explore(session, "current match", None, "proxy", 10))
-    assert "Upload a design" in out[0] and len(out) == 5
+    assert "Upload a design" in out[0] and len(out) == 7
     for evals in (0, 1e30):  # 0 used to run 200; 1e30 broke gradio's JSON while the run went on unseen
         [out] = list(handlers.on_explore(session, "pool seed", 1, "proxy", evals))
         assert "Evaluations must be from 1 to 100,000" in out[0]

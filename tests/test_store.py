@@ -90,6 +90,15 @@ def test_seed_crud_keeps_params_and_form(store: Store) -> None:
         store.get_seed(seed_id)
 
 
+def test_the_newest_seed_id_tells_when_the_pool_grew(store: Store) -> None:
+    assert store.last_seed_id() is None
+    first = store.add_seed({"geometry": "ring"}, source="manual")
+    second = store.add_seed({"geometry": "square"}, source="manual")
+    assert store.last_seed_id() == second > first
+    store.delete_seed(second)
+    assert store.last_seed_id() == first
+
+
 def test_seed_source_and_links_are_checked(store: Store) -> None:
     with pytest.raises(StoreError, match="source must be one of"):
         store.add_seed(PARAMS, source="magic")

@@ -401,8 +401,8 @@ def on_export_pool(session: Session) -> str | None:
 
 
 def _explore_message(text: str) -> tuple[Any, ...]:
-    """A status line for the Explore tab that leaves its pictures, plot and run list as they are."""
-    return (text, gr.skip(), gr.skip(), gr.skip(), gr.skip())
+    """A status line for the Explore tab that leaves its pictures, plot, run list and pool as they are."""
+    return (text, *[gr.skip()] * 6)
 
 
 def explore_plot(history: Any, budget: int) -> gr.LinePlot:
@@ -414,7 +414,8 @@ def explore_plot(history: Any, budget: int) -> gr.LinePlot:
 def on_explore(
     session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
-    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs. Streams."""
+    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs, pool table
+    and thumbnails. Streams."""
     if evals is not None and not 1 <= evals <= explore.MAX_EVALS:  # 0 ran the default 200 without a word
         yield _explore_message(f"⚠️ Evaluations must be from 1 to {explore.MAX_EVALS:,} (empty: 200).")
         return
@@ -451,9 +452,9 @@ def on_explore(
 
 
 def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[Any, ...]]:
-    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs. Streams. Goes on
-    with an unfinished run: the app had no way to (a killed app left its run `running`, resumable by CLI
-    only)."""
+    """Outputs: explore status, best image, latest candidates, score plot, unfinished runs, pool views.
+    Streams. Goes on with an unfinished run: the app had no way to (a killed app left its run `running`,
+    resumable by CLI only)."""
     if not run_id or not float(run_id).is_integer():
         yield _explore_message("Enter the id of an unfinished run (listed above) to resume it.")
         return
@@ -493,20 +494,25 @@ def _holder(session: Session) -> Callable[[Any], None]:
 def _explore_stream(
     updates: Iterator[explore.ExploreUpdate], budget: int, starting: str, session: Session
 ) -> Iterator[tuple[Any, ...]]:
-    """A run's updates as the Explore tab's outputs (status, best, latest, plot, the unfinished runs); its
-    errors as its status line. `starting` is said at once: a VLM judge can take seconds to answer (or to
-    be found down), and the last action's words stayed up meanwhile. The list of unfinished runs is
-    redrawn at the run's first update, when the run is this app's: a resumed run stayed listed as
-    "stopped" beside its own live count."""
+    """A run's updates as the Explore tab's outputs (status, best, latest, plot, the unfinished runs, the
+    pool's table and thumbnails); its errors as its status line. `starting` is said at once: a VLM judge
+    can take seconds to answer (or to be found down), and the last action's words stayed up meanwhile.
+    The list of unfinished runs is redrawn at the run's first update, when the run is this app's: a
+    resumed run stayed listed as "stopped" beside its own live count. The pool is redrawn when a find
+    has added a seed: the status said "8 new seeds" beside a pool of one until the run ended."""
     yield _explore_message(starting)
-    listed = False
+    store = resources.store_for(session.settings.data_dir)
+    listed, newest = False, store.last_seed_id()
     try:
         for update in updates:
             best = gr.skip() if update.best_image is None else update.best_image
             plot = gr.skip() if update.history is None else explore_plot(update.history, budget)
             runs = gr.skip() if listed else on_unfinished_runs(session)
             listed = True
-            yield (update.status, best, update.latest or gr.skip(), plot, runs)
+            grown = store.last_seed_id() != newest
+            newest = store.last_seed_id() if grown else newest
+            views = pool_views(session) if grown else (gr.skip(), gr.skip())
+            yield (update.status, best, update.latest or gr.skip(), plot, runs, *views)
     except (*EXPECTED, ExploreError) as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")
     except Exception as exc:

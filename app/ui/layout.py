@@ -283,7 +283,7 @@ def build_ui(home: str) -> gr.Blocks:
         explore_button.click(
             handlers.on_explore,
             [session, start_from, seed_id, explore_judge, explore_evals],
-            [explore_status, explore_best, explore_latest, explore_plot, unfinished],
+            [explore_status, explore_best, explore_latest, explore_plot, unfinished, *pool_views],
             concurrency_limit=2,
             show_progress=STREAMED,
         ).then(handlers.on_pool_refresh, session, pool_views).then(  # the finds' new seeds, at the end
@@ -294,7 +294,7 @@ def build_ui(home: str) -> gr.Blocks:
         resume_button.click(
             handlers.on_explore_resume,
             [session, resume_id],
-            [explore_status, explore_best, explore_latest, explore_plot, unfinished],
+            [explore_status, explore_best, explore_latest, explore_plot, unfinished, *pool_views],
             concurrency_limit=2,
             show_progress=STREAMED,
         ).then(handlers.on_pool_refresh, session, pool_views).then(

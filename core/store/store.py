@@ -170,6 +170,12 @@ class Store:
             rows = self._read("SELECT * FROM seeds WHERE source = ? ORDER BY id", (source,))
         return [seed_from_row(r) for r in rows]
 
+    def last_seed_id(self) -> int | None:
+        """The newest seed's id (None: an empty pool): one indexed read, for a view that redraws the pool
+        only when it grew."""
+        (row,) = self._read("SELECT MAX(id) FROM seeds")
+        return None if row[0] is None else int(row[0])
+
     def find_seed(self, params: Mapping[str, Any]) -> int | None:
         """The oldest seed holding exactly these params (any form), or None: what keeps a second save of
         one design, or a find the closed loop read as an existing seed, from adding a copy."""
