@@ -160,6 +160,15 @@ def test_get_params_is_the_same_as_post(url: str) -> None:
     assert got.headers["X-Encoded-Params"] == posted.headers["X-Encoded-Params"] == encode(LIGHT)
 
 
+def test_a_scene_given_twice_or_a_size_given_twice_is_refused(url: str) -> None:
+    """The body won over ?params= without a word, a POST ignored ?parse=, the last ?size= was taken."""
+    for query in ({"params": json.dumps(LIGHT)}, {"parse": encode(LIGHT)}):
+        resp = requests.post(url, params=query, json={}, timeout=30)
+        assert resp.status_code == 400 and "is a GET query" in resp.json()["error"], resp.text
+    resp = requests.get(url, params=[("params", json.dumps(LIGHT)), ("size", 100), ("size", 200)], timeout=30)
+    assert resp.status_code == 422 and resp.json()["error"] == "?size= is given 2 times: give it once"
+
+
 def test_a_long_get_is_answered_not_reset(url: str) -> None:
     """A GET ?params= as long as a POST body may be (here 0.4 MB) gets the API's own JSON answer; with
     uvicorn's h11 defaults (16 KB of request head) the connection was reset instead."""

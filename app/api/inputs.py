@@ -43,6 +43,9 @@ class Output:
 
 
 def _int_query(query: Mapping[str, str], name: str, allowed: str) -> int | None:
+    given = query.getlist(name) if hasattr(query, "getlist") else [query.get(name)]
+    if len(given) > 1:  # ?size=100&size=200 took the last one without a word
+        raise ApiError(422, f"?{name}= is given {len(given)} times: give it once", key=name, value=given[:4])
     raw = query.get(name)
     if raw is None or not raw.strip():
         return None

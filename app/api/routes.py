@@ -37,6 +37,8 @@ async def raster(request: Request) -> Response:
 
 async def raster_post(request: Request) -> Response:
     """Render the JSON body (flat, Leva-prefixed or wrapped): PNG, or JPEG for 0 < ?size= < 1024."""
+    if given := [name for name in ("params", "parse", "health") if name in request.query_params]:
+        raise ApiError(400, f"?{given[0]}= is a GET query; a POST takes the scene in its body only")
     output = output_for(request.query_params)
     body = await read_body(request)
     params = parse_params(body, "the request body", request.headers.get("content-type", ""))
