@@ -9,6 +9,7 @@ import json
 import re
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -997,3 +998,14 @@ def test_a_handler_error_is_a_message_without_a_console_traceback(caplog: pytest
         unexpected()
     assert caught.value.print_exception is False and "unexpected failed: KeyError" in caught.value.message
     assert [r.message for r in caplog.records] == ["unexpected failed"]
+
+
+def test_the_pool_table_shows_parents_as_whole_numbers_and_blanks_for_none(session: Session) -> None:
+    """A missing parent made the column float ("1.0"), and filling it with "" is refused by pandas 4."""
+    store = resources.store_for(session.settings.data_dir)
+    first = store.add_seed(PARAMS, source="manual")
+    store.add_seed({**PARAMS, "repetitions": 33}, source="explore", parent_id=first)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        table = pool.seeds_table(store)
+    assert list(table["parent_id"]) == [first, ""] and list(table["id"]) == [first + 1, first]

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from core.explore.cli import main
 from core.params import defaults
 from core.paths import PROJECT_ROOT
 from core.store import Store
+from tests.interrupting import interrupt_when_started
 
 pytestmark = pytest.mark.shared  # the proxy judge's default references live in ../shared/references
 
@@ -183,17 +182,7 @@ def test_ctrl_c_stops_the_run_resumably_and_still_prints_its_summary(tmp_path: P
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HF_HUB_OFFLINE": "1"},
     )
-    try:
-        seen = ""
-        while "eval" not in seen:  # the progress bar is running
-            char = proc.stderr.read(1)
-            assert char or proc.poll() is None, f"the CLI ended first: {seen}"
-            seen += char
-        time.sleep(2.0)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    out, err = interrupt_when_started(proc, "eval")  # the progress bar is running
     assert proc.returncode == 130, err
     summary = json.loads(out.strip().splitlines()[-1])
     assert 0 < summary["evaluations"] < 100000 and f"continue with --resume {summary['run_id']}" in err

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from core.params import decode, sample_params, validate
 from core.refine.cli import finish_note, main
 from core.refine.finish import COLOUR_TOLERANCE
 from core.render import render
+from tests.interrupting import interrupt_when_started
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,16 +139,7 @@ def test_ctrl_c_keeps_the_best_so_far(tmp_path: Path) -> None:
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
-    try:
-        seen = ""
-        while "eval/s" not in seen:  # the progress bar is running: the search (and its pool) has started
-            seen += proc.stderr.read(1)
-            assert seen or proc.poll() is None, "the CLI ended before its first progress"
-        time.sleep(2.0)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=120)
-    finally:
-        proc.kill()
+    _, err = interrupt_when_started(proc, "eval/s")  # the search (and its pool) has started
     assert proc.returncode == 130, err
     assert "keeping the best so far" in err and f"the best so far is in {out}" in err
     summary = json.loads((out / "report.json").read_text())

@@ -59,7 +59,10 @@ def seeds_table(store: Store) -> pd.DataFrame:
     if frame.empty:
         return pd.DataFrame(columns=SEED_COLUMNS)
     frame = frame.sort_values("id", ascending=False)
-    return frame[SEED_COLUMNS].fillna("").astype({"id": int})
+    # whole numbers as such (a missing parent made the column float: "1.0"), then blanks for what is
+    # missing: object columns first, as pandas 4 refuses "" in a float column
+    wholes = {c: "Int64" for c in ("id", "parent_id") if c in SEED_COLUMNS}
+    return frame[SEED_COLUMNS].astype(wholes).astype(object).fillna("").astype({"id": int})
 
 
 def seed_thumbnails(store: Store, limit: int = THUMBS_SHOWN) -> list[tuple[np.ndarray, str]]:
