@@ -7,10 +7,11 @@ differs from the spec's 0.02, each at the same evaluation budget, in this proces
 Why: ref.png, a real render of the designer's bb-particles whose parameters are unknown, has faint rings
 in distinct flat bands 16–32 levels bright, where one ring at the spec's floor (α = max(0.02, …), §3)
 adds 4–5 levels; every match at that floor made them a grey haze. The twin stays faithful to the spec:
-this script changes the floor only inside itself (`floored`), to measure whether a target was drawn by a
-renderer with another floor. One refinement's outcome is chaotic in its seed and start (benchmarks/
-RESULTS.md), so each floor runs with several seeds and the study compares their best and median losses;
-a twin-rendered target (`--target references/ring-tunnel.png`) is the control, whose own floor is 0.02.
+this script changes the floor (core.render.scene.ALPHA_FLOOR) only inside itself (`floored`), to
+measure whether a target was drawn by a renderer with another floor. One refinement's outcome is chaotic
+in its seed and start (benchmarks/RESULTS.md), so each floor runs with several seeds and the study
+compares their best and median losses; a twin-rendered target (`--target references/ring-tunnel.png`)
+is the control, whose own floor is 0.02.
 
 Without --start, the start is the default refinement at the spec's floor (core.refine.cli's first guess,
 then 40 s on one worker). Every refine runs on one worker, in this process, so the patched floor is the
@@ -40,26 +41,13 @@ from core.refine.evaluate import Scorer
 from core.refine.loss import SsimLumLoss
 from core.refine.refiner import Refiner
 
-SPEC_FLOOR = 0.02
-"""α's floor in the spec (§3) and in the twin."""
 FLOORS = (0.02, 0.05, 0.08, 0.09, 0.1, 0.11, 0.12, 0.15)
 
 
 @contextmanager
 def floored(floor: float) -> Iterator[None]:
-    """The twin's α progressions with their floor at `floor` instead of 0.02, inside the block only."""
-    spec = scene.alpha_progression
-
-    def alpha(kind: str, f: float, i: np.ndarray, n_value: float) -> np.ndarray:
-        if kind == "linear":
-            raw = 1.0 - i * (1.0 - f) / n_value
-        elif kind == "inverse":
-            raw = f + (1.0 - f) * i / n_value
-        else:
-            raw = np.exp(-0.3 * i * (1.0 - f))
-        return np.maximum(floor, raw)
-
-    with mock.patch.object(scene, "alpha_progression", spec if floor == SPEC_FLOOR else alpha):
+    """The twin's α progressions with their floor at `floor` instead of the spec's, inside the block only."""
+    with mock.patch.object(scene, "ALPHA_FLOOR", floor):
         yield
 
 

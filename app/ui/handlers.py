@@ -509,9 +509,9 @@ def _explore_stream(
             plot = gr.skip() if update.history is None else explore_plot(update.history, budget)
             runs = gr.skip() if listed else on_unfinished_runs(session)
             listed = True
-            grown = store.last_seed_id() != newest
-            newest = store.last_seed_id() if grown else newest
-            views = pool_views(session) if grown else (gr.skip(), gr.skip())
+            latest_seed = store.last_seed_id()
+            views = pool_views(session) if latest_seed != newest else (gr.skip(), gr.skip())
+            newest = latest_seed
             yield (update.status, best, update.latest or gr.skip(), plot, runs, *views)
     except (*EXPECTED, ExploreError) as exc:
         yield _explore_message(f"⚠️ Exploration failed: {exc}")

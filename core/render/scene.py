@@ -47,13 +47,20 @@ def scale_progression(kind: str, f: float, i: np.ndarray) -> np.ndarray:
         return np.power(f, i)
 
 
+ALPHA_FLOOR = 0.02
+"""The least α an instance has, in every progression (spec §3; golden/006 verifies it). Read at each
+call, so a study can draw with another floor (benchmarks.alpha_floor) without a copy of the formulas."""
+
+
 def alpha_progression(kind: str, f: float, i: np.ndarray, n_value: float) -> np.ndarray:
     """α_i (unknown kinds behave as exponential); N is the repetitions value itself, not floored."""
     if kind == "linear":
-        return np.maximum(0.02, 1.0 - i * (1.0 - f) / n_value)
-    if kind == "inverse":
-        return np.maximum(0.02, f + (1.0 - f) * i / n_value)
-    return np.maximum(0.02, np.exp(-0.3 * i * (1.0 - f)))
+        raw = 1.0 - i * (1.0 - f) / n_value
+    elif kind == "inverse":
+        raw = f + (1.0 - f) * i / n_value
+    else:
+        raw = np.exp(-0.3 * i * (1.0 - f))
+    return np.maximum(ALPHA_FLOOR, raw)
 
 
 def rotation_progression(kind: str, f: float, i: np.ndarray) -> np.ndarray:
