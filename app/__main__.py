@@ -13,12 +13,15 @@ import logging
 import uvicorn
 
 from core.argtypes import port
+from core.helptext import DefaultsHelpFormatter
 from core.paths import writable_folder
 from core.store import default_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m app", description=__doc__.splitlines()[0], formatter_class=DefaultsHelpFormatter
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=7860, help="port (default 7860)")
     parser.add_argument(

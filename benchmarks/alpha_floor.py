@@ -35,6 +35,7 @@ import numpy as np
 
 import core.render.scene as scene
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.imageio import to_rgb_float
 from core.paths import shared_dir
 from core.refine.evaluate import Scorer
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.alpha_floor",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--target", help="the design (default ../shared/references/ref.png)")
     parser.add_argument("--start", help="start params JSON (default: the default refinement's match)")

@@ -44,6 +44,7 @@ import requests
 
 from app.api.imaging import encode
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.params import sample_params
 from core.render import render
 
@@ -237,9 +238,7 @@ def load_phase(client: Client, scenes: list[dict], concurrency: int, url: str) -
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--n", type=int, default=500, help="requests in the load phase (500)")
     parser.add_argument("--concurrency", type=int, default=16, help="client threads in the load phase (16)")
     parser.add_argument("--serial", type=int, default=100, help="scenes in the overhead phase (100)")

@@ -29,6 +29,7 @@ from typing import Any
 
 from benchmarks.api import free_port
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.refine import DEFAULT_BUDGET_SECONDS
 from core.refine.evaluate import default_workers
 
@@ -130,7 +131,9 @@ def _figures(status: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.app_refine", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.app_refine", description=__doc__, formatter_class=DefaultsHelpFormatter
+    )
     parser.add_argument("--target", type=Path, default=DEFAULT_TARGET)
     parser.add_argument(
         "--seconds", type=float, default=DEFAULT_BUDGET_SECONDS, help="the refine's time budget"

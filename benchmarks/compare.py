@@ -24,6 +24,7 @@ from typing import Any
 
 from benchmarks.refine import FIGURES, target_group
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 
 BAR = 0.95
 """Issue 5's synthetic lum_corr bar: the runs at or above it are counted."""
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.compare",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--base", nargs="+", required=True, help="benchmarks.refine JSON of the code before")
     parser.add_argument("--variant", nargs="+", required=True, help="benchmarks.refine JSON of the change")

@@ -34,6 +34,7 @@ import numpy as np
 
 from benchmarks.report import emit
 from core.explore import ExploreConfig, Explorer, ExtractorChoice, default_extractor
+from core.helptext import DefaultsHelpFormatter
 from core.judge import Judge, JudgeContext, Judgement, Preference, create_judge
 from core.params import sample_params
 from core.paths import shared_dir
@@ -171,9 +172,7 @@ def step_time(judge: Judge, n: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cap", type=int, default=400, help="evaluations per run at most")
     parser.add_argument("--workers", type=int, default=2)

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.imageio import save_png
 from core.inverse import load_model, predict
 from core.paths import shared_dir
@@ -86,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     from train.evaluate import evaluate
     from train.seeds import BENCH_SEED
 
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.inverse", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.inverse",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     ap.add_argument("--model", type=Path, default=None)
     ap.add_argument("--n", type=int, default=100, help="held-out synthetic scenes")
     ap.add_argument("--size", type=int, default=512, help="render side for the synthetic match report")

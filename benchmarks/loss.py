@@ -26,6 +26,7 @@ from scipy.ndimage import gaussian_filter
 
 from benchmarks.refine import synthetic_targets
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.metrics import similarity
 from core.params import sample_params
 from core.refine.loss import DEFAULT_WIDTH, SsimLumLoss, blur
@@ -49,9 +50,7 @@ def median_ms(fn: Callable[[Any], Any], items: list[Any]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="candidate scenes")
     parser.add_argument("--width", type=int, default=DEFAULT_WIDTH, help="the loss's working width in px")
     parser.add_argument("--json", help="also write the result to this file")

@@ -44,6 +44,7 @@ import numpy as np
 
 from benchmarks.report import emit
 from core.atomic import write_text_atomic
+from core.helptext import DefaultsHelpFormatter
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
@@ -277,9 +278,7 @@ def seed_means(per_target: list[list[dict[str, Any]]]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--n", type=int, default=20, help="held-out synthetic targets")
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET_EVALS, help="evaluations per run")
     parser.add_argument(

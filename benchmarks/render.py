@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.metrics import match_report
 from core.params import sample_params
 from core.paths import shared_dir
@@ -65,9 +66,7 @@ def fidelity(golden: Path, quality: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--n", type=int, default=200, help="weighted-sampler scenes for the speed test")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--no-fidelity", action="store_true", help="speed only (skip the golden pairs)")

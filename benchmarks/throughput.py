@@ -28,6 +28,7 @@ from typing import Any
 
 from benchmarks.refine import synthetic_targets
 from benchmarks.report import emit
+from core.helptext import DefaultsHelpFormatter
 from core.params import sample_params
 from core.refine import refine_to_end
 from core.workers import start_method, usable_cores
@@ -67,9 +68,7 @@ def run_one(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--n", type=int, default=4, help="held-out synthetic targets")
     parser.add_argument("--seconds", type=float, default=8.0, help="wall time per run")
     parser.add_argument("--workers", default="1,2", help="comma list of worker counts")

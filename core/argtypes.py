@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from collections.abc import Callable
 
 
@@ -70,3 +71,22 @@ MAX_SEED = 2**32 - 1
 before it (a first guess, an exploration's run record)."""
 seed = whole_in(0, MAX_SEED)
 """An optimiser's or sampler's seed."""
+
+
+class Refusal(SystemExit):
+    """Input a command line refuses before its work: exit status 2, as argparse's own refusals and the core
+    tools' (the training tools used to exit 1, like a crash, so a job script could not tell them apart).
+    str() is the message, for tests and callers."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def refusal(message: str) -> Refusal:
+    """Say `message` on stderr and return the Refusal to raise: `raise refusal("error: …") from None`."""
+    print(message, file=sys.stderr)
+    return Refusal(message)

@@ -64,7 +64,8 @@ def test_bad_generate_settings_are_refused_before_the_manifest(tmp_path, bad):
     args = ["--out", str(tmp_path / "gd"), "--n", "4", "--size", "16", "--quality", "draft"]
     with pytest.raises(SystemExit) as refused:
         generate_data.main([*args, *bad])
-    assert refused.value.code != 0 and not (tmp_path / "gd" / "manifest.json").exists()
+    assert refused.value.code == 2  # a refusal, not a crash
+    assert not (tmp_path / "gd" / "manifest.json").exists()
     assert generate_data.main(args) == 0
 
 
@@ -428,6 +429,10 @@ def test_validate_skips_an_unreadable_target_and_keeps_an_earlier_run(tiny_check
     assert len(json.loads(out.read_text())["targets"]) == 1
     with pytest.raises(SystemExit, match=r"^error: target .*nowhere does not exist$"):
         validate.main([*base, "--targets", str(tmp_path / "nowhere"), "--overwrite"])
+    with pytest.raises(SystemExit) as both:  # continue it and start afresh at once: refused at parse
+        validate.main([*base, "--targets", str(folder), "--resume", "--overwrite"])
+    assert both.value.code == 2 and "not allowed with argument --resume" in capsys.readouterr().err
+    assert len(json.loads(out.read_text())["targets"]) == 1  # untouched
 
 
 def test_device_scripts_parse_and_ask_for_out():
@@ -489,16 +494,18 @@ def test_bad_training_settings_are_one_line_before_any_work(tmp_path, capsys, fl
     args = [*data, *TINY, "--out", str(tmp_path / "run"), "--epochs", "1", "--max-steps", "1", *flags]
     with pytest.raises(SystemExit) as refused:
         train_inverse.main(args)
-    said = f"{refused.value.code} {capsys.readouterr().err}"
-    assert words in said and "Traceback" not in said, said
+    said = capsys.readouterr().err
+    assert refused.value.code == 2 and words in said and "Traceback" not in said, said
 
 
 def test_validate_and_evaluate_say_a_bad_model_or_device_in_one_line(tmp_path, capsys):
     target = tmp_path / "t.png"
     save_png(render({"geometry": "ring"}, 64, 36), target)
     for main, args in ((validate.main, ["--targets", str(target)]), (evaluate.main, ["--n", "2"])):
-        with pytest.raises(SystemExit, match=r"error: no inverse-model checkpoint at .*absent\.pt"):
+        with pytest.raises(SystemExit, match=r"error: no inverse-model checkpoint at .*absent\.pt") as stop:
             main([*args, "--model", str(tmp_path / "absent.pt")])
-        with pytest.raises(SystemExit):
+        assert stop.value.code == 2
+        with pytest.raises(SystemExit) as refused:
             main([*args, "--device", "banana"])
+        assert refused.value.code == 2
         assert "not a device name" in capsys.readouterr().err

@@ -23,6 +23,7 @@ import numpy as np
 
 from core.argtypes import positive_int
 from core.atomic import atomic_file, write_text_atomic
+from core.helptext import DefaultsHelpFormatter
 from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
 from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m train.build_retrieval",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     ap.add_argument(
         "--n", type=positive_int, default=100_000, help="scenes to render (flat ones are dropped)"

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.argtypes import count, positive_int, whole_in
+from core.argtypes import count, positive_int, refusal, whole_in
 from core.atomic import write_text_atomic
 from core.device import device_argument
+from core.helptext import DefaultsHelpFormatter
 from core.inverse import CATEGORICALS, CheckpointError, encode, load_model, predict_batch, to_input
 from core.inverse.encoding import BOOLEANS, natural_errors
 from core.inverse.guess import guess
@@ -160,7 +161,11 @@ def _match_summary(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m train.evaluate",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
     ap.add_argument("--n", type=positive_int, default=200)
     ap.add_argument("--seed", type=int, default=EVAL_SEED)
@@ -190,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             writable_file(args.json)  # before the run, not after it
     except ValueError as exc:
-        raise SystemExit(str(exc)) from exc
+        raise refusal(f"error: {exc}") from None
     try:
         model = load_model(args.model, device=args.device)
     except CheckpointError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     bank = bank_for_cli(args.bank, "evaluating the CNN alone")
     result = evaluate(
         model, args.n, args.seed, mode=args.mode, n_layers=args.n_layers, size=args.size, bank=bank

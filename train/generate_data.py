@@ -18,8 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from core.argtypes import positive_int, seed, whole_in
+from core.argtypes import positive_int, refusal, seed, whole_in
 from core.atomic import write_text_atomic
+from core.helptext import DefaultsHelpFormatter
 from core.paths import writable_folder
 from core.progress import progress_bar
 from core.render.twin import MAX_SIDE
@@ -85,18 +86,18 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> int:
     try:
         writable_folder(out)
     except ValueError as exc:
-        raise SystemExit(f"error: --out {exc}") from None
+        raise refusal(f"error: --out {exc}") from None
     path = out / "manifest.json"
     earlier = 0
     if path.exists():
         try:
             old = json.loads(path.read_text())
         except ValueError as exc:
-            raise SystemExit(f"error: {path} is not a manifest ({exc}); use another --out") from None
+            raise refusal(f"error: {path} is not a manifest ({exc}); use another --out") from None
         diff = {k: (old.get(k), v) for k, v in manifest.items() if k != "n" and old.get(k) != v}
         if diff:
             said = "; ".join(f"{k} {then} there, {now} here" for k, (then, now) in diff.items())
-            raise SystemExit(f"error: {out} was generated with other settings ({said}): use another --out")
+            raise refusal(f"error: {out} was generated with other settings ({said}): use another --out")
         earlier = int(old.get("n", 0))
         manifest = {**manifest, "n": max(manifest["n"], earlier)}
     write_text_atomic(path, json.dumps(manifest, indent=1))
@@ -134,7 +135,11 @@ def layers_setting(text: str) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m train.generate_data", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m train.generate_data",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     ap.add_argument("--out", type=Path, default=Path("data/synthetic"))
     ap.add_argument("--n", type=positive_int, default=2000, help="total samples over all shards")
     ap.add_argument("--seed", type=seed, default=TRAIN_SHARD_BASE, help="shard k uses seed + k")
@@ -148,7 +153,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--size", type=whole_in(1, MAX_SIDE, " px"), default=128, help="square render side in px")
     ap.add_argument("--shard-size", type=positive_int, default=1000)
     ap.add_argument(
-        "--shard", type=shard_slice, default=(0, 1), help="i/n: write only shards k with k %% n == i"
+        "--shard",
+        type=shard_slice,
+        default=(0, 1),
+        help="i/n: write only shards k with k %% n == i (default: all)",
     )
     ap.add_argument("--workers", type=positive_int, default=1)
     ap.add_argument("--renderer", default="local", help='"local" or the URL of an /api/raster')
@@ -163,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     try:  # before the manifest is written: a bad address used to fail after it, blocking the folder
         _renderer(args.renderer, args.quality)
     except ValueError as exc:
-        raise SystemExit(f"error: --renderer: {exc}") from None
+        raise refusal(f"error: --renderer: {exc}") from None
     earlier_n = _check_manifest(args.out, _manifest(args))
     n_shards = -(-args.n // args.shard_size)
     mine = [k for k in range(n_shards) if k % parts == part]

@@ -26,8 +26,9 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from core.argtypes import count, duration, positive_float, positive_int, seed
+from core.argtypes import count, duration, positive_float, positive_int, refusal, seed
 from core.device import device_argument
+from core.helptext import DefaultsHelpFormatter
 from core.interrupt import cancel_on_interrupt
 from core.inverse.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from core.inverse.model import InverseModel, ModelConfig
@@ -42,7 +43,11 @@ from train.seeds import VAL_SEED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m train.train_inverse", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m train.train_inverse",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     ap.add_argument("--data", nargs="*", default=[], help="shard folders (generate_data --out)")
     ap.add_argument("--stream", action="store_true", help="render fresh samples in the DataLoader workers")
     ap.add_argument("--steps-per-epoch", type=positive_int, default=500, help="with --stream")
@@ -214,18 +219,18 @@ def check_places(args: argparse.Namespace) -> None:
         if args.export:
             writable_file(args.export)
     except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     for folder in args.data:
         if not Path(folder).is_dir():
-            raise SystemExit(f"error: --data {folder} is not a folder of shards (train.generate_data --out)")
+            raise refusal(f"error: --data {folder} is not a folder of shards (train.generate_data --out)")
     if not timm.is_model(args.backbone):
-        raise SystemExit(f"error: --backbone {args.backbone!r} is not a timm model (e.g. resnet18)")
+        raise refusal(f"error: --backbone {args.backbone!r} is not a timm model (e.g. resnet18)")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.stream and not args.data:
-        raise SystemExit("give --data SHARD_DIRS or --stream")
+        raise refusal("give --data SHARD_DIRS or --stream")
     check_places(args)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -246,18 +251,18 @@ def main(argv: list[str] | None = None) -> int:
         init = read_checkpoint(args.init) if args.init else None
         resume = read_checkpoint(args.resume) if args.resume else None
     except CheckpointError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     if init:  # architecture from the checkpoint; what is trained from the arguments
         config = ModelConfig.from_dict({**init["config"], "train_trunk": args.train_trunk})
     state: dict[str, Any] = {"epoch": 0, "step": 0, "best": float("inf"), "elapsed": 0.0}
     if resume:
         if "optimiser" not in (resume.get("extra") or {}):
-            raise SystemExit(
+            raise refusal(
                 f"error: {args.resume} has no optimiser state (a best.pt or an exported model): --resume "
                 "takes a run's last.pt; --init starts a new run from these weights"
             )
         if resume["extra"]["state"]["epoch"] >= args.epochs:
-            raise SystemExit(
+            raise refusal(
                 f"error: {args.resume} has done {resume['extra']['state']['epoch']} epochs of --epochs "
                 f"{args.epochs}: give a larger --epochs to train on"
             )
@@ -282,13 +287,13 @@ def main(argv: list[str] | None = None) -> int:
     # training only: validation keeps uniform weights, so runs with either setting compare
     output_weights = continuous_weights(args.continuous_weights)
     if cached and (not model.config.trunk_stages or args.stream or world > 1):
-        raise SystemExit("--cache-features needs --trunk-stages > 0, shard --data and a single process")
+        raise refusal("--cache-features needs --trunk-stages > 0, shard --data and a single process")
     try:
         loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
     except FileNotFoundError as exc:  # a folder without shards
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     if steps_per_epoch == 0:  # drop_last: a batch larger than the data makes no step, and best.pt untrained
-        raise SystemExit(
+        raise refusal(
             f"error: --batch-size {args.batch_size} is more than the {len(loader.dataset)} training samples "
             "(per process): lower --batch-size or give more --data"
         )

@@ -44,9 +44,10 @@ from typing import Any
 
 import numpy as np
 
-from core.argtypes import positive_int
+from core.argtypes import positive_int, refusal
 from core.atomic import write_text_atomic
 from core.device import device_argument
+from core.helptext import DefaultsHelpFormatter
 from core.imageio import ImageInputError, resize, save_png, to_rgb_float
 from core.interrupt import cancel_on_interrupt
 from core.inverse import DEFAULT_CHECKPOINT, CheckpointError, load_model, predict
@@ -74,7 +75,7 @@ def find_targets(specs: list[str | Path]) -> list[Path]:
         elif spec.exists():
             found.append(spec)
         else:
-            raise SystemExit(f"error: target {spec} does not exist")
+            raise refusal(f"error: target {spec} does not exist")
     return found
 
 
@@ -116,15 +117,15 @@ def finished_entries(path: Path, settings: dict[str, Any]) -> dict[str, dict[str
     try:
         earlier = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot resume from {path}: {exc}") from None
+        raise refusal(f"cannot resume from {path}: {exc}") from None
     theirs = earlier.get("settings") if isinstance(earlier, dict) else None
     if theirs is None:
-        raise SystemExit(f"cannot resume from {path}: it does not record its settings; write a new --json")
+        raise refusal(f"cannot resume from {path}: it does not record its settings; write a new --json")
     if theirs != settings:
         differ = ", ".join(
             f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in settings.items() if theirs.get(k) != v
         )
-        raise SystemExit(f"cannot resume from {path}: it was made with other settings ({differ})")
+        raise refusal(f"cannot resume from {path}: it was made with other settings ({differ})")
     entries = earlier.get("targets", [])
     return {target_key(Path(e["target"])): e for e in entries if not cut_short(e) and not failed(e)}
 
@@ -300,16 +301,21 @@ def ceiling_lines(entries: list[dict[str, Any]]) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m train.validate", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m train.validate",
+        description=__doc__.splitlines()[0],
+        formatter_class=DefaultsHelpFormatter,
+    )
     ap.add_argument("--model", type=Path, default=None, help="checkpoint (default models/inverse.pt)")
     ap.add_argument("--targets", nargs="+", required=True, help="image files or folders")
     ap.add_argument("--json", type=Path, default=None, help="results, rewritten after every target")
-    ap.add_argument(
+    again = ap.add_mutually_exclusive_group()  # "continue it" and "start afresh" cannot both hold
+    again.add_argument(
         "--resume",
         action="store_true",
         help="keep the targets --json already holds (same settings) and do only the rest",
     )
-    ap.add_argument(
+    again.add_argument(
         "--overwrite",
         action="store_true",
         help="start afresh even when --json holds an earlier run's results (without it, that is refused)",
@@ -335,19 +341,19 @@ def main(argv: list[str] | None = None) -> int:
     targets = find_targets(args.targets)
     if not targets:
         names = ", ".join(map(str, args.targets))
-        raise SystemExit(f"error: no images ({', '.join(IMAGE_SUFFIXES)}) in {names}")
+        raise refusal(f"error: no images ({', '.join(IMAGE_SUFFIXES)}) in {names}")
     settings = run_settings(args)
     if args.resume and args.json is None:
-        raise SystemExit("--resume needs the --json of the run to resume")
+        raise refusal("--resume needs the --json of the run to resume")
     try:  # where the results go, checked before the first target
         if args.json:
             writable_file(args.json)
         if args.out_dir:
             writable_folder(args.out_dir)
     except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     if args.json and not args.resume and not args.overwrite and (held := earlier_results(args.json)):
-        raise SystemExit(
+        raise refusal(
             f"error: {args.json} holds an earlier run's results ({held} targets): --resume continues it, "
             "--overwrite starts afresh, or give another --json"
         )
@@ -355,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = load_model(args.model, device=args.device)
     except CheckpointError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        raise refusal(f"error: {exc}") from None
     renderer = get_renderer(args.renderer, quality=args.quality) if args.renderer == "local" else None
     renderer = renderer or get_renderer(args.renderer)
     refine = (

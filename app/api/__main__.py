@@ -10,11 +10,14 @@ from app.api.app import create_app
 from app.api.inputs import SERVER_OPTIONS
 from app.api.pool import KINDS, default_workers
 from core.argtypes import count, port, positive_int
+from core.helptext import DefaultsHelpFormatter
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m app.api", description="Serve the bb-particles /api/raster contract with the twin."
+        prog="python -m app.api",
+        description="Serve the bb-particles /api/raster contract with the twin.",
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=3000, help="port (default 3000, the original's)")

@@ -26,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from core.argtypes import positive_int, seed
+from core.helptext import DefaultsHelpFormatter
 from core.interrupt import cancel_on_interrupt
 from core.judge import JudgeError, create_judge
 from core.progress import progress_bar
@@ -43,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m core.explore",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     start = parser.add_mutually_exclusive_group(required=True)
     start.add_argument("--seed-image", metavar="PNG", help="start from the inverse model's reading of it")
@@ -51,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     start.add_argument("--seed-params", metavar="JSON", help="start from params (JSON object or file)")
     start.add_argument("--resume", type=int, metavar="RUN_ID", help="continue an interrupted run")
     start.add_argument("--list", action="store_true", help="list the unfinished runs, then exit")
-    parser.add_argument("--judge", help="proxy | transformers[:MODEL] | openai:URL[#model]")
+    parser.add_argument(
+        "--judge", help="proxy | transformers[:MODEL] | openai:URL[#model] (needed for a new run)"
+    )
     parser.add_argument("--evals", type=positive_int, default=DEFAULT_EVALS, help="evaluations in all")
     parser.add_argument("--db", help="data directory or database file (default $BB_DATA_DIR or ./data)")
     defaults = ExploreConfig()

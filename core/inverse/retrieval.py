@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
+from core.argtypes import refusal
 from core.atomic import atomic_file
 from core.imageio import to_rgb_float
 from core.metrics.similarity import luminance
@@ -184,7 +185,7 @@ def default_bank() -> RetrievalBank | None:
 
 
 def bank_for_cli(option: str | None, fallback: str) -> RetrievalBank | None:
-    """A `--bank` option: "none" → None; a path → that bank (SystemExit with the reason when unreadable);
+    """A `--bank` option: "none" → None; a path → that bank (refused, exit status 2, when unreadable);
     absent → the shipped bank, or None with a note on stderr saying `fallback` (what runs instead)."""
     if option == "none":
         return None
@@ -192,7 +193,7 @@ def bank_for_cli(option: str | None, fallback: str) -> RetrievalBank | None:
         return load_bank(option)
     except BankError as exc:
         if option is not None:
-            raise SystemExit(str(exc)) from exc
+            raise refusal(f"error: --bank {exc}") from None
         print(f"note: {exc}; {fallback}", file=sys.stderr)
         return None
 

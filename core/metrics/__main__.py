@@ -8,6 +8,7 @@ import json
 import sys
 
 from core.argtypes import whole_in
+from core.helptext import DefaultsHelpFormatter
 from core.imageio import ImageInputError
 from core.metrics.report import WORKING_WIDTH, match_report
 
@@ -22,7 +23,9 @@ working_width = whole_in(16, MAX_WORKING_WIDTH, " px")
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input)."""
     parser = argparse.ArgumentParser(
-        prog="python -m core.metrics", description="Compare a candidate image with a target (JSON report)."
+        prog="python -m core.metrics",
+        description="Compare a candidate image with a target (JSON report).",
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("target", help="target image file (the design to match)")
     parser.add_argument("candidate", help="candidate image file (e.g. a render)")

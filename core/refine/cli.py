@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from core.atomic import write_text_atomic
+from core.helptext import DefaultsHelpFormatter
 from core.imageio import ImageInputError, frame_note, save_png, to_rgb_float, to_uint8
 from core.interrupt import cancel_on_interrupt
 from core.metrics import target_notes
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m core.refine",
         description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
     )
     parser.add_argument("target", help="target image (PNG, SVG, PDF or any image, any size)")
     parser.add_argument(
@@ -77,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--checkpoint", help="inverse-model checkpoint for --start guess (default: shipped)")
     add_search_options(parser)
-    parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD)
-    parser.add_argument("--out-dir", default="refine-out")
+    parser.add_argument("--method", choices=sorted(METHODS), default=DEFAULT_METHOD, help="search engine")
+    parser.add_argument("--out-dir", default="refine-out", help="folder for the match's files")
     parser.add_argument(
         "--bb-particles",
         default=DEFAULT_URL,

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.helptext import DefaultsHelpFormatter
 from core.render import RenderError, get_renderer
 
 
@@ -37,7 +38,9 @@ def load_params(path: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.render", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m core.render", description=__doc__, formatter_class=DefaultsHelpFormatter
+    )
     parser.add_argument("params", help="parameters as JSON (flat, Leva-prefixed or wrapped); '-' reads stdin")
     parser.add_argument(
         "-o", "--output", required=True, help="PNG file to write (.png, or a device such as /dev/stdout)"
