@@ -1009,3 +1009,14 @@ def test_the_pool_table_shows_parents_as_whole_numbers_and_blanks_for_none(sessi
         warnings.simplefilter("error")
         table = pool.seeds_table(store)
     assert list(table["parent_id"]) == [first, ""] and list(table["id"]) == [first + 1, first]
+
+
+def test_empty_id_fields_say_what_goes_in_them_not_zero(tmp_path: Path) -> None:
+    """Gradio shows an empty gr.Number without a placeholder as "0": the Seed id, Resume run and Find id
+    fields read as if seed 0 or run 0 were chosen (a browser audit)."""
+    from app.ui.layout import build_ui
+
+    demo = build_ui(str(tmp_path))
+    ids = [c for c in demo.blocks.values() if isinstance(c, gr.Number) and c.value is None]
+    assert {c.label for c in ids} == {"Seed id", "Resume run", "Find id"}
+    assert all(c.placeholder for c in ids), [c.label for c in ids if not c.placeholder]

@@ -130,7 +130,9 @@ def build_ui(home: str) -> gr.Blocks:
                         ["pool seed", "current match"], value="pool seed", label="Start from"
                     )
                     # no precision: 2.6 is refused, not rounded to seed #3
-                    seed_id = gr.Number(label="Seed id", elem_id="explore-seed-id")
+                    seed_id = gr.Number(  # without a placeholder gradio shows an empty field as "0"
+                        label="Seed id", placeholder="click a pool seed", elem_id="explore-seed-id"
+                    )
                     explore_judge = gr.Dropdown(list(JUDGE_CHOICES), allow_custom_value=True, label="Judge")
                     explore_evals = gr.Number(
                         200,
@@ -144,7 +146,11 @@ def build_ui(home: str) -> gr.Blocks:
                     explore_status = gr.Markdown(elem_id="explore-status")
                     unfinished = gr.Markdown(elem_id="explore-unfinished")
                     with gr.Row():
-                        resume_id = gr.Number(label="Resume run", elem_id="explore-resume-id")
+                        resume_id = gr.Number(
+                            label="Resume run",
+                            placeholder="a run id listed above",
+                            elem_id="explore-resume-id",
+                        )
                         resume_button = gr.Button("Resume", elem_id="explore-resume-btn")
                     explore_best = gr.Image(label="Best so far", interactive=False)
             explore_plot = gr.LinePlot(
@@ -172,7 +178,9 @@ def build_ui(home: str) -> gr.Blocks:
             finds = thumbnails("Finds", 5, 320)
             finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
             with gr.Row():
-                find_id = gr.Number(label="Find id")  # no precision: 1.5 is refused, not rounded
+                find_id = gr.Number(  # no precision: 1.5 is refused, not rounded
+                    label="Find id", placeholder="click a find in the gallery"
+                )
                 promote_button = gr.Button("Promote to seed")
                 export_finds_button = gr.Button("Export finds as refs.jsonl")
                 finds_file = gr.File(label="Finds export", interactive=False, height=100)
