@@ -371,6 +371,38 @@ def test_validate_ctrl_c_keeps_what_is_done(tiny_checkpoint, tmp_path, capsys):
     assert "`--resume` with the same --json does the 2 left" in captured.err  # the cut one is redone
 
 
+def test_a_resumed_validation_cut_short_again_keeps_the_targets_done_before(
+    tiny_checkpoint, tmp_path, capsys, monkeypatch
+):
+    """Ctrl-C while a resumed run redid its first target used to write only that target: the finished
+    results of the others were deleted from --json (an audit of the training tools)."""
+    targets = [
+        save_png(
+            render({"geometry": g, "repetitions": 40}, 64, 36, quality="draft"), tmp_path / f"{i}-{g}.png"
+        )
+        for i, g in enumerate(("ring", "square", "bar"))
+    ]
+    out = tmp_path / "val.json"
+    base = ["--model", str(tiny_checkpoint), "--json", str(out), "--bank", "none", "--workers", "1"]
+    base += ["--refine", "--budget", "30", "--targets", *map(str, targets)]
+    assert validate.main(base) == 0
+    first = json.loads(out.read_text())
+    first["targets"][0]["refined"]["stop_reason"] = "cancelled"  # to be redone by --resume
+    out.write_text(json.dumps(first))
+    redo = validate.validate_target
+
+    def ctrl_c_during(*args, **kwargs):  # the user presses Ctrl-C while the redone target runs
+        os.kill(os.getpid(), signal.SIGINT)
+        return redo(*args, **kwargs)
+
+    monkeypatch.setattr(validate, "validate_target", ctrl_c_during)
+    assert validate.main([*base, "--resume"]) == 130
+    kept = json.loads(out.read_text())["targets"]
+    assert [Path(e["target"]).name for e in kept] == ["0-ring.png", "1-square.png", "2-bar.png"]
+    assert kept[1:] == first["targets"][1:]
+    assert "interrupted after 1 of 3 targets" in capsys.readouterr().err
+
+
 def test_validate_resume_keeps_finished_targets_and_refuses_other_settings(tiny_checkpoint, tmp_path, capsys):
     targets = [
         save_png(render({"geometry": g, "repetitions": 40}, 64, 36, quality="draft"), tmp_path / f"{g}.png")
@@ -509,3 +541,12 @@ def test_validate_and_evaluate_say_a_bad_model_or_device_in_one_line(tmp_path, c
             main([*args, "--device", "banana"])
         assert refused.value.code == 2
         assert "not a device name" in capsys.readouterr().err
+
+
+def test_targets_sharing_a_file_name_get_their_own_out_dir_files():
+    """a/t.png and b/t.png wrote one t-compare.png, the second over the first (an audit)."""
+    paths = [Path("/d/a/t.png"), Path("/d/b/t.png"), Path("refs/x.png"), Path("/e/a/t.png")]
+    stems = validate.file_stems(paths)
+    assert stems[Path("refs/x.png")] == "x"  # a name of its own keeps its stem
+    assert len(set(stems.values())) == 4 and "/" not in "".join(stems.values())
+    assert stems[Path("/d/b/t.png")] == "b-t" and stems[Path("/d/a/t.png")] == "d-a-t"

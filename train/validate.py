@@ -38,6 +38,7 @@ import functools
 import json
 import sys
 import threading
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,27 @@ def find_targets(specs: list[str | Path]) -> list[Path]:
         else:
             raise refusal(f"error: target {spec} does not exist")
     return found
+
+
+def file_stems(targets: list[Path]) -> dict[Path, str]:
+    """Each target's name for its --out-dir files: its stem, led by its folders' names where two targets
+    share a stem (a/t.png and b/t.png wrote one t-compare.png, and both entries pointed to it)."""
+    stems = {p: p.stem for p in targets}
+    depth = 1
+    while len(set(stems.values())) < len(stems) and depth <= max(len(p.parts) for p in targets):
+        taken = Counter(stems.values())
+        stems = {
+            p: "-".join([*_folders(p)[-depth:], p.stem]) if taken[s] > 1 else s for p, s in stems.items()
+        }
+        depth += 1
+    taken = Counter(stems.values())
+    return {p: f"{s}-{i}" if taken[s] > 1 else s for i, (p, s) in enumerate(stems.items())}
+
+
+def _folders(path: Path) -> tuple[str, ...]:
+    """The names of the folders a path lies in, without the root ("/" is no part of a file name)."""
+    parent = path.parent
+    return parent.relative_to(parent.anchor).parts if parent.is_absolute() else parent.parts
 
 
 def target_key(path: Path) -> str:
@@ -141,6 +163,13 @@ def earlier_results(path: Path) -> int:
     return len(targets) if isinstance(targets, list) else 0
 
 
+def still_done(targets: list[Path], done: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries an earlier run finished for targets this run has not reached yet: written with every
+    update, so a resumed run that is interrupted again keeps them (it used to write only the targets it had
+    reached, and a Ctrl-C during the first one deleted every result after it)."""
+    return [done[key] for key in map(target_key, targets) if key in done]
+
+
 def failed(entry: dict[str, Any]) -> bool:
     """Whether the target could not be read (its entry holds only the reason; a resumed run retries it)."""
     return "error" in entry
@@ -173,19 +202,23 @@ def validate_target(
     refine: dict[str, Any] | None = None,
     bank: RetrievalBank | None = None,
     supersample: int | None = None,
+    stem: str | None = None,
 ) -> dict[str, Any]:
+    """One target's CNN prediction, first guess and refinement, each rendered and reported; the files in
+    out_dir are named from `stem` (default: the file's own), which `file_stems` keeps apart."""
+    stem = stem or stem
     target = to_rgb_float(path)
     h, w = target.shape[:2]
     result = predict(model, target, top_k=top_k)
     rw, rh = render_size(w, h)
     entry: dict[str, Any] = {"target": str(path), "size": [w, h], "render_size": [rw, rh]}
-    record, last = _record(target, result.params, renderer, (rw, rh), out_dir, path.stem, "")
+    record, last = _record(target, result.params, renderer, (rw, rh), out_dir, stem, "")
     entry.update(record)
     entry.update(result.to_dict())
     last_params, first = result.params, None
     if bank is not None:
         first = guess(model, target, bank, top_k=top_k, prediction=result, supersample=supersample)
-        record, last = _record(target, first.params, renderer, (rw, rh), out_dir, path.stem, "-guess")
+        record, last = _record(target, first.params, renderer, (rw, rh), out_dir, stem, "-guess")
         entry["first_guess"] = {**first.to_dict(), **record}
         last_params = first.params
     if refine is not None:
@@ -193,12 +226,12 @@ def validate_target(
             starts = first.race(RACE_STARTS)
         else:
             starts = alternative_starts(result.params, result.alternatives, k=RACE_STARTS)
-        entry["refined"], last = refine_target(target, starts, renderer, (rw, rh), path.stem, out_dir, refine)
+        entry["refined"], last = refine_target(target, starts, renderer, (rw, rh), stem, out_dir, refine)
         last_params = entry["refined"]["params"]
     entry["gap"] = gap_report(target, last, last_params)
     entry["bb_particles"] = asdict(original_links(last_params))
     if out_dir is not None:
-        save_png(gap_picture(target, last), out_dir / f"{path.stem}-gap.png")
+        save_png(gap_picture(target, last), out_dir / f"{stem}-gap.png")
     return entry
 
 
@@ -382,6 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     if refine is not None:
         refine["stop"] = stop
     entries = []
+    stems = file_stems(targets)
     kept = [p for p in targets if target_key(p) in done]
     if kept:
         print(f"resuming {args.json}: {len(kept)} of {len(targets)} targets already done", file=sys.stderr)
@@ -396,18 +430,19 @@ def main(argv: list[str] | None = None) -> int:
             bar.set_postfix_str(p.name, refresh=False)
             try:
                 entry = validate_target(
-                    model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample
+                    model, p, renderer, args.out_dir, args.top_k, refine, bank, args.supersample, stems[p]
                 )
             except ImageInputError as exc:  # one unreadable file does not end the batch
                 entry = {"target": str(p), "error": str(exc)}
             entries.append(entry)
             if args.json:
-                write_results(args.json, settings, entries)
+                write_results(args.json, settings, entries + still_done(targets[i + 1 :], done))
             bar.write(f"{p.name}: {progress_line(entry)}", file=sys.stderr)
             if interrupted():
                 left = sum(target_key(t) not in done for t in targets[i + 1 :]) + cut_short(entry)
                 hint = f"; `--resume` with the same --json does the {left} left" if args.json and left else ""
                 bar.write(f"interrupted after {i + 1} of {len(targets)} targets{hint}", file=sys.stderr)
+                entries += still_done(targets[i + 1 :], done)
                 break
     if args.json:
         write_results(args.json, settings, entries)
