@@ -130,6 +130,40 @@ def test_two_step_training_smoke(shards, tmp_path):
     assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
 
 
+def test_a_resume_that_validates_no_better_says_export_was_not_written(shards, tmp_path, monkeypatch, capsys):
+    """--export is written when an epoch beats the run's best; a resumed run that never did exited 0 without
+    a word, and the file the user asked for did not exist (an audit)."""
+    out, _ = shards
+    run = tmp_path / "run"
+    args = [
+        "--data",
+        str(out),
+        *TINY,
+        "--batch-size",
+        "2",
+        "--n-val",
+        "4",
+        "--workers",
+        "0",
+        "--out",
+        str(run),
+    ]
+    assert train_inverse.main([*args, "--epochs", "1", "--max-steps", "1"]) == 0
+    real = train_inverse.validate
+
+    def worse(*a, **k):
+        report = real(*a, **k)
+        report["loss"]["total"] = 1e9
+        return report
+
+    monkeypatch.setattr(train_inverse, "validate", worse)
+    exported = tmp_path / "inv.pt"
+    resumed = [*args, "--epochs", "2", "--max-steps", "2", "--resume", str(run / "last.pt")]
+    assert train_inverse.main([*resumed, "--export", str(exported)]) == 0
+    assert not exported.exists()
+    assert f"--export {exported} not written: no epoch of this run validated below" in capsys.readouterr().err
+
+
 def test_ctrl_c_in_training_validates_and_saves_the_epoch_so_far(shards, tmp_path, monkeypatch, capsys):
     """Ctrl-C used to end the run in a traceback and lose the epoch (checkpoints come at its end)."""
     out, _ = shards
@@ -148,15 +182,20 @@ def test_ctrl_c_in_training_validates_and_saves_the_epoch_so_far(shards, tmp_pat
     assert train_inverse.main(args) == 130
     record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
     assert (record["epoch"], record["step"]) == (1, 2)  # the epoch ended after the step Ctrl-C fell in
+    assert record["cut_short"] is True  # 2 of its 3 steps
     assert (run / "last.pt").exists() and (run / "best.pt").exists()
     err = capsys.readouterr().err
     assert "stopping the training" in err and f"--resume {run / 'last.pt'}` continues" in err
+    assert "(epoch 1 is redone from its start)" in err
     monkeypatch.setattr(train_inverse, "head_losses", head_losses)
+    # the cut epoch is redone whole (it used to count as done: a resume skipped its last step and the
+    # cosine schedule never reached its end)
     assert train_inverse.main([*args, "--resume", str(run / "last.pt"), "--max-steps", "3"]) == 0
-    assert json.loads((run / "history.jsonl").read_text().splitlines()[-1])["step"] == 3
+    resumed = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert (resumed["epoch"], resumed["step"], "cut_short" in resumed) == (1, 3, False)
 
 
-def test_training_refuses_what_would_train_nothing_or_resume_wrongly(shards, tmp_path):
+def test_training_refuses_what_would_train_nothing_or_resume_wrongly(shards, tmp_path, capsys):
     out, _ = shards
     run = tmp_path / "run"
     args = ["--data", str(out), *TINY, "--epochs", "1", "--n-val", "2", "--workers", "0", "--out", str(run)]
@@ -172,6 +211,16 @@ def test_training_refuses_what_would_train_nothing_or_resume_wrongly(shards, tmp
     (tmp_path / "bad.pt").write_text("not a checkpoint")
     with pytest.raises(SystemExit, match=r"^error: .*bad.pt could not be read as a checkpoint"):
         train_inverse.main([*args, "--resume", str(tmp_path / "bad.pt")])
+    # a new run in the same --out replaced the earlier run's best.pt, by a worse one as often as not
+    with pytest.raises(SystemExit, match=r"holds an earlier run \(last.pt, best.pt, history.jsonl\)"):
+        train_inverse.main([*args, "--batch-size", "2", "--max-steps", "1"])
+    with pytest.raises(SystemExit, match=r"--input-size 64 \(the checkpoint's: 32\)"):  # it trained at 64
+        train_inverse.main([*args, "--epochs", "2", "--resume", str(run / "last.pt"), "--input-size", "64"])
+    with pytest.raises(SystemExit) as both:
+        train_inverse.main([*args, "--resume", str(run / "last.pt"), "--overwrite"])
+    assert both.value.code == 2 and "not allowed with argument --resume" in capsys.readouterr().err
+    assert train_inverse.main([*args, "--batch-size", "2", "--max-steps", "1", "--overwrite"]) == 0
+    assert len((run / "history.jsonl").read_text().splitlines()) == 1  # the earlier run's history is gone
     for flag, value in (("--epochs", "0"), ("--batch-size", "1")):  # argparse: at least 1; 2 (batch norm)
         with pytest.raises(SystemExit):
             train_inverse.main([*args, flag, value])

@@ -43,6 +43,14 @@ from train.seeds import VAL_SEED
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = parser()
+    args = ap.parse_args(argv)
+    if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
+        ap.error("argument --batch-size: must be at least 2")
+    return args
+
+
+def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="python -m train.train_inverse",
         description=__doc__.splitlines()[0],
@@ -92,16 +100,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--max-minutes", type=duration, default=None, help="stop (validate, save) after this long"
     )
-    ap.add_argument("--resume", type=Path, default=None, help="a last.pt to continue from")
+    again = ap.add_mutually_exclusive_group()
+    again.add_argument("--resume", type=Path, default=None, help="a last.pt to continue from")
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out that holds an earlier run (its checkpoints and history are replaced; "
+        "without it, that is refused)",
+    )
     ap.add_argument(
         "--export", type=Path, default=None, help="also copy best.pt here (e.g. models/inverse.pt)"
     )
     ap.add_argument("--device", type=device_argument, default=None, help="cpu, cuda, mps or auto")
     ap.add_argument("--seed", type=seed, default=0)
-    args = ap.parse_args(argv)
-    if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
-        ap.error("argument --batch-size: must be at least 2")
-    return args
+    return ap
 
 
 def setup_distributed(device_name: str | None) -> tuple[int, int, torch.device]:
@@ -209,6 +221,37 @@ def epoch_batches(loader: Any, steps: int, interrupted: Callable[[], bool]) -> I
         yield item
 
 
+RUN_FILES = ("last.pt", "best.pt", "history.jsonl")
+"""What a run writes in --out: a new run there replaced an earlier one's checkpoints (best.pt too, a
+better one by a worse) and mixed its epochs into the history."""
+
+
+def earlier_run(out: Path) -> str:
+    """The run files --out already holds, in words ("" when none)."""
+    return ", ".join(name for name in RUN_FILES if (out / name).exists())
+
+
+def resume_conflicts(args: argparse.Namespace, saved: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """The model options given on the command line that differ from the resumed checkpoint's: a resume
+    trains the checkpoint's model, and used to take --input-size for its data while keeping the saved one."""
+    return [
+        f"--{key.replace('_', '-')} {getattr(args, key)} (the checkpoint's: {saved[key]})"
+        for key in MODEL_OPTIONS
+        if key in saved and getattr(args, key) != defaults[key] and getattr(args, key) != saved[key]
+    ]
+
+
+MODEL_OPTIONS = (
+    "backbone",
+    "input_size",
+    "n_layers",
+    "frozen_stages",
+    "trunk_stages",
+    "tail_stages",
+    "head_channels",
+)
+
+
 def check_places(args: argparse.Namespace) -> None:
     """What the run reads and writes, and its backbone, checked before any work: a missing --data folder,
     an unwritable --out or --export and an unknown --backbone were tracebacks, --export's after training."""
@@ -220,6 +263,11 @@ def check_places(args: argparse.Namespace) -> None:
             writable_file(args.export)
     except ValueError as exc:
         raise refusal(f"error: {exc}") from None
+    if args.resume is None and not args.overwrite and (held := earlier_run(args.out)):
+        raise refusal(
+            f"error: --out {args.out} holds an earlier run ({held}): `--resume {args.out / 'last.pt'}` "
+            "continues it, --overwrite starts afresh, or give another --out"
+        )
     for folder in args.data:
         if not Path(folder).is_dir():
             raise refusal(f"error: --data {folder} is not a folder of shards (train.generate_data --out)")
@@ -266,7 +314,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: {args.resume} has done {resume['extra']['state']['epoch']} epochs of --epochs "
                 f"{args.epochs}: give a larger --epochs to train on"
             )
+        defaults = parser()
+        given = resume_conflicts(args, resume["config"], {k: defaults.get_default(k) for k in MODEL_OPTIONS})
+        if given:
+            raise refusal(
+                f"error: --resume trains {args.resume}'s own model; these differ from it: "
+                f"{'; '.join(given)}. Leave them out, or start a new run (--init takes its weights)"
+            )
         config = ModelConfig.from_dict(resume["config"])
+        args.input_size, args.n_layers = config.input_size, config.n_layers  # the data the model was made for
     model = InverseModel(config, pretrained=not args.no_pretrained and resume is None and init is None)
     if resume or init:
         weights = (resume or init)["state_dict"]
@@ -306,10 +362,13 @@ def main(argv: list[str] | None = None) -> int:
             val = (trunk_features(model, val[0]).float(), *val[1:])
     if main_process:
         args.out.mkdir(parents=True, exist_ok=True)
+        if args.overwrite:  # the earlier run's files go now, so none of them is mixed with this run's
+            for name in RUN_FILES:
+                (args.out / name).unlink(missing_ok=True)
         print(f"validation set: {args.n_val} renders in {time.time() - t0:.1f}s", file=sys.stderr)
     start_time = time.time() - state["elapsed"]
     model.train()
-    stop = False
+    stop = cut = exported = False
     # Ctrl-C ends the epoch where it is, then validates and saves as --max-minutes does (one process only:
     # under DDP every rank would have to stop at the same step)
     interrupt = (
@@ -327,6 +386,7 @@ def main(argv: list[str] | None = None) -> int:
                 total=steps_per_epoch, desc=f"epoch {state['epoch']}", disable=not main_process
             )
             running: dict[str, float] = {}
+            epoch_start = state["step"]
             for images, batch in epoch_batches(loader, steps_per_epoch, interrupted):
                 lr = lr_at(state["step"], total_steps, args.lr, args.warmup_steps)
                 for group in optimiser.param_groups:
@@ -352,13 +412,19 @@ def main(argv: list[str] | None = None) -> int:
                     break
             bar.close()
             stop = stop or interrupted()
-            state["epoch"] += 1
+            cut = interrupted() and state["step"] - epoch_start < steps_per_epoch
+            reached = state["step"]
+            if cut:  # the weights keep these steps; a resume redoes the epoch whole, on the schedule's time
+                state["step"] = epoch_start
+            else:
+                state["epoch"] += 1
             state["elapsed"] = time.time() - start_time
             if main_process:
                 report = validate(model, val, device, args.batch_size * 2, cached)
                 record = {
-                    "epoch": state["epoch"],
-                    "step": state["step"],
+                    "epoch": state["epoch"] + cut,  # the epoch validated, finished or cut short
+                    **({"cut_short": True} if cut else {}),
+                    "step": reached,
                     "minutes": round(state["elapsed"] / 60, 2),
                     "train_loss": running,
                     "val": report,
@@ -367,14 +433,15 @@ def main(argv: list[str] | None = None) -> int:
                     fh.write(json.dumps(record) + "\n")
                 acc = " ".join(f"{k}={v:.3f}" for k, v in report["accuracy"].items())
                 print(
-                    f"[epoch {state['epoch']} step {state['step']} {record['minutes']} min] "
+                    f"[epoch {record['epoch']}{' (cut short)' if cut else ''} step {reached} "
+                    f"{record['minutes']} min] "
                     f"val loss {report['loss']['total']:.4f} | {acc}",
                     file=sys.stderr,
                     flush=True,
                 )
                 meta = {
                     "epoch": state["epoch"],
-                    "step": state["step"],
+                    "step": reached,
                     "minutes": record["minutes"],
                     "val": report,
                     "data": args.data or "stream",
@@ -392,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
                     save_checkpoint(model, args.out / "best.pt", meta=meta)
                     if args.export:
                         save_checkpoint(model, args.export, meta=meta)
+                        exported = True
                 save_checkpoint(
                     model,
                     args.out / "last.pt",
@@ -400,9 +468,16 @@ def main(argv: list[str] | None = None) -> int:
                     extra={"optimiser": optimiser.state_dict(), "state": dict(state)},
                 )
     if interrupted():
+        redo = f" (epoch {state['epoch'] + 1} is redone from its start)" if cut else ""
         print(
-            f"interrupted at step {state['step']}: {args.out / 'last.pt'} saved; "
-            f"`--resume {args.out / 'last.pt'}` continues",
+            f"interrupted in epoch {state['epoch'] + 1}: {args.out / 'last.pt'} saved; "
+            f"`--resume {args.out / 'last.pt'}` continues{redo}",
+            file=sys.stderr,
+        )
+    if args.export and main_process and not exported:
+        print(
+            f"note: --export {args.export} not written: no epoch of this run validated below the best so far "
+            f"({state['best']:.4f}, in {args.out / 'best.pt'})",
             file=sys.stderr,
         )
     if world > 1:
