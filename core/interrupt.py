@@ -16,7 +16,9 @@ from typing import Any
 
 
 @contextmanager
-def cancel_on_interrupt(cancel: Callable[[], None], what: str = "the run") -> Iterator[Callable[[], bool]]:
+def cancel_on_interrupt(
+    cancel: Callable[[], None], what: str = "the run", keeping: str = "the best so far"
+) -> Iterator[Callable[[], bool]]:
     """Within the block, the first SIGINT calls `cancel()` and says so on stderr; a second one raises
     KeyboardInterrupt. Yields a function telling whether the block was interrupted. The previous handler is
     back afterwards. Outside the main thread (where Python cannot take signals) it only yields."""
@@ -34,7 +36,7 @@ def cancel_on_interrupt(cancel: Callable[[], None], what: str = "the run") -> It
         hits += 1
         if hits > 1:
             raise KeyboardInterrupt
-        print(f"\nstopping {what}: keeping the best so far (Ctrl-C again to abort)", file=sys.stderr)
+        print(f"\nstopping {what}: keeping {keeping} (Ctrl-C again to abort)", file=sys.stderr)
         cancel()
 
     previous = signal.signal(signal.SIGINT, handle)

@@ -90,10 +90,23 @@ def test_builder_resumes_and_refuses_other_options(tiny_bank: tuple[RetrievalBan
     work = out.parent / "chunks"
     stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")}
     args = ["--n", "24", "--chunk", "12", "--seed", str(SEED), "--components", "16", "--workers", "1"]
+    with pytest.raises(SystemExit) as refused:  # a trial run replaced the shipped bank (an audit)
+        build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)])
+    assert refused.value.code == 2 and "exists: --overwrite replaces it" in capsys.readouterr().err
+    args.append("--overwrite")
     assert build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")} == stamps  # nothing re-rendered
-    with pytest.raises(SystemExit, match="other options"):
-        build_retrieval.main(["--n", "30", "--chunk", "12", "--out", str(out), "--work-dir", str(work)])
+    with pytest.raises(
+        SystemExit, match=r"other options \(n 24 there, 30 here, seed 4242 there, 1500000 here"
+    ):
+        build_retrieval.main(
+            ["--n", "30", "--chunk", "12", "--out", str(out), "--work-dir", str(work), "--overwrite"]
+        )
+    for seed, words in ((1_000_000, "range of generate_data shards"), (10_000_000, "range of evaluation")):
+        with pytest.raises(SystemExit):  # a bank holding the evaluation's scenes would retrieve them
+            build_retrieval.main([*args[:-1], "--seed", str(seed), "--out", str(out.parent / "x.npz")])
+        assert words in capsys.readouterr().err
+    assert not (out.parent / "x.npz").exists()
     (work / "config.json").write_text("{broken")
     with pytest.raises(SystemExit, match="not a chunk record"):
         build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)])

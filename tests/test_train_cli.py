@@ -56,7 +56,14 @@ def test_generate_writes_shards_and_resumes(shards, capsys):
 
 
 @pytest.mark.parametrize(
-    "bad", [["--size", "100000"], ["--n-layers", "5-2"], ["--seed", "-1"], ["--renderer", "notaurl"]]
+    "bad",
+    [
+        ["--size", "100000"],
+        ["--n-layers", "5-2"],
+        ["--seed", "-1"],
+        ["--seed", "10000000"],  # the evaluation's own scenes (train/seeds.py)
+        ["--renderer", "notaurl"],
+    ],
 )
 def test_bad_generate_settings_are_refused_before_the_manifest(tmp_path, bad):
     """Each used to fail in the first shard, after manifest.json was written: every later run on that

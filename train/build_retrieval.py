@@ -15,28 +15,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from core.argtypes import positive_int
+from core.argtypes import positive_int, refusal, seed
 from core.atomic import atomic_file, write_text_atomic
 from core.helptext import DefaultsHelpFormatter
 from core.inverse.retrieval import BANK_VERSION, RENDER_SIDE, VIEWS, RetrievalBank, fit_view, scene_features
 from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
-from train.seeds import RETRIEVAL_BASE
-
-
-def _layers(text: str) -> int | tuple[int, int] | None:
-    if text == "any":
-        return None
-    if "-" in text:
-        lo, hi = text.split("-")
-        return int(lo), int(hi)
-    return int(text)
+from train.generate_data import layers_setting, parse_layers
+from train.parts import run_parts
+from train.seeds import RETRIEVAL_BASE, check_seed_range
 
 
 def chunk_path(work: Path, k: int) -> Path:
@@ -86,13 +78,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--n", type=positive_int, default=100_000, help="scenes to render (flat ones are dropped)"
     )
-    ap.add_argument("--seed", type=int, default=RETRIEVAL_BASE, help="chunk k uses seed + k")
+    ap.add_argument("--seed", type=seed, default=RETRIEVAL_BASE, help="chunk k uses seed + k")
     ap.add_argument("--mode", default="weighted", choices=("weighted", "uniform"))
-    ap.add_argument("--n-layers", default="0", help="0, k, lo-hi or any (the sampler's own)")
+    ap.add_argument(
+        "--n-layers",
+        type=layers_setting,
+        default="0",
+        help="0, k, lo-hi or sampler (the sampler's own; also: any)",
+    )
     ap.add_argument("--chunk", type=positive_int, default=1000)
     ap.add_argument("--components", type=positive_int, default=64, help="PCA dimensions kept per view")
     ap.add_argument("--workers", type=positive_int, default=2)
-    ap.add_argument("--out", type=Path, default=Path("models/retrieval.npz"))
+    ap.add_argument(
+        "--out", type=Path, default=Path("models/retrieval.npz"), help="the bank (the shipped one)"
+    )
+    ap.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out (without it, that is refused)"
+    )
     ap.add_argument("--work-dir", type=Path, default=Path("data/retrieval-work"))
     args = ap.parse_args(argv)
     for option, check, path in (
@@ -103,11 +105,17 @@ def main(argv: list[str] | None = None) -> int:
             check(path)
         except ValueError as exc:
             ap.error(f"{option}: {exc}")
+    if args.out.exists() and not args.overwrite:  # a trial run replaced the shipped bank the app reads
+        ap.error(f"--out {args.out} exists: --overwrite replaces it, or give another --out")
+    try:  # a bank drawn from the evaluation seeds would retrieve the very scenes evaluate.py scores
+        check_seed_range(args.seed, -(-args.n // args.chunk), "the retrieval bank")
+    except ValueError as exc:
+        ap.error(f"--seed: {exc}")
     config = {
         "n": args.n,
         "seed": args.seed,
         "mode": args.mode,
-        "n_layers": _layers(args.n_layers),
+        "n_layers": parse_layers(args.n_layers),
         "chunk": args.chunk,
         "work": str(args.work_dir),
     }
@@ -117,25 +125,34 @@ def main(argv: list[str] | None = None) -> int:
         try:
             earlier = json.loads(stamp.read_text())
         except ValueError:
-            sys.exit(f"{stamp} is not a chunk record (broken JSON); use another --work-dir")
-        if earlier != json.loads(json.dumps(saved)):
-            sys.exit(f"{args.work_dir} holds chunks of other options ({stamp}); use another --work-dir")
+            raise refusal(
+                f"error: {stamp} is not a chunk record (broken JSON); use another --work-dir"
+            ) from None
+        if earlier != (now := json.loads(json.dumps(saved))):
+            differ = ", ".join(
+                f"{k} {earlier.get(k)!r} there, {v!r} here" for k, v in now.items() if earlier.get(k) != v
+            )
+            raise refusal(
+                f"error: {args.work_dir} holds chunks of other options ({differ}); use another --work-dir"
+            )
     write_text_atomic(stamp, json.dumps(saved))
     n_chunks = -(-args.n // args.chunk)
     todo = [k for k in range(n_chunks) if not chunk_path(args.work_dir, k).exists()]
     done = (n_chunks - len(todo)) * args.chunk
+
+    def chunk_done(k: int, kept: int) -> None:
+        bar.update(min(args.chunk, args.n - k * args.chunk))
+
     with progress_bar(total=args.n, initial=min(done, args.n), unit="scene", desc="render") as bar:
-        if args.workers <= 1:
-            for k in todo:
-                build_chunk(config, k)
-                bar.update(min(args.chunk, args.n - k * args.chunk))
-        else:
-            with ProcessPoolExecutor(args.workers) as pool:
-                futures = {pool.submit(build_chunk, config, k): k for k in todo}
-                for future in futures:
-                    future.result()
-                    k = futures[future]
-                    bar.update(min(args.chunk, args.n - k * args.chunk))
+        finished = run_parts(build_chunk, config, todo, args.workers, chunk_done, "the rendering")
+    if not finished:
+        left = sum(not chunk_path(args.work_dir, k).exists() for k in range(n_chunks))
+        print(
+            f"interrupted: {left} of {n_chunks} chunks left in {args.work_dir}; the same command finishes "
+            "them and writes the bank",
+            file=sys.stderr,
+        )
+        return 130
     bank = assemble(config, n_chunks, args.components)
     bank.save(args.out)
     print(json.dumps({"out": str(args.out), "scenes": len(bank), "bytes": args.out.stat().st_size}))

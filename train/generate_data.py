@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,14 @@ from core.helptext import DefaultsHelpFormatter
 from core.paths import writable_folder
 from core.progress import progress_bar
 from core.render.twin import MAX_SIDE
-from train.seeds import TRAIN_SHARD_BASE
+from train.parts import run_parts
+from train.seeds import TRAIN_SHARD_BASE, check_seed_range
 from train.shards import encode_png, shard_name, write_shard
 
 
 def parse_layers(text: str) -> int | tuple[int, int] | None:
     """ "0" → 0, "0-1" → (0, 1), "sampler" → None (the sampler's own distribution)."""
-    if text in ("sampler", "none", "all"):
+    if text in ("sampler", "any", "none", "all"):
         return None
     if "-" in text:
         lo, hi = (int(part) for part in text.split("-", 1))
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         _renderer(args.renderer, args.quality)
     except ValueError as exc:
         raise refusal(f"error: --renderer: {exc}") from None
+    try:  # shards drawn from another tool's seeds would train on the scenes evaluate.py scores
+        check_seed_range(args.seed, -(-args.n // args.shard_size), "generate_data shards")
+    except ValueError as exc:
+        raise refusal(f"error: --seed: {exc}") from None
     earlier_n = _check_manifest(args.out, _manifest(args))
     n_shards = -(-args.n // args.shard_size)
     mine = [k for k in range(n_shards) if k % parts == part]
@@ -181,26 +186,33 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {k: min(args.shard_size, args.n - k * args.shard_size) for k in mine}
     done = sum(sizes[k] for k in mine if k not in todo)
     start = time.perf_counter()
-    bar = progress_bar(total=sum(sizes.values()), initial=done, unit="img", desc="render")
-    if args.workers <= 1:
-        for k in todo:
-            bar.update(render_shard(config, k))
-    else:
-        with ProcessPoolExecutor(args.workers) as pool:
-            for count in pool.map(render_shard, [config] * len(todo), todo):
-                bar.update(count)
-    bar.close()
-    rendered = sum(sizes[k] for k in todo)
+    written: list[int] = []
+
+    def shard_done(k: int, count: int) -> None:
+        written.append(k)
+        bar.update(count)
+
+    with progress_bar(total=sum(sizes.values()), initial=done, unit="img", desc="render") as bar:
+        finished = run_parts(render_shard, config, todo, args.workers, shard_done, "the rendering")
+    rendered = sum(sizes[k] for k in written)
     elapsed = time.perf_counter() - start
     summary = {
         "out": str(args.out),
-        "shards_written": len(todo),
+        "shards_written": len(written),
         "shards_skipped": len(mine) - len(todo),
         "images_rendered": rendered,
         "seconds": round(elapsed, 2),
         "images_per_s": round(rendered / elapsed, 1) if rendered and elapsed > 0 else None,
     }
+    if not finished:
+        summary["shards_left"] = len(todo) - len(written)
     print(json.dumps(summary))
+    if not finished:
+        print(
+            f"interrupted: {summary['shards_left']} shards left; the same command finishes them",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

@@ -29,3 +29,25 @@ def check_eval_seed(seed: int) -> None:
             f"evaluation seed {seed} is inside the training/validation ranges (< {EVAL_BASE}); "
             f"use a seed ≥ {EVAL_BASE} (see train/seeds.py)"
         )
+
+
+RANGES = {
+    "generate_data shards": (TRAIN_SHARD_BASE, RETRIEVAL_BASE),
+    "the retrieval bank": (RETRIEVAL_BASE, TRAIN_STREAM_BASE),
+    "training streams": (TRAIN_STREAM_BASE, VAL_SEED),
+    "validation during training": (VAL_SEED, EVAL_BASE),
+    "evaluation": (EVAL_BASE, 2**32),
+}
+"""Each range by who owns it (the table above), [first, end)."""
+
+
+def check_seed_range(first: int, count: int, owner: str) -> None:
+    """Refuse seeds first … first + count − 1 when they reach into another tool's range: a bank or shards
+    drawn from the evaluation seeds would hold the very scenes evaluate.py scores (a --seed 10000000 was
+    accepted). Seeds below every range are free for experiments."""
+    for name, (lo, hi) in RANGES.items():
+        if name != owner and first < hi and first + count > lo:
+            raise ValueError(
+                f"seeds {first} … {first + count - 1} reach into the range of {name} ({lo} … {hi - 1}); "
+                f"{owner} use {RANGES[owner][0]} … {RANGES[owner][1] - 1} (see train/seeds.py)"
+            )
