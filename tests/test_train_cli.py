@@ -606,3 +606,36 @@ def test_targets_sharing_a_file_name_get_their_own_out_dir_files():
     assert stems[Path("refs/x.png")] == "x"  # a name of its own keeps its stem
     assert len(set(stems.values())) == 4 and "/" not in "".join(stems.values())
     assert stems[Path("/d/b/t.png")] == "b-t" and stems[Path("/d/a/t.png")] == "d-a-t"
+
+
+def test_cached_trunk_features_are_refused_for_other_inputs(shards, tmp_path, capsys):
+    """A --cache-features folder was matched by file names alone: a cache of other shards trained the head
+    on their features against these targets, and one of another trunk ended in a RuntimeError (an audit)."""
+    out, _ = shards
+    cache = tmp_path / "cache"
+    args = [
+        "--data",
+        str(out),
+        *TINY,
+        "--epochs",
+        "1",
+        "--max-steps",
+        "1",
+        "--batch-size",
+        "2",
+        "--n-val",
+        "2",
+    ]
+    args += ["--workers", "0", "--cache-features", str(cache)]
+    assert train_inverse.main([*args, "--trunk-stages", "2", "--out", str(tmp_path / "a")]) == 0
+    assert json.loads((cache / "source.json").read_text())["n"] == 6
+    for flags, words in (
+        (["--limit", "4"], "n 6 there, 4 here"),
+        (["--trunk-stages", "3"], "trunk_stages 2"),
+    ):
+        with pytest.raises(SystemExit, match="holds features of other inputs") as refused:
+            train_inverse.main([*args, "--trunk-stages", "2", *flags, "--out", str(tmp_path / flags[0])])
+        assert refused.value.code == 2 and words in str(refused.value)
+    assert (
+        train_inverse.main([*args, "--trunk-stages", "2", "--out", str(tmp_path / "b")]) == 0
+    )  # the same: used

@@ -9,12 +9,15 @@ was cached with.
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from core.atomic import atomic_file
+from core.atomic import atomic_file, write_text_atomic
 from core.inverse.model import InverseModel
 from core.progress import progress_bar
 
@@ -33,9 +36,57 @@ def trunk_features(model: InverseModel, inputs: torch.Tensor, batch_size: int = 
     return torch.cat(parts)
 
 
-def cache_dataset(model: InverseModel, dataset: Dataset, folder: Path, batch_size: int = 64) -> torch.Tensor:
-    """Trunk features of every dataset item (augmented as the dataset does), resumable chunk by chunk."""
+SOURCE = "source.json"
+"""What a cache folder's features were computed from (`cache_source`): checked on every use."""
+
+
+class StaleCacheError(ValueError):
+    """A cache folder made from other data or another trunk than the run asks for."""
+
+
+def cache_source(model: InverseModel, data: list[str], n: int, augment: bool, seed: int) -> dict[str, Any]:
+    """Everything that decides a cached feature: the trunk and what it read (augmentation draws too)."""
+    c = model.config
+    trunk = {"backbone": c.backbone, "trunk_stages": c.trunk_stages, "input_size": c.input_size}
+    return {**trunk, "data": [str(Path(d).resolve()) for d in data], "n": n, "augment": augment, "seed": seed}
+
+
+def check_source(folder: Path, source: dict[str, Any]) -> str | None:
+    """Record `source` in a new cache folder; refuse one made from another (StaleCacheError). A folder made
+    before the record existed is taken as it is, with a note (returned) — it used to be matched by file
+    names alone, so a cache of other shards trained the head on their features against these targets."""
+    stamp = folder / SOURCE
+    if stamp.exists():
+        earlier = json.loads(stamp.read_text())
+        if earlier != source:
+            differ = ", ".join(
+                f"{k} {earlier.get(k)!r} there, {v!r} here" for k, v in source.items() if earlier.get(k) != v
+            )
+            raise StaleCacheError(
+                f"--cache-features {folder} holds features of other inputs ({differ}): give another folder"
+            )
+        return None
+    note = None
+    if any(folder.glob("feats-*.pt")):
+        note = (
+            f"{folder} does not say what its features were made from (an older cache): taken as these inputs'"
+        )
+    write_text_atomic(stamp, json.dumps(source))
+    return note
+
+
+def cache_dataset(
+    model: InverseModel,
+    dataset: Dataset,
+    folder: Path,
+    batch_size: int = 64,
+    source: dict[str, Any] | None = None,
+) -> torch.Tensor:
+    """Trunk features of every dataset item (augmented as the dataset does), resumable chunk by chunk;
+    `source` (cache_source) is checked against the folder's record first."""
     folder.mkdir(parents=True, exist_ok=True)
+    if source is not None and (note := check_source(folder, source)):
+        print(f"note: {note}", file=sys.stderr)
     n = len(dataset)  # type: ignore[arg-type]
     chunks = []
     bar = progress_bar(total=n, desc="cache trunk features", unit="img")

@@ -36,7 +36,7 @@ from core.paths import writable_file, writable_folder
 from core.progress import progress_bar
 from train.augment import AugmentConfig
 from train.data import RenderStream, ShardDataset, render_set
-from train.feature_cache import FeatureDataset, cache_dataset, trunk_features
+from train.feature_cache import FeatureDataset, StaleCacheError, cache_dataset, cache_source, trunk_features
 from train.generate_data import layers_setting, parse_layers
 from train.losses import Metrics, continuous_weights, head_losses
 from train.seeds import VAL_SEED
@@ -173,7 +173,11 @@ def build_loader(
     kw["worker_init_fn"] = ignore_ctrl_c
     if args.cache_features:
         dataset = ShardDataset(args.data, args.input_size, aug, limit=args.limit, seed=args.seed)
-        features = cache_dataset(model, dataset, args.cache_features)
+        source = cache_source(model, args.data, len(dataset), aug is not None, args.seed)
+        try:
+            features = cache_dataset(model, dataset, args.cache_features, source=source)
+        except StaleCacheError as exc:
+            raise refusal(f"error: {exc}") from None
         cached = FeatureDataset(features, dataset.targets)
         loader = DataLoader(cached, shuffle=True, batch_size=args.batch_size, drop_last=True)
         return loader, len(loader)
