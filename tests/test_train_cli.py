@@ -22,7 +22,7 @@ from train.augment import AugmentConfig, augment, letterbox
 from train.data import ShardDataset
 from train.losses import continuous_weights, head_losses
 from train.seeds import EVAL_BASE, check_eval_seed
-from train.shards import list_shards, read_shard
+from train.shards import ShardError, list_shards, read_shard
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 TINY = ["--backbone", "test_resnet", "--no-pretrained", "--input-size", "32"]
@@ -639,3 +639,24 @@ def test_cached_trunk_features_are_refused_for_other_inputs(shards, tmp_path, ca
     assert (
         train_inverse.main([*args, "--trunk-stages", "2", "--out", str(tmp_path / "b")]) == 0
     )  # the same: used
+
+
+def test_a_damaged_shard_is_named_and_written_again(tmp_path, capsys):
+    """A shard cut short was read silently (45 of 48 samples), a garbage one was a tarfile traceback, and a
+    rerun of generate_data counted either as done (an audit)."""
+    base = ["--out", str(tmp_path), "--n", "8", "--shard-size", "4", "--size", "16", "--quality", "draft"]
+    assert generate_data.main(base) == 0
+    whole = (tmp_path / "shard-00001.tar").read_bytes()
+    (tmp_path / "shard-00001.tar").write_bytes(whole[:3000])  # cut short (of ≈ 8 KB of samples)
+    with pytest.raises(ShardError, match=r"shard-00001.tar is damaged .*rerun train.generate_data"):
+        ShardDataset([tmp_path], 16, None)
+    (tmp_path / "shard-00000.tar").write_bytes(b"not a tar")
+    with pytest.raises(ShardError, match=r"shard-00000.tar is damaged"):
+        ShardDataset([tmp_path], 16, None)
+    with pytest.raises(SystemExit, match=r"shard-00000\.tar is damaged") as refused:
+        train_inverse.main(["--data", str(tmp_path), *TINY, "--epochs", "1", "--out", str(tmp_path / "run")])
+    assert refused.value.code == 2
+    capsys.readouterr()
+    assert generate_data.main(base) == 0  # both written again
+    assert "shard-00000.tar, shard-00001.tar not whole" in capsys.readouterr().err
+    assert len(ShardDataset([tmp_path], 16, None)) == 8

@@ -26,7 +26,7 @@ from core.progress import progress_bar
 from core.render.twin import MAX_SIDE
 from train.parts import run_parts
 from train.seeds import TRAIN_SHARD_BASE, check_seed_range
-from train.shards import encode_png, shard_name, write_shard
+from train.shards import count_samples, encode_png, shard_name, write_shard
 
 
 def parse_layers(text: str) -> int | tuple[int, int] | None:
@@ -181,9 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     n_shards = -(-args.n // args.shard_size)
     mine = [k for k in range(n_shards) if k % parts == part]
     grown = grown_shard(earlier_n, args.n, args.shard_size)
-    todo = [k for k in mine if k == grown or not (args.out / shard_name(k)).exists()]
-    config = {**_manifest(args), "out": str(args.out), "plan_layout": args.plan_layout}
     sizes = {k: min(args.shard_size, args.n - k * args.shard_size) for k in mine}
+    todo = [k for k in mine if k == grown or not (args.out / shard_name(k)).exists()]
+    if damaged := [k for k in mine if k not in todo and count_samples(args.out / shard_name(k)) != sizes[k]]:
+        names = ", ".join(shard_name(k) for k in damaged)
+        print(f"note: {names} not whole (damaged since written): written again", file=sys.stderr)
+        todo = sorted([*todo, *damaged])
+    config = {**_manifest(args), "out": str(args.out), "plan_layout": args.plan_layout}
     done = sum(sizes[k] for k in mine if k not in todo)
     start = time.perf_counter()
     written: list[int] = []

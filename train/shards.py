@@ -39,17 +39,45 @@ def write_shard(path: Path, samples: list[tuple[str, bytes, dict[str, Any]]]) ->
                 tar.addfile(info, io.BytesIO(data))
 
 
+class ShardError(ValueError):
+    """A shard that cannot be read whole: damaged after it was written (the tool writes whole shards)."""
+
+
+def damaged(path: Path, what: str) -> ShardError:
+    return ShardError(
+        f"{path} is damaged ({what}): delete it and rerun train.generate_data with the same options to write "
+        "it again"
+    )
+
+
 def read_shard(path: Path) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
-    """(key, png bytes, record) in the order written."""
+    """(key, png bytes, record) in the order written; ShardError for a shard that is not whole (it was a
+    tarfile traceback, or for a truncated one, silently fewer samples)."""
     pending: dict[str, dict[str, Any]] = {}
-    with tarfile.open(path) as tar:
-        for member in tar:
-            data = tar.extractfile(member).read()  # type: ignore[union-attr]
-            key, suffix = member.name.rsplit(".", 1)
-            pending.setdefault(key, {})[suffix] = data
-            if len(pending[key]) == 2:
-                item = pending.pop(key)
-                yield key, item["png"], json.loads(item["json"])
+    try:
+        with tarfile.open(path) as tar:
+            for member in tar:
+                data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                key, suffix = member.name.rsplit(".", 1)
+                pending.setdefault(key, {})[suffix] = data
+                if len(pending[key]) == 2:
+                    item = pending.pop(key)
+                    yield key, item["png"], json.loads(item["json"])
+    except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, AttributeError) as exc:
+        raise damaged(path, str(exc) or type(exc).__name__) from None
+    if pending:
+        raise damaged(path, f"sample {next(iter(pending))} is cut short")
+
+
+def count_samples(path: Path) -> int | None:
+    """Samples in a shard, from its headers only; None when it is not whole."""
+    try:
+        with tarfile.open(path) as tar:
+            names = [m.name for m in tar.getmembers()]
+    except (tarfile.TarError, EOFError, OSError):
+        return None
+    keys = {name.rsplit(".", 1)[0] for name in names}
+    return len(keys) if len(names) == 2 * len(keys) else None
 
 
 def list_shards(root: Path) -> list[Path]:

@@ -40,6 +40,7 @@ from train.feature_cache import FeatureDataset, StaleCacheError, cache_dataset, 
 from train.generate_data import layers_setting, parse_layers
 from train.losses import Metrics, continuous_weights, head_losses
 from train.seeds import VAL_SEED
+from train.shards import ShardError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -350,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
         raise refusal("--cache-features needs --trunk-stages > 0, shard --data and a single process")
     try:
         loader, steps_per_epoch = build_loader(args, rank, world, state["epoch"] * 100_000, model)
-    except FileNotFoundError as exc:  # a folder without shards
+    except (FileNotFoundError, ShardError) as exc:  # a folder without shards, a damaged shard
         raise refusal(f"error: {exc}") from None
     if steps_per_epoch == 0:  # drop_last: a batch larger than the data makes no step, and best.pt untrained
         raise refusal(
