@@ -43,6 +43,11 @@ def duration(text: str) -> float:
     return float(_at_least(text, float, 0))
 
 
+def non_negative_float(text: str) -> float:
+    """A finite number ≥ 0 (a weight decay, a weight)."""
+    return float(_at_least(text, float, 0))
+
+
 def positive_float(text: str) -> float:
     """A finite number > 0 (a learning rate, a step)."""
     value = float(_number(text, float))

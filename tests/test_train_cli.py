@@ -572,6 +572,11 @@ def test_validate_takes_the_refine_commands_search_options():
         (["--lr", "nan"], "finite"),
         (["--device", "banana"], "not a device name"),
         (["--n-layers", "5-2"], '"lo-hi" or "sampler"'),
+        (["--head-channels", "0"], "at least 1"),
+        (["--weight-decay", "-1"], "at least 0"),
+        (["--trunk-stages", "-1"], "at least 0"),
+        (["--tail-stages", "2"], "--tail-stages: needs --trunk-stages"),
+        (["--trunk-stages", "2", "--cache-features", "/proc/x"], "cannot make the folder /proc/x"),
     ],
 )
 def test_bad_training_settings_are_one_line_before_any_work(tmp_path, capsys, flags, words):

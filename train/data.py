@@ -20,6 +20,7 @@ from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from core.inverse.encoding import BOOLEANS, CATEGORICALS, encode
 from core.inverse.preprocess import frame_square, normalise
+from core.progress import progress_bar
 from train.augment import AugmentConfig, augment
 from train.seeds import TRAIN_STREAM_BASE
 from train.shards import damaged, list_shards, read_shard
@@ -84,16 +85,20 @@ class ShardDataset(Dataset):
     ) -> None:
         encoded, params = [], []
         every = (sample for root in roots for sample in whole_shards(Path(root)))
-        for _key, png, record in itertools.islice(every, limit):  # limit None: all
-            encoded.append(png)
-            params.append(record["params"])
+        with progress_bar(
+            desc="read shards", unit="sample", total=limit, leave=False
+        ) as bar:  # 160k: ≈ 1 min
+            for _key, png, record in itertools.islice(every, limit):  # limit None: all
+                encoded.append(png)
+                params.append(record["params"])
+                bar.update(1)
         if not encoded:
             raise FileNotFoundError(f"no shard-*.tar samples under {list(map(str, roots))}")
         # decoded straight into one array: a list of per-image arrays and its np.stack held every
         # image twice (160k samples at 128²: 16 GB at the peak instead of 8 GB)
         first = _decode(encoded[0])
         self.images = np.empty((len(encoded), *first.shape), np.uint8)
-        for i, png in enumerate(encoded):
+        for i, png in enumerate(progress_bar(encoded, desc="decode", unit="img", leave=False)):
             image = first if i == 0 else _decode(png)
             if image.shape != first.shape:
                 raise ValueError(f"sample {i} is {image.shape}, the first {first.shape}: mixed shard sizes")
@@ -167,6 +172,7 @@ def render_set(
 
     r = get_renderer(renderer, quality="fast") if renderer == "local" else get_renderer(renderer)
     params = sample_params(n, seed, mode=mode, n_layers=n_layers)
-    images = np.stack([r.render(p, size, size) for p in params])
+    with progress_bar(params, desc="render the set", unit="img", leave=False) as bar:  # 1000 renders: ≈ 10 s
+        images = np.stack([r.render(p, size, size) for p in bar])
     inputs = torch.stack([to_tensor(im, size) for im in images])
     return inputs, [targets_of(p) for p in params], params, images

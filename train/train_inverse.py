@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from core.argtypes import count, duration, positive_float, positive_int, refusal, seed
+from core.argtypes import count, duration, non_negative_float, positive_float, positive_int, refusal, seed
 from core.device import device_argument
 from core.helptext import DefaultsHelpFormatter
 from core.interrupt import cancel_on_interrupt
@@ -48,6 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
         ap.error("argument --batch-size: must be at least 2")
+    for option in (
+        "tail_stages",
+        "train_trunk",
+        "cache_features",
+    ):  # were taken and stored, and meant nothing
+        if getattr(args, option) and not args.trunk_stages and args.resume is None and args.init is None:
+            ap.error(f"argument --{option.replace('_', '-')}: needs --trunk-stages")
     return args
 
 
@@ -63,12 +70,16 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", type=Path, default=Path("runs/inverse"))
     ap.add_argument("--backbone", default="resnet18")
     ap.add_argument("--no-pretrained", action="store_true")
-    ap.add_argument("--frozen-stages", type=int, default=0, help="keep the stem + this many stages frozen")
-    ap.add_argument("--trunk-stages", type=int, default=0, help="frozen trunk of stem + N stages, conv head")
+    ap.add_argument("--frozen-stages", type=count, default=0, help="keep the stem + this many stages frozen")
     ap.add_argument(
-        "--tail-stages", type=int, default=0, help="with --trunk-stages: N more pretrained stages, trained"
+        "--trunk-stages", type=count, default=0, help="frozen trunk of stem + N stages, conv head (0: none)"
     )
-    ap.add_argument("--head-channels", type=int, default=256, help="width of the conv head on a trunk")
+    ap.add_argument(
+        "--tail-stages", type=count, default=0, help="with --trunk-stages: N more pretrained stages, trained"
+    )
+    ap.add_argument(
+        "--head-channels", type=positive_int, default=256, help="width of the conv head on a trunk"
+    )
     ap.add_argument("--train-trunk", action="store_true", help="with --trunk-stages: fine-tune the trunk")
     ap.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights and config")
     ap.add_argument(
@@ -88,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--epochs", type=positive_int, default=10)
     ap.add_argument("--batch-size", type=positive_int, default=64)
     ap.add_argument("--lr", type=positive_float, default=1e-3)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--weight-decay", type=non_negative_float, default=1e-4, help="AdamW's (≥ 0)")
     ap.add_argument("--warmup-steps", type=count, default=200)
     ap.add_argument("--workers", type=count, default=1)
     ap.add_argument("--threads", type=count, default=0, help="torch CPU threads (0: torch's default)")
@@ -266,6 +277,8 @@ def check_places(args: argparse.Namespace) -> None:
         writable_folder(args.out)
         if args.export:
             writable_file(args.export)
+        if args.cache_features:  # an unwritable one failed after the model and the validation set were made
+            writable_folder(args.cache_features)
     except ValueError as exc:
         raise refusal(f"error: {exc}") from None
     if args.resume is None and not args.overwrite and (held := earlier_run(args.out)):

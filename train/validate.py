@@ -145,7 +145,9 @@ def finished_entries(path: Path, settings: dict[str, Any]) -> dict[str, dict[str
         raise refusal(f"cannot resume from {path}: it does not record its settings; write a new --json")
     if theirs != settings:
         differ = ", ".join(
-            f"{k} {theirs.get(k)!r} there, {v!r} here" for k, v in settings.items() if theirs.get(k) != v
+            f"{k} {_said(theirs.get(k))} there, {_said(v)} here"
+            for k, v in settings.items()
+            if theirs.get(k) != v
         )
         raise refusal(f"cannot resume from {path}: it was made with other settings ({differ})")
     entries = earlier.get("targets", [])
@@ -161,6 +163,11 @@ def earlier_results(path: Path) -> int:
         return 0
     targets = earlier.get("targets") if isinstance(earlier, dict) else None
     return len(targets) if isinstance(targets, list) else 0
+
+
+def _said(value: Any) -> str:
+    """A setting as given: one left out is "default" (the shipped bank, model …), not None."""
+    return "default" if value is None else repr(value)
 
 
 def still_done(targets: list[Path], done: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
