@@ -806,8 +806,8 @@ def test_an_interrupted_exploration_is_listed_and_resumed_in_the_app(session: Se
     [out] = list(handlers.on_explore_resume(session, run_id))
     assert out[
         0
-    ] == f"⚠️ Not resumed: Run {run_id} has finished (10 evaluations): nothing is left to resume. " + (
-        "Start a new exploration from its seed for more."
+    ] == f"⚠️ Not resumed: Run {run_id} has finished (10 evaluations): nothing is left to resume; " + (
+        "start a new exploration from its seed for more."
     )
     [out] = list(handlers.on_explore_resume(session, 99))
     assert out[0] == "⚠️ no run with id 99"

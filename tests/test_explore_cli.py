@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.explore.cli import main
+from core.explore.explorer import ExploreError
 from core.params import defaults
 from core.paths import PROJECT_ROOT
 from core.store import Store
@@ -64,12 +66,16 @@ def test_cli_explores_records_and_resumes(
                 child = store.get_seed(find["seed_id"])
                 assert child.parent_id == seed.id and child.source == "explore"
 
-    # resuming a finished run replays it from the store and judges nothing again
-    assert main(["--resume", str(summary["run_id"]), "--db", str(db), "--checkpoint", str(missing)]) == 0
-    again = json.loads(capsys.readouterr().out)
-    assert again["replayed"] == 7 and again["evaluations"] == 7 and again["finds"] == summary["finds"]
+    # a finished run is not resumed: it used to be replayed, its finds said again as new, and marked failed
+    # when its VLM was down (an audit); the app refuses the same way
+    assert main(["--resume", str(summary["run_id"]), "--db", str(db), "--checkpoint", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert f"run {summary['run_id']} has finished (7 evaluations): nothing is left to resume" in captured.err
+    assert captured.out == ""
     with Store(db) as store:
-        assert len(store.ratings(summary["run_id"])) == 7
+        assert (
+            len(store.ratings(summary["run_id"])) == 7 and store.get_run(summary["run_id"]).status == "done"
+        )
 
 
 def test_cli_refuses_a_seed_image_without_a_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -188,3 +194,81 @@ def test_ctrl_c_stops_the_run_resumably_and_still_prints_its_summary(tmp_path: P
     assert 0 < summary["evaluations"] < 100000 and f"continue with --resume {summary['run_id']}" in err
     with Store(tmp_path) as store:
         assert store.get_run(summary["run_id"]).status == "cancelled"
+
+
+def test_a_resume_refuses_new_run_options_and_another_judge(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--resume took --evals, --threshold, --width and --judge without a word and used the run's own; a VLM
+    that had moved left its run unresumable (an audit). The same openai: model at another address is taken."""
+    from core.explore.cli import resume_judge
+
+    run = [
+        "--seed-params",
+        "{}",
+        "--judge",
+        "proxy",
+        "--evals",
+        "3",
+        "--workers",
+        "1",
+        "--checkpoint",
+        "none",
+    ]
+    assert main([*run, "--db", str(tmp_path)]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    with Store(tmp_path) as store:
+        store.finish_run(run_id, "cancelled", "interrupted")  # as Ctrl-C leaves it
+    resume = ["--resume", str(run_id), "--db", str(tmp_path), "--checkpoint", "none"]
+    assert main([*resume, "--evals", "60", "--threshold", "5"]) == 2
+    assert "--evals 60, --threshold 5.0 apply to a new run only" in capsys.readouterr().err
+    assert main([*resume, "--judge", "openai:http://127.0.0.1:9/v1"]) == 2
+    assert (
+        f"run {run_id} is judged by proxy; another judge's scores would not compare"
+        in capsys.readouterr().err
+    )
+    with Store(tmp_path) as store:
+        assert store.get_run(run_id).status == "cancelled"  # untouched: still resumable
+    moved = argparse.Namespace(judge="openai:http://new:8806/v1#qwen", resume=run_id)
+    assert resume_judge("openai:http://old:8805/v1#qwen", moved) == "openai:http://new:8806/v1#qwen"
+    with pytest.raises(ExploreError, match="would not compare"):  # another model is another judge
+        resume_judge("openai:http://old:8805/v1#llava", moved)
+
+
+def test_a_judge_that_never_answers_usably_stops_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Every candidate's answer unreadable: the run spent its whole budget, three asks a candidate, and was
+    stored as done (an audit). It now stops after MAX_FAILED_IN_ROW in a row, failed and resumable."""
+    from core.explore.explorer import MAX_FAILED_IN_ROW
+    from core.judge import JudgeFailure, register_judge
+    from core.judge.proxy import ProxyJudge
+
+    class Prose(ProxyJudge):
+        name = "prose"
+
+        def score(self, image, context=None):  # type: ignore[no-untyped-def]
+            raise JudgeFailure(self.name, "no score in the answer", ["a lovely ring"])
+
+    register_judge("prose", Prose)
+    run = [
+        "--seed-params",
+        "{}",
+        "--judge",
+        "prose",
+        "--evals",
+        "60",
+        "--workers",
+        "1",
+        "--checkpoint",
+        "none",
+    ]
+    assert main([*run, "--db", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"no usable score for {MAX_FAILED_IN_ROW} candidates in a row" in err
+        and "--resume 1 continues" in err
+    )
+    with Store(tmp_path) as store:
+        [stopped] = store.runs()
+        assert stopped.status == "failed" and len(store.ratings(stopped.id)) == MAX_FAILED_IN_ROW

@@ -16,7 +16,7 @@ import pandas as pd
 
 from app.ui import resources
 from app.ui.pool import score_text
-from core.explore import KIND, ExploreConfig, ExploreEvent, Explorer, listing, next_rng_seed
+from core.explore import ExploreConfig, ExploreEvent, Explorer, listing, next_rng_seed
 from core.store import Run, Store, StoreError
 
 HISTORY_COLUMNS = ["evaluations", "score", "series"]
@@ -90,23 +90,13 @@ def resume_updates(
 
 
 def resume_refusal(store: Store, run_id: int) -> str | None:
-    """Why run `run_id` cannot be resumed, in words (None: it can): asked before a VLM is made ready, and
-    said as a refusal, not as a failed exploration. Explorer.run takes the run atomically all the same."""
+    """Why run `run_id` cannot be resumed here, in words (None: it can): core.explore.listing's reasons, and
+    a run this app drives already. Said as a refusal, not as a failed exploration; Explorer.run takes the
+    run atomically all the same."""
     if run_id in _active:
         return f"Run {run_id} is running in this app already: Stop it first."
-    run = store.get_run(run_id)
-    if run.kind != KIND:
-        return f"Run {run_id} is a {run.kind} run, not an exploration."
-    if run.status == "done":
-        evaluations = run.progress.get("evaluations", "?")
-        return (
-            f"Run {run_id} has finished ({evaluations} evaluations): nothing is left to resume. Start a new "
-            "exploration from its seed for more."
-        )
-    holder = store.run_holder(run_id)
-    if holder is not None:
-        return f"Run {run_id} is being driven by {holder}: stop it there first."
-    return None
+    refused = listing.resume_refusal(store, run_id)
+    return None if refused is None else refused[0].upper() + refused[1:] + "."
 
 
 _active: set[int] = set()

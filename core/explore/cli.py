@@ -4,15 +4,18 @@
                            [--db PATH] [--threshold 9] [--population P] [--sigma S] [--novelty W]
                            [--method catcma|cma] [--rng-seed K] [--width PX --height PX] [--workers W]
                            [--checkpoint PT]
-    python -m core.explore --resume RUN_ID [--db PATH] [--workers W]   (the run's own config and judge)
+    python -m core.explore --resume RUN_ID [--db PATH] [--workers W] [--judge openai:NEW-URL]
+                           (the run's own config and judge; --judge only moves its VLM to another address)
     python -m core.explore --list [--db PATH]   (the unfinished runs: stopped, failed, interrupted, running)
 
 SPEC: proxy | transformers[:MODEL] | openai:URL[#model]. Every find (score ≥ threshold) lands in the
 gallery; the inverse model's reading of its render becomes a seed (source "cnn") — or, with no
 checkpoint yet, the find's own params (source "explore"), and the output says extraction was skipped.
 Ctrl-C stops the run resumably (it still prints its summary; exit status 130; a second Ctrl-C aborts);
-`--resume RUN_ID` continues it with its stored config and judge. Prints one JSON summary line on stdout
-(run id, evaluations, best, finds, seeds).
+`--resume RUN_ID` continues it with its stored config and judge (a finished run is refused, as are the
+new-run options). A judge that gives no usable score for several candidates in a row stops the run,
+resumably. Prints one JSON summary line on stdout (run id, evaluations, best, finds, seeds added by this
+invocation).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .config import DEFAULT_EVALS, ExploreConfig
 from .events import ExploreEvent
 from .explorer import ExploreError, Explorer, RunHeldError, next_rng_seed
 from .extract import ExtractorChoice, default_extractor
-from .listing import describe_run, unfinished_runs
+from .listing import describe_run, resume_refusal, unfinished_runs
 from .seeds import SeedError, seed_from_image, seed_from_params
 
 
@@ -115,10 +118,14 @@ def main(argv: list[str] | None = None) -> int:
     explorer: Explorer | None = None
     try:
         if args.resume is not None:
-            holder = store.run_holder(args.resume)  # said before a VLM is asked to get ready
-            if holder is not None:
-                raise RunHeldError(f"run {args.resume} is being driven by {holder}: stop it there first")
-            judge_spec = str(store.get_run(args.resume).config.get("judge", args.judge or ""))
+            if given := new_run_options(parser, args):  # they were ignored without a word
+                raise ExploreError(
+                    f"--resume continues run {args.resume} with its own settings; {', '.join(given)} "
+                    "apply to a new run only"
+                )
+            if refused := resume_refusal(store, args.resume):  # said before a VLM is asked to get ready
+                raise ExploreError(refused)
+            judge_spec = resume_judge(str(store.get_run(args.resume).config.get("judge") or "proxy"), args)
             explorer = Explorer(
                 store, create_judge(judge_spec), args.resume, extractor=extraction, workers=args.workers
             )
@@ -174,6 +181,51 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+NEW_RUN_OPTIONS = (
+    "evals",
+    "threshold",
+    "population",
+    "sigma",
+    "novelty",
+    "method",
+    "rng_seed",
+    "width",
+    "height",
+)
+"""What a new run is made with; a resumed run keeps its own."""
+
+
+def new_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The new-run options given on the command line (those that differ from their defaults), as words."""
+    return [
+        f"--{dest.replace('_', '-')} {getattr(args, dest)}"
+        for dest in NEW_RUN_OPTIONS
+        if getattr(args, dest) != parser.get_default(dest)
+    ]
+
+
+def resume_judge(stored: str, args: argparse.Namespace) -> str:
+    """The judge a resumed run goes on with: its own, or the same VLM at another address (`--judge`), said
+    on stderr. A VLM server that had moved left its runs unresumable; another judge is refused, since its
+    scores would not compare with the run's own."""
+    given = (args.judge or "").strip()
+    if not given or given == stored:
+        return stored
+    if given.startswith("openai:") and stored.startswith("openai:") and _model(given) == _model(stored):
+        print(f"note: run {args.resume} goes on with {given} (it was judged by {stored})", file=sys.stderr)
+        return given
+    raise ExploreError(
+        f"run {args.resume} is judged by {stored}; another judge's scores would not compare with its own "
+        f"(--judge with --resume may only give the same openai: model another address): start a new run to "
+        f"use {given}"
+    )
+
+
+def _model(spec: str) -> str:
+    """The model named in an openai: judge spec ("" for the server's default)."""
+    return spec.partition("#")[2].strip()
+
+
 def _seed(store: Store, args: argparse.Namespace, extract: Any) -> int:
     if args.seed_id is not None:
         store.get_seed(args.seed_id)
@@ -191,6 +243,8 @@ def _drive(explorer: Explorer) -> ExploreEvent:
             best = "–" if event.best_score is None else f"{event.best_score:.2f}"
             bar.set_postfix(best=best, finds=len(event.finds), refresh=False)
             for find in event.new_finds:
+                if find.step < event.replayed:  # a resumed run's earlier find, replayed: said when found
+                    continue
                 seed = (
                     "near-duplicate or already in the pool, no new seed"
                     if find.seed_id is None
@@ -215,6 +269,6 @@ def _summary(event: ExploreEvent) -> dict[str, Any]:
         "best_score": event.best_score,
         "best_rating_id": event.best_rating_id,
         "finds": [{"rating_id": f.rating_id, "score": f.score, "seed_id": f.seed_id} for f in event.finds],
-        "seeds_added": sum(f.seed_id is not None for f in event.finds),
+        "seeds_added": sum(f.seed_id is not None and f.step >= event.replayed for f in event.finds),
         "extraction": event.extraction,
     }

@@ -41,6 +41,10 @@ from .novelty import FindArchive, descriptor, distance
 from .rendering import RenderPool
 
 KIND = "explore"
+MAX_FAILED_IN_ROW = 8
+"""Judgements in a row without a usable score after which a run stops (failed, resumable): a VLM that
+answers in a form the parser cannot read spent the whole budget, three asks a candidate, and the run was
+stored as done. Eight is most of a generation (4 + 3 ln n candidates)."""
 """The store's run kind for exploration runs."""
 
 
@@ -157,6 +161,7 @@ class Explorer:
         self._replayed = 0
         self._generation = 0
         self.evaluations = 0
+        self._failed_in_row = 0  # judgements without a usable score since the last one with
 
         seed = store.get_seed(self.seed_id)
         space = ParamSpace(seed.params)
@@ -234,8 +239,10 @@ class Explorer:
         try:
             j = self.judge.score(image, self.context)
             score, judge, rationale, raw = j.score, j.judge, j.rationale, j.raw
+            self._failed_in_row = 0
         except JudgeFailure as exc:  # recorded as a failure, never as a score
             score, judge, rationale, raw = None, exc.judge, str(exc), json.dumps(exc.answers)
+            self._failed_in_row += 1
         keep = self.config.images == "all" or (score is not None and score >= self.config.threshold)
         rating_id = self.store.add_rating(
             params,
@@ -247,6 +254,11 @@ class Explorer:
             run_id=self.run_id,
             step=step,
         )
+        if self._failed_in_row >= MAX_FAILED_IN_ROW:
+            raise ExploreError(
+                f"the judge gave no usable score for {self._failed_in_row} candidates in a row (the last: "
+                f"{rationale}); the run stops rather than spend its budget so. Their answers are stored"
+            )
         return self.store.get_rating(rating_id)
 
     def _consider(

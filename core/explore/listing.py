@@ -27,6 +27,25 @@ def run_state(run: Run) -> str:
     return UNFINISHED_STATUS.get(run.status, run.status)
 
 
+def resume_refusal(store: Store, run_id: int) -> str | None:
+    """Why run `run_id` cannot be resumed, in words (None: it can), asked before a VLM is made ready: the
+    app and the CLI refuse alike. A finished run used to be replayed by the CLI, its finds printed again as
+    new, and marked failed when its VLM was down. StoreError when there is no such run."""
+    run = store.get_run(run_id)
+    if run.kind != KIND:
+        return f"run {run_id} is a {run.kind} run, not an exploration"
+    if run.status == "done":
+        evaluations = run.progress.get("evaluations", "?")
+        return (
+            f"run {run_id} has finished ({evaluations} evaluations): nothing is left to resume; start a new "
+            "exploration from its seed for more"
+        )
+    holder = holder_of(run)
+    if holder is not None:
+        return f"run {run_id} is being driven by {holder}: stop it there first"
+    return None
+
+
 def describe_run(run: Run, *, bold: bool = False) -> str:
     """One line: "run 7 from seed 3: 40 of 400 evaluations, stopped"."""
     run_id = f"**{run.id}**" if bold else str(run.id)
