@@ -272,3 +272,33 @@ def test_a_judge_that_never_answers_usably_stops_the_run(
     with Store(tmp_path) as store:
         [stopped] = store.runs()
         assert stopped.status == "failed" and len(store.ratings(stopped.id)) == MAX_FAILED_IN_ROW
+
+
+def test_a_mistyped_db_is_said_not_made(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--list or --resume on a --db that holds nothing made an empty store there and said "0 unfinished
+    run(s)" or "no run with id 1"; a --db naming a file that is not a database said "File exists"."""
+    for argv in (["--list"], ["--resume", "1"]):
+        assert main([*argv, "--db", str(tmp_path / "typo")]) == 2
+        assert f"no data at {tmp_path / 'typo' / 'bb.sqlite3'}" in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+    (tmp_path / "notes.txt").write_text("x")
+    assert main(["--seed-params", "{}", "--judge", "proxy", "--db", str(tmp_path / "notes.txt")]) == 2
+    assert "notes.txt is a file, not a data folder" in capsys.readouterr().err
+
+
+def test_database_trouble_in_mid_use_is_said_in_words(tmp_path: Path) -> None:
+    """A write lock held past the wait and a damaged file ended a run in a raw sqlite3 traceback."""
+    import sqlite3
+
+    from core.store.errors import database_trouble
+
+    path = tmp_path / "bb.sqlite3"
+    holder = sqlite3.connect(path)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")  # another program's write lock
+    with pytest.raises(sqlite3.OperationalError) as locked:
+        sqlite3.connect(path, timeout=0.05).execute("INSERT INTO t VALUES (1)")
+    holder.rollback()
+    assert "is locked by another program past the wait" in database_trouble(locked.value, path)
+    damaged = sqlite3.DatabaseError("database disk image is malformed")
+    assert f"sqlite3 {path} .recover" in database_trouble(damaged, path)

@@ -89,6 +89,29 @@ def test_another_live_process_holds_its_run_until_it_ends(
     assert run.status == "running" and run.owner == this_process()
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times are read from /proc")
+def test_a_live_process_of_this_machine_holds_its_run_through_a_long_silence(
+    store: Store, other_process: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver waiting on a slow VLM (BB_VLM_TIMEOUT above STALE_AFTER_S) went silent past the heartbeat's
+    limit, and a second process took the run it was still driving (an audit). A pid that began after the
+    heartbeat is another process that the system gave the old number: it holds nothing."""
+    import core.store.holders as holders
+
+    monkeypatch.setattr(holders, "STALE_AFTER_S", 1.0)  # a silence of seconds stands for one of minutes
+    run_id = store.start_run("explore")
+    owner = f"{socket.gethostname()}:{other_process.pid}"
+    held_by(store, run_id, owner, age_s=60)  # a heartbeat from before other_process began: a reused pid
+    assert store.run_holder(run_id) is None
+    held_by(store, run_id, owner)  # other_process's own heartbeat, then silence past the limit
+    time.sleep(1.5)
+    assert store.run_holder(run_id) == f"process {other_process.pid} on this machine"
+    with pytest.raises(RunBusyError):
+        store.resume_run(run_id)
+    held_by(store, run_id, "elsewhere.example:4242", age_s=5)  # another machine: the heartbeat alone
+    assert store.run_holder(run_id) is None
+
+
 def test_another_machine_holds_a_run_while_its_heartbeat_is_fresh(store: Store) -> None:
     run_id = store.start_run("explore")
     held_by(store, run_id, "elsewhere.example:4242", age_s=5)

@@ -133,7 +133,7 @@ def test_a_seed_must_be_a_scene(store: Store, tmp_path: Path) -> None:
             store.add_seed(bad, source="manual")
     assert store.seeds() == []
     (tmp_path / "file").write_text("not a folder")
-    with pytest.raises(StoreError, match="cannot open a store at"):
+    with pytest.raises(StoreError, match="file is a file, not a data folder"):
         Store(tmp_path / "file")
     with pytest.raises(StoreError, match="a run's kind is a word"):
         store.start_run("")

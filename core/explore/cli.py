@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,8 @@ from core.interrupt import cancel_on_interrupt
 from core.judge import JudgeError, create_judge
 from core.progress import progress_bar
 from core.store import Store, StoreError
+from core.store.errors import database_trouble
+from core.store.location import resolve_location
 
 from .config import DEFAULT_EVALS, ExploreConfig
 from .events import ExploreEvent
@@ -94,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.resume is None and not args.list and not args.judge:
         parser.error("--judge is required for a new run")
+    if (args.list or args.resume is not None) and not (db := resolve_location(args.db).db_path).exists():
+        print(f"error: no data at {db} (nothing was explored there): check --db", file=sys.stderr)
+        return 2  # a mistyped --db used to make an empty store there and say "0 unfinished run(s)"
     try:
         store = Store(args.db)
     except StoreError as exc:
@@ -161,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         no_hint = explorer is None or isinstance(exc, RunHeldError)
         later = "" if no_hint else f" (the run is kept: --resume {explorer.run_id} continues it)"
         print(f"error: {exc}{later}", file=sys.stderr)
+        return 2
+    except sqlite3.Error as exc:  # the database in mid-use: locked past the wait, read-only, damaged
+        later = "" if explorer is None else f" (--resume {explorer.run_id} continues the run, mended)"
+        print(f"error: {database_trouble(exc, store.path)}{later}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         run = "" if explorer is None else f"; continue with --resume {explorer.run_id}"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 from .records import Run
 
@@ -31,7 +33,7 @@ def holder_of(run: Run) -> str | None:
     not `running`, is the caller's own, or its process has gone."""
     if run.status != "running" or run.owner in (None, this_process()):
         return None
-    return live_holder(run.owner, heartbeat_age_s(run.heartbeat))
+    return holder_alive(run.owner, heartbeat_age_s(run.heartbeat))
 
 
 def heartbeat_age_s(heartbeat: str | None) -> float | None:
@@ -52,6 +54,37 @@ def live_holder(owner: str | None, heartbeat_age_s: float | None) -> str | None:
     if host != socket.gethostname():
         return f"process {pid_text} on {host}"
     return f"process {pid_text} on this machine" if _pid_runs(int(pid_text)) else None
+
+
+def holder_alive(owner: str | None, heartbeat_age_s: float | None) -> str | None:
+    """live_holder, but a process of this machine that still runs and began before its last heartbeat holds
+    its run however long it has been silent: a VLM slower than STALE_AFTER_S (BB_VLM_TIMEOUT raised, as the
+    timeout's message advises) let a second process take a run its driver was still driving. The start
+    time rules out a pid the system gave to another process since (Linux: /proc; elsewhere the heartbeat
+    alone decides)."""
+    if not owner or heartbeat_age_s is None or heartbeat_age_s <= STALE_AFTER_S:
+        return live_holder(owner, heartbeat_age_s)
+    host, _, pid_text = owner.rpartition(":")
+    if host != socket.gethostname() or not pid_text.isdigit() or not _pid_runs(int(pid_text)):
+        return None
+    started = _started_at(int(pid_text))
+    beat = time.time() - heartbeat_age_s
+    return f"process {pid_text} on this machine" if started is not None and started < beat else None
+
+
+def _started_at(pid: int) -> float | None:
+    """When process `pid` started (seconds since the epoch), from /proc; None where that cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime")
+        )
+        ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _pid_runs(pid: int) -> bool:

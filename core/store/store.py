@@ -21,7 +21,7 @@ from core.atomic import write_text_atomic
 
 from . import frames
 from .db import connect, transaction
-from .errors import RunBusyError, StoreError
+from .errors import RunBusyError, StoreError, read_only_place
 from .holders import heartbeat_age_s, holder_of, this_process
 from .images import prune_orphans, put_image
 from .location import resolve_location
@@ -72,11 +72,18 @@ class Store:
             self._conn = connect(self.location.db_path, timeout=timeout)
             migrate(self._conn)
         except sqlite3.DatabaseError as exc:  # a file that is not SQLite: said, not a traceback
+            db = self.location.db_path
+            if read_only_place(db):  # a read-only mount was called "not a usable database"
+                raise StoreError(f"{db} cannot be opened ({exc}): its folder is read-only") from None
             raise StoreError(
-                f"{self.location.db_path} is not a usable database ({exc}): give a data folder, or the "
-                "database file of one"
+                f"{db} is not a usable database ({exc}): give a data folder, or the database file of one"
             ) from None
-        except OSError as exc:  # a file where the data folder would go, a place that cannot be written
+        except FileExistsError:  # `--db notes.txt`: a folder was to be made where a file is
+            raise StoreError(
+                f"{self.location.db_path.parent} is a file, not a data folder: give a data folder, or a "
+                "database file (.sqlite3, .sqlite or .db)"
+            ) from None
+        except OSError as exc:  # a place that cannot be written
             raise StoreError(f"cannot open a store at {location}: {exc.strerror or exc}") from None
 
     # -- lifetime ------------------------------------------------------------------------------------------
