@@ -272,6 +272,11 @@ def test_a_judge_that_never_answers_usably_stops_the_run(
     with Store(tmp_path) as store:
         [stopped] = store.runs()
         assert stopped.status == "failed" and len(store.ratings(stopped.id)) == MAX_FAILED_IN_ROW
+    assert main(["--list", "--db", str(tmp_path)]) == 0  # the list says why it failed
+    assert (
+        f"failed (ExploreError: the judge gave no usable score for {MAX_FAILED_IN_ROW}"
+        in capsys.readouterr().out
+    )
 
 
 def test_a_mistyped_db_is_said_not_made(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

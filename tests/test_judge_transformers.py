@@ -159,6 +159,9 @@ def test_a_model_not_available_offline_gets_a_clear_message(monkeypatch: pytest.
     message = str(caught.value)
     assert "bb-match-tests/no-such-vlm" in message and "huggingface-cli download" in message
     assert "transformers:/path/to/" in message
+    missing = create_judge("transformers:/nonexistent/vlm", device="cpu")  # a folder mistyped: said as one
+    with pytest.raises(JudgeUnavailable, match=r"'/nonexistent/vlm': there is no such folder"):
+        missing.prepare()
 
 
 def test_4bit_is_refused_where_it_cannot_work(tiny_model_dir: Path) -> None:

@@ -49,7 +49,16 @@ def resume_refusal(store: Store, run_id: int) -> str | None:
 def describe_run(run: Run, *, bold: bool = False) -> str:
     """One line: "run 7 from seed 3: 40 of 400 evaluations, stopped"."""
     run_id = f"**{run.id}**" if bold else str(run.id)
+    state = run_state(run)
+    if state == "failed" and run.error:  # the reason, so the user knows what to mend before resuming
+        state += f" ({_short(run.error)})"
     return (
         f"run {run_id} from seed {run.seed_id}: {run.progress.get('evaluations', 0)} of "
-        f"{run.config.get('evals', '?')} evaluations, {run_state(run)}"
+        f"{run.config.get('evals', '?')} evaluations, {state}"
     )
+
+
+def _short(text: str, limit: int = 120) -> str:
+    """The first line of `text`, cut to `limit` characters."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -120,6 +120,8 @@ class TransformersJudge(VLMJudge):
 def _unavailable_message(model: str, exc: Exception) -> str:
     if Path(model).exists():
         return f"cannot load the VLM from {model!r}: {exc}"
+    if model.startswith(("/", "./", "../", "~")) or "\\" in model:  # a folder, not a hub name ("org/model")
+        return f"cannot load the VLM from {model!r}: there is no such folder (give a model's local folder)"
     return (
         f"cannot load the VLM {model!r}: it is not in the local Hugging Face cache and cannot be downloaded "
         f"here (offline or HF_HUB_OFFLINE=1). Make it available: on a machine with internet run "
