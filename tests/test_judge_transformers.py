@@ -168,3 +168,32 @@ def test_4bit_is_refused_where_it_cannot_work(tiny_model_dir: Path) -> None:
     judge = _judge(tiny_model_dir, quantize=True)
     with pytest.raises(JudgeUnavailable, match="4-bit"):
         judge.prepare()
+
+
+def test_no_internet_without_hf_hub_offline_reads_the_cache_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline, with HF_HUB_OFFLINE unset, loading retried the hub for about 2.5 min before the clear
+    message (an audit): an unreachable hub now means the local cache only."""
+    import transformers
+
+    from core.judge import transformers_vlm
+
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_route(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError("Network is unreachable")
+
+    asked: list[dict] = []
+
+    def from_pretrained(model_id, **kwargs):  # type: ignore[no-untyped-def]
+        asked.append(kwargs)
+        raise OSError(f"{model_id} is not in the cache")
+
+    monkeypatch.setattr(transformers_vlm.socket, "create_connection", no_route)
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", from_pretrained)
+    assert transformers_vlm.hub_reachable() is False
+    with pytest.raises(JudgeUnavailable, match="not in the local Hugging Face cache"):
+        create_judge("transformers:bb-match-tests/no-such-vlm", device="cpu").prepare()
+    assert asked == [{"local_files_only": True}]
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the libraries never ask the hub then: no probe either
+    assert transformers_vlm.hub_reachable() is True

@@ -10,9 +10,12 @@ how to make it available.
 from __future__ import annotations
 
 import importlib.util
+import os
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.device import pick_device
 
@@ -72,8 +75,12 @@ class TransformersJudge(VLMJudge):
                 load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
             )
             kwargs["device_map"] = {"": device.index or 0}
+        if not Path(self.model_id).exists() and not hub_reachable():  # offline without HF_HUB_OFFLINE:
+            kwargs["local_files_only"] = True  # the cache only, at once (the hub's retries took 2.5 min)
         try:
-            processor = AutoProcessor.from_pretrained(self.model_id)
+            processor = AutoProcessor.from_pretrained(
+                self.model_id, local_files_only=kwargs.get("local_files_only", False)
+            )
             model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
         except OSError as exc:  # missing files, offline hub, gated or unknown repo
             raise JudgeUnavailable(_unavailable_message(self.model_id, exc)) from exc
@@ -115,6 +122,20 @@ class TransformersJudge(VLMJudge):
             output = self._model.generate(**inputs, **settings)
         new_tokens = output[:, inputs["input_ids"].shape[1] :]
         return self._processor.batch_decode(new_tokens, skip_special_tokens=True)[0].strip()
+
+
+def hub_reachable(timeout_s: float = 3.0) -> bool:
+    """Whether the Hugging Face hub (or $HF_ENDPOINT) answers a TCP connection within `timeout_s`; True
+    when HF_HUB_OFFLINE is set, since the libraries then never ask it."""
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    endpoint = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    port = endpoint.port or (80 if endpoint.scheme == "http" else 443)
+    try:
+        socket.create_connection((endpoint.hostname or "huggingface.co", port), timeout=timeout_s).close()
+    except OSError:
+        return False
+    return True
 
 
 def _unavailable_message(model: str, exc: Exception) -> str:
