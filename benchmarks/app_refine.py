@@ -27,6 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from app.ui.match import MAX_REFINE_EVALS
 from benchmarks.api import free_port
 from benchmarks.report import emit
 from core.helptext import DefaultsHelpFormatter
@@ -37,8 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TARGET = ROOT / "references" / "ring-tunnel.png"
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
-NO_BINDING_EVALS = 10**7
-"""The evaluation budget the runs are given: the time budget is the one that ends them."""
+NO_BINDING_EVALS = MAX_REFINE_EVALS
+"""The evaluation budget the runs are given, the most the app takes (10⁷ was refused by the app once it
+bounded budgets, and the benchmark waited for a "Done" that never came): the time budget ends them."""
 _DONE = re.compile(r"(\d+) evaluations in ([\d.]+) s")
 
 
