@@ -665,3 +665,17 @@ def test_a_damaged_shard_is_named_and_written_again(tmp_path, capsys):
     assert generate_data.main(base) == 0  # both written again
     assert "shard-00000.tar, shard-00001.tar not whole" in capsys.readouterr().err
     assert len(ShardDataset([tmp_path], 16, None)) == 8
+
+
+def test_a_target_validated_alone_names_its_files_after_itself(tiny_checkpoint, tmp_path):
+    """validate_target without a stem (benchmarks.inverse calls it so) names its files from the target's
+    own: a slip made them `None-compare.png`."""
+    from core.inverse import load_model
+    from core.render import get_renderer
+
+    target = save_png(render({"geometry": "ring"}, 64, 36, quality="draft"), tmp_path / "ring.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    validate.validate_target(load_model(tiny_checkpoint), target, get_renderer("local", quality="draft"), out)
+    assert (out / "ring-compare.png").exists() and (out / "ring-gap.png").exists()
+    assert not list(out.glob("None*"))

@@ -213,7 +213,7 @@ def validate_target(
 ) -> dict[str, Any]:
     """One target's CNN prediction, first guess and refinement, each rendered and reported; the files in
     out_dir are named from `stem` (default: the file's own), which `file_stems` keeps apart."""
-    stem = stem or stem
+    stem = stem or path.stem
     target = to_rgb_float(path)
     h, w = target.shape[:2]
     result = predict(model, target, top_k=top_k)
