@@ -41,11 +41,11 @@ from .novelty import FindArchive, descriptor, distance
 from .rendering import RenderPool
 
 KIND = "explore"
+"""The store's run kind for exploration runs."""
 MAX_FAILED_IN_ROW = 8
 """Judgements in a row without a usable score after which a run stops (failed, resumable): a VLM that
 answers in a form the parser cannot read spent the whole budget, three asks a candidate, and the run was
 stored as done. Eight is most of a generation (4 + 3 ln n candidates)."""
-"""The store's run kind for exploration runs."""
 
 
 class ExploreError(RuntimeError):

@@ -75,13 +75,13 @@ class TransformersJudge(VLMJudge):
                 load_in_4bit=True, bnb_4bit_compute_dtype=torch.bfloat16
             )
             kwargs["device_map"] = {"": device.index or 0}
-        if not Path(self.model_id).exists() and not hub_reachable():  # offline without HF_HUB_OFFLINE:
-            kwargs["local_files_only"] = True  # the cache only, at once (the hub's retries took 2.5 min)
+        # offline without HF_HUB_OFFLINE: the cache only, at once (the hub's retries took 2.5 min)
+        offline = not Path(self.model_id).exists() and not hub_reachable()
         try:
-            processor = AutoProcessor.from_pretrained(
-                self.model_id, local_files_only=kwargs.get("local_files_only", False)
+            processor = AutoProcessor.from_pretrained(self.model_id, local_files_only=offline)
+            model = AutoModelForImageTextToText.from_pretrained(
+                self.model_id, local_files_only=offline, **kwargs
             )
-            model = AutoModelForImageTextToText.from_pretrained(self.model_id, **kwargs)
         except OSError as exc:  # missing files, offline hub, gated or unknown repo
             raise JudgeUnavailable(_unavailable_message(self.model_id, exc)) from exc
         except ValueError as exc:  # a checkpoint that is not an image-text-to-text model
