@@ -3,9 +3,9 @@
 A run left `running` by a process that died (killed, crashed, a laptop's app closed) must be resumable at
 once, but one that a CLI or another app is still driving must not be: two drivers would ask the VLM for
 every step twice and write the same steps into one run. Each run records its holder (host and pid) and a
-heartbeat (the time of its last rating or progress). A holder counts as alive while its heartbeat is
-fresher than STALE_AFTER_S and, on this machine, its pid still runs; another machine's holder can only be
-judged by its heartbeat.
+heartbeat (the time of its last rating or progress). A holder on this machine counts as alive while its
+pid runs and, past STALE_AFTER_S of silence, began before that heartbeat; another machine's holder can only
+be judged by its heartbeat (fresher than STALE_AFTER_S).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def holder_of(run: Run) -> str | None:
     not `running`, is the caller's own, or its process has gone."""
     if run.status != "running" or run.owner in (None, this_process()):
         return None
-    return holder_alive(run.owner, heartbeat_age_s(run.heartbeat))
+    return live_holder(run.owner, heartbeat_age_s(run.heartbeat))
 
 
 def heartbeat_age_s(heartbeat: str | None) -> float | None:
@@ -45,35 +45,31 @@ def heartbeat_age_s(heartbeat: str | None) -> float | None:
 
 def live_holder(owner: str | None, heartbeat_age_s: float | None) -> str | None:
     """Words naming the live process that holds a run ("process 123 on this machine"), or None when no
-    live process does: never recorded, silent for STALE_AFTER_S, or a pid of this machine that has ended."""
-    if not owner or heartbeat_age_s is None or heartbeat_age_s > STALE_AFTER_S:
+    live process does: never recorded, another machine's silent for STALE_AFTER_S, or a pid of this
+    machine that has ended or that began after the heartbeat (the system gave the number to another
+    process since). A process of this machine that still runs and began before its last heartbeat holds
+    its run however long it has been silent: a VLM slower than STALE_AFTER_S (BB_VLM_TIMEOUT raised, as
+    the timeout's message advises) let a second process take a run its driver was still driving. Where
+    start times cannot be read (no /proc), the heartbeat alone decides, as for another machine."""
+    if not owner or heartbeat_age_s is None:
         return None
     host, _, pid_text = owner.rpartition(":")
     if not pid_text.isdigit():
         return None
+    stale = heartbeat_age_s > STALE_AFTER_S
     if host != socket.gethostname():
-        return f"process {pid_text} on {host}"
-    return f"process {pid_text} on this machine" if _pid_runs(int(pid_text)) else None
-
-
-def holder_alive(owner: str | None, heartbeat_age_s: float | None) -> str | None:
-    """live_holder, but a process of this machine that still runs and began before its last heartbeat holds
-    its run however long it has been silent: a VLM slower than STALE_AFTER_S (BB_VLM_TIMEOUT raised, as the
-    timeout's message advises) let a second process take a run its driver was still driving. The start
-    time rules out a pid the system gave to another process since (Linux: /proc; elsewhere the heartbeat
-    alone decides)."""
-    if not owner or heartbeat_age_s is None or heartbeat_age_s <= STALE_AFTER_S:
-        return live_holder(owner, heartbeat_age_s)
-    host, _, pid_text = owner.rpartition(":")
-    if host != socket.gethostname() or not pid_text.isdigit() or not _pid_runs(int(pid_text)):
+        return None if stale else f"process {pid_text} on {host}"
+    pid = int(pid_text)
+    if not _pid_runs(pid):
         return None
-    started = _started_at(int(pid_text))
-    beat = time.time() - heartbeat_age_s
-    return f"process {pid_text} on this machine" if started is not None and started < beat else None
+    if stale and not _began_before(pid, time.time() - heartbeat_age_s):
+        return None
+    return f"process {pid_text} on this machine"
 
 
-def _started_at(pid: int) -> float | None:
-    """When process `pid` started (seconds since the epoch), from /proc; None where that cannot be read."""
+def _began_before(pid: int, moment: float) -> bool:
+    """Whether process `pid` started before `moment` (seconds since the epoch), read from /proc; False
+    where that cannot be read."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         boot = next(
@@ -82,9 +78,9 @@ def _started_at(pid: int) -> float | None:
             if line.startswith("btime")
         )
         ticks = int(stat.rsplit(")", 1)[1].split()[19])
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError, StopIteration):
-        return None
+        return False
+    return boot + ticks / os.sysconf("SC_CLK_TCK") < moment
 
 
 def _pid_runs(pid: int) -> bool:
