@@ -29,6 +29,7 @@ from core.progress import progress_bar
 from train.generate_data import layers_setting, parse_layers
 from train.parts import run_parts
 from train.seeds import RETRIEVAL_BASE, check_seed_range
+from train.settings import differences
 
 
 def chunk_path(work: Path, k: int) -> Path:
@@ -129,11 +130,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"error: {stamp} is not a chunk record (broken JSON); use another --work-dir"
             ) from None
         if earlier != (now := json.loads(json.dumps(saved))):
-            differ = ", ".join(
-                f"{k} {earlier.get(k)!r} there, {v!r} here" for k, v in now.items() if earlier.get(k) != v
-            )
             raise refusal(
-                f"error: {args.work_dir} holds chunks of other options ({differ}); use another --work-dir"
+                f"error: {args.work_dir} holds chunks of other options ({differences(earlier, now)}); "
+                "use another --work-dir"
             )
     write_text_atomic(stamp, json.dumps(saved))
     n_chunks = -(-args.n // args.chunk)

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 from core.atomic import atomic_file, write_text_atomic
 from core.inverse.model import InverseModel
 from core.progress import progress_bar
+from train.settings import differences
 
 CHUNK = 1000
 
@@ -59,11 +60,9 @@ def check_source(folder: Path, source: dict[str, Any]) -> str | None:
     if stamp.exists():
         earlier = json.loads(stamp.read_text())
         if earlier != source:
-            differ = ", ".join(
-                f"{k} {earlier.get(k)!r} there, {v!r} here" for k, v in source.items() if earlier.get(k) != v
-            )
             raise StaleCacheError(
-                f"--cache-features {folder} holds features of other inputs ({differ}): give another folder"
+                f"--cache-features {folder} holds features of other inputs ({differences(earlier, source)}): "
+                "give another folder"
             )
         return None
     note = None

@@ -26,6 +26,7 @@ from core.progress import progress_bar
 from core.render.twin import MAX_SIDE
 from train.parts import run_parts
 from train.seeds import TRAIN_SHARD_BASE, check_seed_range
+from train.settings import differences
 from train.shards import count_samples, encode_png, shard_name, write_shard
 
 
@@ -95,9 +96,7 @@ def _check_manifest(out: Path, manifest: dict[str, Any]) -> int:
             old = json.loads(path.read_text())
         except ValueError as exc:
             raise refusal(f"error: {path} is not a manifest ({exc}); use another --out") from None
-        diff = {k: (old.get(k), v) for k, v in manifest.items() if k != "n" and old.get(k) != v}
-        if diff:
-            said = "; ".join(f"{k} {then} there, {now} here" for k, (then, now) in diff.items())
+        if said := differences(old, {k: v for k, v in manifest.items() if k != "n"}, say=str):  # n may grow
             raise refusal(f"error: {out} was generated with other settings ({said}): use another --out")
         earlier = int(old.get("n", 0))
         manifest = {**manifest, "n": max(manifest["n"], earlier)}

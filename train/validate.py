@@ -62,6 +62,7 @@ from core.refine.alternatives import alternative_starts
 from core.refine.gap import gap_picture, gap_report
 from core.refine.options import add_search_options, check_limits
 from core.render.links import original_links
+from train.settings import differences
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".svg", ".pdf")
 MAX_RENDER_WIDTH = 1024
@@ -144,11 +145,7 @@ def finished_entries(path: Path, settings: dict[str, Any]) -> dict[str, dict[str
     if theirs is None:
         raise refusal(f"cannot resume from {path}: it does not record its settings; write a new --json")
     if theirs != settings:
-        differ = ", ".join(
-            f"{k} {_said(theirs.get(k))} there, {_said(v)} here"
-            for k, v in settings.items()
-            if theirs.get(k) != v
-        )
+        differ = differences(theirs, settings, say=_said)
         raise refusal(f"cannot resume from {path}: it was made with other settings ({differ})")
     entries = earlier.get("targets", [])
     return {target_key(Path(e["target"])): e for e in entries if not cut_short(e) and not failed(e)}
