@@ -50,13 +50,8 @@ def whole_shards(root: Path) -> Iterator[tuple[str, bytes, dict[str, Any]]]:
     try:
         manifest = json.loads((root / "manifest.json").read_text())
         n, size = int(manifest["n"]), int(manifest["shard_size"])
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-    ):  # no manifest (shards made elsewhere): read as they are
-        n = size = 0
+    except (OSError, ValueError, KeyError, TypeError):
+        n = size = 0  # no manifest (shards made elsewhere): read as they are
     for shard in list_shards(root):
         count = 0
         for sample in read_shard(shard):
@@ -85,9 +80,8 @@ class ShardDataset(Dataset):
     ) -> None:
         encoded, params = [], []
         every = (sample for root in roots for sample in whole_shards(Path(root)))
-        with progress_bar(
-            desc="read shards", unit="sample", total=limit, leave=False
-        ) as bar:  # 160k: ≈ 1 min
+        # 160k samples take about a minute to read
+        with progress_bar(desc="read shards", unit="sample", total=limit, leave=False) as bar:
             for _key, png, record in itertools.islice(every, limit):  # limit None: all
                 encoded.append(png)
                 params.append(record["params"])

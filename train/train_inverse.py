@@ -48,11 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.batch_size < 2:  # batch norm's statistics need two samples: one is a ValueError at the first step
         ap.error("argument --batch-size: must be at least 2")
-    for option in (
-        "tail_stages",
-        "train_trunk",
-        "cache_features",
-    ):  # were taken and stored, and meant nothing
+    for option in ("tail_stages", "train_trunk", "cache_features"):  # were taken, stored and meant nothing
         if getattr(args, option) and not args.trunk_stages and args.resume is None and args.init is None:
             ap.error(f"argument --{option.replace('_', '-')}: needs --trunk-stages")
     return args
@@ -247,16 +243,6 @@ def earlier_run(out: Path) -> str:
     return ", ".join(name for name in RUN_FILES if (out / name).exists())
 
 
-def resume_conflicts(args: argparse.Namespace, saved: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
-    """The model options given on the command line that differ from the resumed checkpoint's: a resume
-    trains the checkpoint's model, and used to take --input-size for its data while keeping the saved one."""
-    return [
-        f"--{key.replace('_', '-')} {getattr(args, key)} (the checkpoint's: {saved[key]})"
-        for key in MODEL_OPTIONS
-        if key in saved and getattr(args, key) != defaults[key] and getattr(args, key) != saved[key]
-    ]
-
-
 MODEL_OPTIONS = (
     "backbone",
     "input_size",
@@ -266,6 +252,17 @@ MODEL_OPTIONS = (
     "tail_stages",
     "head_channels",
 )
+"""The model options a checkpoint fixes: a resume trains its model, not the command line's."""
+
+
+def resume_conflicts(args: argparse.Namespace, saved: dict[str, Any], defaults: dict[str, Any]) -> list[str]:
+    """The model options given on the command line that differ from the resumed checkpoint's: a resume
+    trains the checkpoint's model, and used to take --input-size for its data while keeping the saved one."""
+    return [
+        f"--{key.replace('_', '-')} {getattr(args, key)} (the checkpoint's: {saved[key]})"
+        for key in MODEL_OPTIONS
+        if key in saved and getattr(args, key) != defaults[key] and getattr(args, key) != saved[key]
+    ]
 
 
 def check_places(args: argparse.Namespace) -> None:
