@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         if predictor is not None:
             predictors[kind] = predictor
             starts.append(kind)
+    if not starts:  # every start asked for was unavailable (said above): a run would print empty rows
+        print("refine benchmark: no start left to run (see above); nothing measured", file=sys.stderr)
+        return 2
     targets: list[tuple[str, Any, dict[str, Any] | None]] = list(synthetic_targets(args.n))
     if not args.no_references:
         targets += reference_targets()

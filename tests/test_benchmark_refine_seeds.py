@@ -136,3 +136,14 @@ def test_an_interrupted_run_resumes_from_its_partial_file(tmp_path, capsys) -> N
     partial.write_text(json.dumps(kept))
     with pytest.raises(SystemExit, match=r"other settings \(budget_evals\)"):
         main([*argv[:3], "31", *argv[4:], "--resume"])
+
+
+def test_a_run_with_every_start_unavailable_refuses_rather_than_print_empty_rows(tmp_path, capsys) -> None:
+    from benchmarks.refine import main
+
+    out = tmp_path / "r.json"
+    missing = str(tmp_path / "no-such-model.pt")
+    argv = ["--n", "1", "--starts", "", "--start-from", "cnn", "--checkpoint", missing, "--json", str(out)]
+    assert main(argv) == 2
+    assert "no start left to run" in capsys.readouterr().err
+    assert not out.exists()
