@@ -35,7 +35,7 @@ def writable_folder(path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise ValueError(f"cannot make the folder {folder}: {exc.strerror or exc}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"cannot write into {folder} (permission denied)")
+        raise ValueError(f"cannot write into {folder} ({why_not_writable(folder)})")
     return folder
 
 
@@ -47,5 +47,14 @@ def writable_file(path: str | os.PathLike[str]) -> Path:
         raise ValueError(f"{file} is a folder, not a file")
     writable_folder(file.parent)
     if file.exists() and not os.access(file, os.W_OK):
-        raise ValueError(f"cannot write {file} (permission denied)")
+        raise ValueError(f"cannot write {file} ({why_not_writable(file)})")
     return file
+
+
+def why_not_writable(path: Path) -> str:
+    """Why `path`, which refuses writes, does: a read-only mount needs another place, not a chmod."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    return "a read-only file system" if read_only else "permission denied"

@@ -42,3 +42,15 @@ def test_a_read_only_folder_is_refused(tmp_path: Path) -> None:
 def test_a_folder_that_cannot_be_made_is_named() -> None:
     with pytest.raises(ValueError, match=r"cannot make the folder /proc/bb-match-out: No such file"):
         writable_folder("/proc/bb-match-out")
+
+
+def test_a_read_only_mount_is_named_as_such_not_as_a_permission(tmp_path: Path, monkeypatch) -> None:
+    real_statvfs, real_access = os.statvfs, os.access
+
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda p: ReadOnly() if Path(p) == tmp_path else real_statvfs(p))
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path else real_access(p, mode))
+    with pytest.raises(ValueError, match=r"cannot write into .* \(a read-only file system\)"):
+        writable_folder(tmp_path)
