@@ -202,6 +202,27 @@ def test_ctrl_c_in_training_validates_and_saves_the_epoch_so_far(shards, tmp_pat
     assert (resumed["epoch"], resumed["step"], "cut_short" in resumed) == (1, 3, False)
 
 
+def test_ctrl_c_in_an_epochs_last_step_says_the_epoch_ended(shards, tmp_path, monkeypatch, capsys):
+    """It used to say "interrupted in epoch 2" of a run whose epoch 1 had just finished whole."""
+    out, _ = shards
+    run = tmp_path / "run"
+    calls = []
+
+    def losses_then_ctrl_c(*args, **kwargs):  # a real SIGINT, during the epoch's third and last step
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return head_losses(*args, **kwargs)
+
+    monkeypatch.setattr(train_inverse, "head_losses", losses_then_ctrl_c)
+    args = ["--data", str(out), *TINY, "--epochs", "3", "--batch-size", "2", "--n-val", "2", "--workers", "0"]
+    assert train_inverse.main([*args, "--out", str(run), "--warmup-steps", "1"]) == 130
+    record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
+    assert (record["epoch"], record["step"], "cut_short" in record) == (1, 3, False)
+    err = capsys.readouterr().err
+    assert "interrupted after epoch 1:" in err and "redone" not in err
+
+
 def test_training_refuses_what_would_train_nothing_or_resume_wrongly(shards, tmp_path, capsys):
     out, _ = shards
     run = tmp_path / "run"

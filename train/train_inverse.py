@@ -483,9 +483,11 @@ def main(argv: list[str] | None = None) -> int:
                     extra={"optimiser": optimiser.state_dict(), "state": dict(state)},
                 )
     if interrupted():
+        # cut: state["epoch"] counts the epochs finished, so the one cut is the next; else the last one ended
+        where = f"in epoch {state['epoch'] + 1}" if cut else f"after epoch {state['epoch']}"
         redo = f" (epoch {state['epoch'] + 1} is redone from its start)" if cut else ""
         print(
-            f"interrupted in epoch {state['epoch'] + 1}: {args.out / 'last.pt'} saved; "
+            f"interrupted {where}: {args.out / 'last.pt'} saved; "
             f"`--resume {args.out / 'last.pt'}` continues{redo}",
             file=sys.stderr,
         )
