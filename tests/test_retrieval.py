@@ -96,9 +96,7 @@ def test_builder_resumes_and_refuses_other_options(tiny_bank: tuple[RetrievalBan
     args.append("--overwrite")
     assert build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)]) == 0
     assert {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")} == stamps  # nothing re-rendered
-    with pytest.raises(
-        SystemExit, match=r"other options \(n 24 there, 30 here, seed 4242 there, 1500000 here"
-    ):
+    with pytest.raises(SystemExit, match=r"other options \(seed 4242 there, 1500000 here\)"):
         build_retrieval.main(
             ["--n", "30", "--chunk", "12", "--out", str(out), "--work-dir", str(work), "--overwrite"]
         )
@@ -110,6 +108,56 @@ def test_builder_resumes_and_refuses_other_options(tiny_bank: tuple[RetrievalBan
     (work / "config.json").write_text("{broken")
     with pytest.raises(SystemExit, match="not a chunk record"):
         build_retrieval.main([*args, "--out", str(out), "--work-dir", str(work)])
+
+
+def test_builder_grows_and_shrinks_n_in_one_work_dir_rendering_only_what_is_new(tmp_path: Path) -> None:
+    """A grown --n used to be refused ("other options"), so a bigger bank rendered everything again."""
+    work = tmp_path / "chunks"
+
+    def build(n: int, where: Path) -> RetrievalBank:
+        args = ["--n", str(n), "--chunk", "4", "--seed", str(SEED), "--components", "4", "--workers", "1"]
+        out = tmp_path / f"bank-{n}-{where.name}.npz"
+        assert build_retrieval.main([*args, "--out", str(out), "--work-dir", str(where)]) == 0
+        return load_bank(out)
+
+    build(10, work)  # chunks of 4, 4 and 2 scenes
+    stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")}
+    grown = build(14, work)
+    now = {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")}
+    assert [name for name in sorted(now) if stamps.get(name) != now[name]] == [
+        "chunk-00002.npz",
+        "chunk-00003.npz",
+    ]
+    assert np.array_equal(grown.keys, build(14, tmp_path / "fresh14").keys)
+    shrunk = build(6, work)  # a prefix of each chunk: nothing rendered
+    assert {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")} == now
+    assert np.array_equal(shrunk.keys, build(6, tmp_path / "fresh6").keys)
+    assert json.loads((work / "config.json").read_text())["n"] == 6
+
+
+def test_chunks_written_before_they_held_their_count_are_read_by_their_records_n(tmp_path: Path) -> None:
+    work = tmp_path / "chunks"
+    args = [
+        "--chunk",
+        "4",
+        "--seed",
+        str(SEED),
+        "--components",
+        "4",
+        "--workers",
+        "1",
+        "--work-dir",
+        str(work),
+    ]
+    assert build_retrieval.main(["--n", "10", *args, "--out", str(tmp_path / "a.npz")]) == 0
+    for path in work.glob("chunk-*.npz"):  # as the builder wrote them before: no count
+        with np.load(path) as part:
+            arrays = {name: part[name] for name in part.files if name != "count"}
+        np.savez(path, **arrays)
+    stamps = {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")}
+    assert build_retrieval.main(["--n", "12", *args, "--out", str(tmp_path / "b.npz")]) == 0
+    now = {p.name: p.stat().st_mtime_ns for p in work.glob("chunk-*.npz")}
+    assert [name for name in sorted(now) if stamps[name] != now[name]] == ["chunk-00002.npz"]  # 2 → 4 scenes
 
 
 def test_builder_checks_where_it_writes_before_rendering(tmp_path: Path, capsys) -> None:

@@ -8,6 +8,10 @@ Chunk k holds `sample_params(chunk, seed + k, mode, n_layers)` rendered at 64² 
 to both views; chunks are written atomically to --work-dir, so a rerun continues where it stopped (the
 same options give the same bank). Scenes whose thumbnail is flat in either view (all black, or flooded)
 are left out. Then a PCA per view and int8 codes go to --out.
+
+--n may change between runs in one --work-dir: scene i of a chunk is the same whatever the chunk's size
+(`sample_one`), so a smaller --n keeps a prefix of each chunk and a larger one renders only what is new
+(the chunk an earlier --n left short is rendered again whole).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def build_chunk(config: dict[str, Any], k: int) -> int:
     from core.render import render
 
     seed = config["seed"] + k
-    count = min(config["chunk"], config["n"] - k * config["chunk"])
+    count = chunk_size(config["n"], config["chunk"], k)
     kept: dict[str, list[np.ndarray]] = {name: [] for name in VIEWS}
     keys = []
     for i, params in enumerate(sample_params(count, seed, mode=config["mode"], n_layers=config["n_layers"])):
@@ -54,12 +58,30 @@ def build_chunk(config: dict[str, Any], k: int) -> int:
         keys.append((seed, i))
     arrays = {name: np.array(v, dtype=np.float16).reshape(len(keys), -1) for name, v in kept.items()}
     with atomic_file(chunk_path(Path(config["work"]), k)) as handle:
-        np.savez(handle, keys=np.array(keys, dtype=np.int64).reshape(-1, 2), **arrays)
+        np.savez(handle, keys=np.array(keys, dtype=np.int64).reshape(-1, 2), count=count, **arrays)
     return len(keys)
 
 
+def chunk_size(n: int, chunk: int, k: int) -> int:
+    """Scenes chunk k draws for a bank of n."""
+    return min(chunk, n - k * chunk)
+
+
+def drawn_in(path: Path, legacy_count: int) -> int:
+    """Scenes the chunk at `path` drew (0 when absent). Chunks from before --n could change hold no count:
+    they were drawn for the n of their record (`legacy_count`)."""
+    if not path.exists():
+        return 0
+    with np.load(path) as part:
+        return int(part["count"]) if "count" in part.files else legacy_count
+
+
 def assemble(config: dict[str, Any], n_chunks: int, components: int) -> RetrievalBank:
-    parts = [np.load(chunk_path(Path(config["work"]), k)) for k in range(n_chunks)]
+    parts = []
+    for k in range(n_chunks):
+        with np.load(chunk_path(Path(config["work"]), k)) as part:
+            keep = part["keys"][:, 1] < chunk_size(config["n"], config["chunk"], k)  # a larger --n's chunk
+            parts.append({name: part[name][keep] for name in ("keys", *VIEWS)})
     keys = np.concatenate([p["keys"] for p in parts])
     views = {}
     for name in VIEWS:
@@ -122,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     stamp = args.work_dir / "config.json"
     saved = {k: v for k, v in config.items() if k != "work"}
+    recorded_n = args.n
     if stamp.exists():
         try:
             earlier = json.loads(stamp.read_text())
@@ -129,15 +152,22 @@ def main(argv: list[str] | None = None) -> int:
             raise refusal(
                 f"error: {stamp} is not a chunk record (broken JSON); use another --work-dir"
             ) from None
-        if earlier != (now := json.loads(json.dumps(saved))):
+        now = json.loads(json.dumps(saved))
+        if said := differences({**earlier, "n": args.n}, now):  # n may change (the module docstring)
             raise refusal(
-                f"error: {args.work_dir} holds chunks of other options ({differences(earlier, now)}); "
-                "use another --work-dir"
+                f"error: {args.work_dir} holds chunks of other options ({said}); use another --work-dir"
             )
-    write_text_atomic(stamp, json.dumps(saved))
+        recorded_n = int(earlier.get("n", args.n))
+    else:
+        write_text_atomic(stamp, json.dumps(saved))
     n_chunks = -(-args.n // args.chunk)
-    todo = [k for k in range(n_chunks) if not chunk_path(args.work_dir, k).exists()]
-    done = (n_chunks - len(todo)) * args.chunk
+    todo = [
+        k
+        for k in range(n_chunks)
+        if drawn_in(chunk_path(args.work_dir, k), chunk_size(recorded_n, args.chunk, k))
+        < chunk_size(args.n, args.chunk, k)
+    ]
+    done = sum(chunk_size(args.n, args.chunk, k) for k in range(n_chunks) if k not in todo)
 
     def chunk_done(k: int, kept: int) -> None:
         bar.update(min(args.chunk, args.n - k * args.chunk))
@@ -152,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    if recorded_n != args.n:  # only now: a legacy chunk's count is read from the record until it is redone
+        write_text_atomic(stamp, json.dumps(saved))
     bank = assemble(config, n_chunks, args.components)
     bank.save(args.out)
     print(json.dumps({"out": str(args.out), "scenes": len(bank), "bytes": args.out.stat().st_size}))
