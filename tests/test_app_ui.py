@@ -465,11 +465,11 @@ def test_stop_ends_a_refine_with_the_best_so_far(session: Session, target_png: P
     handlers.on_upload(session, str(target_png))
     stream = handlers.on_refine(session, None, 60)
     first = next(stream)
-    assert first[2].startswith("Refining") and session.job is not None
+    assert first[2].startswith("Refining") and session.refine_job is not None
     assert re.match(r"Refining… \d+ evaluations, [\d.]+ of 60 s", first[2])  # how far into the budget
     handlers.on_stop(session)
     rest = list(stream)
-    assert "stopped" in rest[-1][2] and session.source == "refine" and session.job is None
+    assert "stopped" in rest[-1][2] and session.source == "refine" and session.refine_job is None
 
 
 def test_refine_without_a_target_says_so(session: Session) -> None:
@@ -820,6 +820,32 @@ def test_an_all_space_judge_runs_and_records_the_settings_judge(session: Session
     assert "3/3 evaluations" in last[0]
     [run] = store.runs(kind="explore")
     assert run.config["judge"] == session.settings.judge == "proxy"  # "   " could not be resumed
+
+
+def test_the_match_and_explore_tabs_stop_only_their_own_work(session: Session, target_png: Path) -> None:
+    """One job slot made an upload, a Refine or the Match tab's Stop end a running exploration unsaid
+    (and the Explore tab's Stop end a refine): an audit in the browser."""
+    store = resources.store_for(session.settings.data_dir)
+    seed = store.add_seed(PARAMS, source="manual")
+    exploring = handlers.on_explore(session, "pool seed", seed, "proxy", 20)
+    next(exploring), next(exploring), next(exploring)  # the judge is ready and the run is held
+    assert session.explore_job is not None
+    handlers.on_upload(session, str(target_png))
+    refining = handlers.on_refine(session, None, 60)
+    assert next(refining)[2].startswith("Refining") and session.refine_job is not None
+    handlers.on_stop(session)  # the Match tab's Stop
+    assert "stopped" in list(refining)[-1][2]
+    *_, last = exploring
+    assert last[0].startswith("Done run") and "20/20 evaluations" in last[0]  # not stopped by the Match tab
+    refining = handlers.on_refine(session, None, 60)
+    next(refining)
+    exploring = handlers.on_explore(session, "pool seed", seed, "proxy", 20)
+    next(exploring), next(exploring), next(exploring)
+    handlers.on_explore_stop(session)  # the Explore tab's Stop
+    assert list(exploring)[-1][0].startswith("Stopped run")
+    assert session.refine_job is not None and not next(refining)[2].startswith("Done")  # the refine runs on
+    handlers.on_close(session)
+    assert "stopped" in list(refining)[-1][2] and session.refine_job is None and session.explore_job is None
 
 
 def test_a_stopped_exploration_says_where_it_stopped() -> None:

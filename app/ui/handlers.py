@@ -142,7 +142,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
 
 
 def _prepare(session: Session, path: str | None) -> tuple[Any, ...]:
-    session.cancel()
+    session.cancel_refine()
     session.target_id += 1
     session.refines, session.attempts = 0, []
     session.params, session.report = None, None  # the last design's match is not this one's start
@@ -206,7 +206,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     if session.target is None or not 0 <= index < len(starts):
         return (skip,) * 7
     session.pick_id += 1  # before the cancel: the refine it stops must not replace this pick
-    session.cancel()
+    session.cancel_refine()
     caption, params = starts[index]
     attempt = index < len(session.attempts)
     target = session.target
@@ -254,7 +254,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         limits = f"{match.MAX_REFINE_EVALS:,} evaluations and {match.MAX_REFINE_SECONDS:,.0f} seconds"
         yield (skip, skip, f"⚠️ Budgets are at most {limits}.", *[skip] * 7)
         return
-    session.cancel()
+    session.cancel_refine()
     target_id, pick_id, target, name = session.target_id, session.pick_id, session.target, session.target_name
     seed, session.refines = session.refines, session.refines + 1
     budget_evals = int(evals) if evals else None
@@ -263,7 +263,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         budget_seconds = DEFAULT_BUDGET_SECONDS
 
     def hold(refiner: Any) -> None:
-        session.job = refiner
+        session.refine_job = refiner
 
     session.refining = True
     try:
@@ -301,7 +301,7 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
                 return
             session.params, session.source, session.report = update.params, "refine", update.report
             session.alternatives = []
-            session.job = None
+            session.refine_job = None
             report = match.report_markdown(update.report, "Match report (refined)")
             shown = match.params_outputs(update.params, name, session.settings.original_url)
             yield (preview, update.history, update.status, report, *shown, skip, gallery)
@@ -331,8 +331,18 @@ def starts_gallery(session: Session) -> Any:
 
 
 def on_stop(session: Session) -> None:
-    """Ask the running refine or exploration to stop (it ends with the best so far)."""
-    session.cancel()
+    """The Match tab's Stop: ask the running refine to stop (it ends with the best so far)."""
+    session.cancel_refine()
+
+
+def on_explore_stop(session: Session) -> None:
+    """The Explore tab's Stop: ask the running exploration to stop (its finds so far are kept)."""
+    session.cancel_explore()
+
+
+def on_close(session: Session) -> None:
+    """The browser session ended: stop whatever it left running."""
+    session.cancel_all()
 
 
 @reported
@@ -437,7 +447,7 @@ def on_explore(
         except StoreError as exc:
             yield _explore_message(f"⚠️ {exc}")
             return
-    session.cancel()
+    session.cancel_explore()
     budget = int(evals or 200)
     updates = explore.explore_updates(
         params,
@@ -468,7 +478,7 @@ def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[
     if refused:
         yield _explore_message(f"⚠️ Not resumed: {refused}")
         return
-    session.cancel()
+    session.cancel_explore()
     updates = explore.resume_updates(
         store, int(run_id), workers=session.settings.refine_workers, on_start=_holder(session)
     )
@@ -486,7 +496,7 @@ def _holder(session: Session) -> Callable[[Any], None]:
     """on_start for a run: the session holds it, so Stop reaches it."""
 
     def hold(job: Any) -> None:
-        session.job = job
+        session.explore_job = job
 
     return hold
 

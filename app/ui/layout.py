@@ -43,7 +43,7 @@ def build_ui(home: str) -> gr.Blocks:
     # Gradio copies every returned file and image into its cache: clear day-old copies hourly (and all of
     # them on restart), so a long-running app does not fill /tmp.
     with gr.Blocks(title="bb-match", delete_cache=CACHE_CLEANUP) as demo:
-        session = gr.State(functools.partial(handlers.new_session, home), delete_callback=handlers.on_stop)
+        session = gr.State(functools.partial(handlers.new_session, home), delete_callback=handlers.on_close)
         gr.Markdown("# bb-match · design → bb-particles parameters")
 
         with gr.Tab("Match", id="match"):
@@ -308,7 +308,7 @@ def build_ui(home: str) -> gr.Blocks:
         ).then(handlers.on_pool_refresh, session, pool_views).then(
             handlers.on_unfinished_runs, session, unfinished
         )
-        explore_stop.click(handlers.on_stop, session, None, concurrency_limit=None)
+        explore_stop.click(handlers.on_explore_stop, session, None, concurrency_limit=None)
 
         for trigger in (
             gallery_tab.select,

@@ -21,8 +21,10 @@ class Session:
     flat params (prediction, then refine result); alternatives: the runner-up first guesses refinement
     also starts from (emptied once params come from a refine); choices: the first guesses shown in the
     gallery as (caption, params), best first; source: how they were found (a store seed
-    source: cnn, refine, manual). report: the current match report. job: the running refine or exploration
-    (anything with `cancel()`). explore_seed_id: the pool seed picked on the Explore tab. refines: the
+    source: cnn, refine, manual). report: the current match report. refine_job / explore_job: the running
+    refine and the running exploration (anything with `cancel()`), one slot each: the Match tab's actions
+    stop only its refine and the Explore tab's only its run (one slot stopped the other's work unsaid).
+    explore_seed_id: the pool seed picked on the Explore tab. refines: the
     refinements started on this target; each seeds its search with that count, so clicking Refine again
     (or refining the same first guess twice) is a fresh attempt, and the same clicks under an evaluation
     budget give the same results (a time budget ends where the machine's speed says). attempts: the
@@ -43,7 +45,8 @@ class Session:
     choices: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     source: str = "manual"
     report: dict[str, Any] | None = None
-    job: Any = None
+    refine_job: Any = None
+    explore_job: Any = None
     explore_seed_id: int | None = None
     refines: int = 0
     attempts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -55,10 +58,23 @@ class Session:
         """What the starts gallery shows, in order: the refined attempts, then the first guesses."""
         return [*self.attempts, *self.choices]
 
-    def cancel(self) -> bool:
-        """Ask the running job to stop; True when there was one."""
-        job, self.job = self.job, None
-        if job is None:
-            return False
-        job.cancel()
-        return True
+    def cancel_refine(self) -> bool:
+        """Ask the running refine to stop; True when there was one."""
+        job, self.refine_job = self.refine_job, None
+        return _cancelled(job)
+
+    def cancel_explore(self) -> bool:
+        """Ask the running exploration to stop; True when there was one."""
+        job, self.explore_job = self.explore_job, None
+        return _cancelled(job)
+
+    def cancel_all(self) -> bool:
+        """Stop both (the session is closing); True when either ran."""
+        return self.cancel_refine() | self.cancel_explore()
+
+
+def _cancelled(job: Any) -> bool:
+    if job is None:
+        return False
+    job.cancel()
+    return True
