@@ -82,6 +82,24 @@ def test_bad_files_are_messages_not_errors(session: Session, tmp_path: Path, con
     assert out[2] is None and out[3] is None and session.target is None
 
 
+def test_a_wrong_file_dropped_on_a_designs_work_keeps_it(
+    session: Session, target_png: Path, tmp_path: Path
+) -> None:
+    """A text file renamed .png used to cancel the refine and throw away the match and its attempts."""
+    handlers.on_upload(session, str(target_png))
+    refining = handlers.on_refine(session, 40, None)
+    *_, done = refining
+    params, attempts, target_id = session.params, list(session.attempts), session.target_id
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"not an image at all")
+    out = handlers.on_upload(session, str(bad))
+    assert out[0] is None and out[1].startswith("⚠️") and "notes.png" in out[1]
+    assert "The design shown stays" in out[1] and "target.png" in out[1]
+    assert all(_is_skip(value) for value in out[2:])  # the page keeps showing the work
+    assert (session.params, session.attempts, session.target_id) == (params, attempts, target_id)
+    assert session.target is not None and len(attempts) == 1
+
+
 def test_an_animated_design_says_its_first_frame_is_matched(session: Session, tmp_path: Path) -> None:
     frames = [Image.fromarray(render(PARAMS, 96, 54, quality="draft")), Image.new("RGB", (96, 54))]
     frames[0].save(tmp_path / "anim.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)

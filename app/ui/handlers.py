@@ -142,20 +142,24 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
 
 
 def _prepare(session: Session, path: str | None) -> tuple[Any, ...]:
+    cleared = (None, None, "", "", "", "", None, None, "", None, None)
+    target = None
+    if path:
+        try:
+            target, name = match.load_target(path)
+        except ImageInputError as exc:
+            if session.target is not None:  # a wrong file dropped on a design's work: the work stays
+                kept = f" The design shown stays, with its match and refinements: **{session.target_name}**."
+                return (f"⚠️ {exc}{kept}", *[gr.skip()] * len(cleared))
+            return (f"⚠️ {exc}", *cleared)
     session.cancel_refine()
     session.target_id += 1
     session.refines, session.attempts = 0, []
     session.params, session.report = None, None  # the last design's match is not this one's start
-    cleared = (None, None, "", "", "", "", None, None, "", None, None)
     session.choices = []
-    if not path:
-        session.target, session.params, session.report = None, None, None
+    if target is None:
+        session.target = None
         return ("Drop a design (PNG, SVG, PDF or any image) to start.", *cleared)
-    try:
-        target, name = match.load_target(path)
-    except ImageInputError as exc:
-        session.target, session.params, session.report = None, None, None
-        return (f"⚠️ {exc}", *cleared)
     session.target, session.target_name = target, name
     try:
         model, model_note = resources.model_for(session.settings.checkpoint)
