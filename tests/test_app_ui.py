@@ -87,8 +87,7 @@ def test_a_wrong_file_dropped_on_a_designs_work_keeps_it(
 ) -> None:
     """A text file renamed .png used to cancel the refine and throw away the match and its attempts."""
     handlers.on_upload(session, str(target_png))
-    refining = handlers.on_refine(session, 40, None)
-    *_, done = refining
+    assert list(handlers.on_refine(session, 40, None))[-1][2].startswith("Done")
     params, attempts, target_id = session.params, list(session.attempts), session.target_id
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"not an image at all")
@@ -241,7 +240,7 @@ def test_first_guesses_are_shown_and_one_can_be_picked(
     ckpt = save_checkpoint(model.eval(), tmp_path / "tiny.pt")
     session.settings = session.settings.updated(checkpoint=str(ckpt))
     out = handlers.on_upload(session, str(target_png))
-    gallery = out[-2]
+    gallery = out[-3]
     assert gallery is not None and 2 <= len(gallery) <= match.RACE_STARTS == len(session.choices)
     for (image, caption), (label, _) in zip(gallery, session.choices, strict=True):
         assert image.shape == (135, 240, 3) and caption == label and "loss" in caption
@@ -374,8 +373,8 @@ def test_refine_streams_and_the_score_rises(
     picture = final[8]  # …and as a picture (red: light the match lacks, cyan: light it adds)
     assert isinstance(picture, np.ndarray) and picture.dtype == np.uint8 and picture.shape[1] == 512
     assert (
-        len(handlers.on_upload(session, str(target_png))) == 13
-        and handlers.on_upload(session, None)[-1] is None
+        len(handlers.on_upload(session, str(target_png))) == 14
+        and handlers.on_upload(session, None)[-2] is None
     )
     gaps = np.diff(times)
     print(f"\nrefine: {len(outputs)} updates, longest gap {gaps.max():.2f} s, mean {gaps.mean():.2f} s")
@@ -488,6 +487,16 @@ def test_stop_ends_a_refine_with_the_best_so_far(session: Session, target_png: P
     handlers.on_stop(session)
     rest = list(stream)
     assert "stopped" in rest[-1][2] and session.source == "refine" and session.refine_job is None
+
+
+def test_picking_a_start_clears_what_the_last_refine_said(session: Session, target_png: Path) -> None:
+    """The refine's status, plot, gap picture and "Saved seed" stayed beside a newly picked start."""
+    handlers.on_upload(session, str(target_png))
+    assert list(handlers.on_refine(session, 40, None))[-1][2].startswith("Done")
+    assert handlers.on_save_seed(session)[0].startswith("Saved seed")
+    out = handlers.on_guess_select(session, gr.SelectData(None, {"index": 1, "value": None}))
+    assert "picked from" in out[0] and session.params == session.gallery()[1][1]
+    assert out[7:] == (None, "", None, "")  # plot, refine status, gap picture, save status
 
 
 def test_refine_without_a_target_says_so(session: Session) -> None:

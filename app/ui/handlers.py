@@ -128,8 +128,8 @@ def judge_state(judge: str) -> str:
 
 def on_upload(session: Session, path: str | None) -> tuple[Any, ...]:
     """Outputs: upload (reset to an empty drop zone), status, target image, candidate image, report, flat
-    JSON, Leva JSON, bb-particles links, files, plot, refine status, first-guess gallery, gap picture. A
-    bad file leaves a message in the status and clears the rest."""
+    JSON, Leva JSON, bb-particles links, files, plot, refine status, first-guess gallery, gap picture, save
+    status. A bad file leaves a message in the status and the rest as it was."""
     return (None, *_upload(session, path))
 
 
@@ -142,7 +142,7 @@ def _upload(session: Session, path: str | None) -> tuple[Any, ...]:
 
 
 def _prepare(session: Session, path: str | None) -> tuple[Any, ...]:
-    cleared = (None, None, "", "", "", "", None, None, "", None, None)
+    cleared = (None, None, "", "", "", "", None, None, "", None, None, "")
     target = None
     if path:
         try:
@@ -197,18 +197,20 @@ def _prepare(session: Session, path: str | None) -> tuple[Any, ...]:
         "",
         gallery,
         None,
+        "",
     )
 
 
 def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
     """A start clicked in the gallery becomes the current match. A first guess: the other first guesses
     stay refinement's alternatives. A refined attempt: refining goes on from it alone, as after a refine.
-    Outputs: status, candidate image, report, flat JSON, Leva JSON, bb-particles links, files."""
+    Outputs: status, candidate image, report, flat JSON, Leva JSON, bb-particles links, files, and the
+    last refine's plot, status, gap picture and save status (cleared: they spoke of the match before)."""
     skip = gr.skip()
     index = evt.index if isinstance(evt.index, int) else evt.index[0]
     starts = session.gallery()
     if session.target is None or not 0 <= index < len(starts):
-        return (skip,) * 7
+        return (skip,) * 11
     session.pick_id += 1  # before the cancel: the refine it stops must not replace this pick
     session.cancel_refine()
     caption, params = starts[index]
@@ -219,7 +221,7 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         candidate = match.render_like(params, target, renderer)
         report = match.compare(target, candidate)
     except EXPECTED as exc:
-        return (f"⚠️ {exc}", *[skip] * 6)
+        return (f"⚠️ {exc}", *[skip] * 10)
     session.params, session.report = params, report
     if attempt:
         session.source, session.alternatives = "refine", []
@@ -233,6 +235,10 @@ def on_guess_select(session: Session, evt: gr.SelectData) -> tuple[Any, ...]:
         match.shown(candidate),
         match.report_markdown(report, "Match report (start)"),
         *match.params_outputs(params, session.target_name, session.settings.original_url),
+        None,
+        "",
+        None,
+        "",
     )
 
 

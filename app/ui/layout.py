@@ -251,13 +251,26 @@ def build_ui(home: str) -> gr.Blocks:
                 refine_status,
                 guesses,
                 gap_image,
+                save_status,
             ],
             concurrency_limit=4,
         )
         guesses.select(
             handlers.on_guess_select,
             session,
-            [match_status, candidate_image, report, flat_json, leva_json, original_link, params_download],
+            [
+                match_status,
+                candidate_image,
+                report,
+                flat_json,
+                leva_json,
+                original_link,
+                params_download,
+                score_plot,
+                refine_status,
+                gap_image,
+                save_status,
+            ],
         )
         refine_button.click(
             handlers.on_refine,
