@@ -170,6 +170,10 @@ def test_upload_refine_save_in_chromium(app_url: str, target_png: Path, tmp_path
             href = link.get_attribute("href")
             assert href.startswith("http://localhost:3000/render?c=")
             assert href.split("?c=")[1] in _text(page, "#params-links")  # the c-string, shown to copy
+            # the match at the design's size, as a PNG file (the page's images are 640-px previews)
+            page.click("#full-render-btn")
+            _wait_text(page, "#full-render", "design.match", 15)  # gradio shows "design.match", ".png", size
+            assert page.locator("#candidate-image img").get_attribute("src").endswith(".png")  # not WebP
             page.wait_for_timeout(800)  # let the plot draw before the screenshot
             page.screenshot(path=str(ARTIFACTS / "app-match.png"), full_page=True)
             page.get_by_role("tab", name="Explore").click()

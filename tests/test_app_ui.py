@@ -499,6 +499,30 @@ def test_picking_a_start_clears_what_the_last_refine_said(session: Session, targ
     assert out[7:] == (None, "", None, "")  # plot, refine status, gap picture, save status
 
 
+def test_the_match_renders_at_the_designs_size_as_a_png(
+    session: Session, target_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's images are previews at most 640 px wide; the designer wants the match at full size."""
+    warnings: list[str] = []
+    monkeypatch.setattr(gr, "Warning", warnings.append)
+    assert handlers.on_full_render(session) is None and "upload a design first" in warnings[-1]
+    handlers.on_upload(session, str(target_png))
+    path = Path(handlers.on_full_render(session))
+    assert path.name == "target.match.png"
+    with Image.open(path) as image:
+        assert image.format == "PNG" and image.size == (320, 180)  # the design's own size
+        drawn = np.asarray(image.convert("RGB"))
+    assert np.array_equal(drawn, render(session.params, 320, 180))  # the match, not the preview
+    monkeypatch.setattr(match, "FULL_RENDER_MAX", 160)  # a huge design: its longest side capped
+    with Image.open(handlers.on_full_render(session)) as image:
+        assert image.size == (160, 90)
+    stream = handlers.on_refine(session, None, 60)
+    next(stream)
+    assert handlers.on_full_render(session) is None and "A refine is running" in warnings[-1]
+    handlers.on_stop(session)
+    list(stream)
+
+
 def test_refine_without_a_target_says_so(session: Session) -> None:
     assert next(handlers.on_refine(session, 10, 1))[2] == "Upload a design first."
 

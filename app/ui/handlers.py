@@ -368,6 +368,21 @@ def on_save_seed(session: Session) -> tuple[Any, ...]:
     return (f"Saved seed **#{seed_id}** ({session.source}) to the pool.", *pool_views(session))
 
 
+@reported
+def on_full_render(session: Session) -> str | None:
+    """Output: the Parameters panel's full-size render (a PNG file), or a warning and no file."""
+    if session.refining:  # the image shows the search's best so far, session.params still the start
+        gr.Warning("A refine is running: Stop it (it keeps the best so far) or let it end, then render.")
+        return None
+    if session.params is None or session.target is None:
+        gr.Warning("Nothing to render yet: upload a design first.")
+        return None
+    renderer, note = resources.display_renderer(session.settings.renderer)
+    if note:
+        gr.Warning(note)
+    return match.full_render_file(session.params, session.target, session.target_name, renderer)
+
+
 # -- pool and Explore --------------------------------------------------------------------------------------
 
 

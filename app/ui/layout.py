@@ -54,9 +54,14 @@ def build_ui(home: str) -> gr.Blocks:
                 "Drop a design (PNG, SVG, PDF or any image) to start.", elem_id="match-status"
             )
             with gr.Row(equal_height=True):
-                target_image = gr.Image(label="Target", interactive=False, elem_id="target-image")
+                target_image = gr.Image(
+                    label="Target", interactive=False, elem_id="target-image", format="png"
+                )
                 candidate_image = gr.Image(
-                    label="Prediction / best so far", interactive=False, elem_id="candidate-image"
+                    label="Prediction / best so far",
+                    interactive=False,
+                    elem_id="candidate-image",
+                    format="png",
                 )
             guesses = thumbnails(
                 "Starts: refined attempts, then first guesses (click one to start from it)",
@@ -97,6 +102,7 @@ def build_ui(home: str) -> gr.Blocks:
                 label="Where the refined match differs: red = light it lacks, cyan = light it adds",
                 interactive=False,
                 elem_id="gap-image",
+                format="png",
             )
             with gr.Row():
                 save_button = gr.Button("Save to seed pool", elem_id="save-seed-btn")
@@ -109,6 +115,13 @@ def build_ui(home: str) -> gr.Blocks:
                 with gr.Tab("Open in bb-particles"):
                     original_link = gr.Markdown(elem_id="params-links")
                 params_download = gr.File(label="Download", file_count="multiple", interactive=False)
+                with gr.Row():
+                    full_render_button = gr.Button(
+                        "Render the match at the design's size (PNG)", elem_id="full-render-btn", scale=1
+                    )
+                    full_render = gr.File(
+                        label="Full-size render", interactive=False, elem_id="full-render", scale=2
+                    )
 
         with gr.Tab("Explore", id="explore") as explore_tab:
             explore_note = gr.Markdown(elem_id="explore-note")
@@ -152,7 +165,7 @@ def build_ui(home: str) -> gr.Blocks:
                             elem_id="explore-resume-id",
                         )
                         resume_button = gr.Button("Resume", elem_id="explore-resume-btn")
-                    explore_best = gr.Image(label="Best so far", interactive=False)
+                    explore_best = gr.Image(label="Best so far", interactive=False, format="png")
             explore_plot = gr.LinePlot(
                 None,
                 x="evaluations",
@@ -291,6 +304,7 @@ def build_ui(home: str) -> gr.Blocks:
             show_progress=STREAMED,
         )
         stop_button.click(handlers.on_stop, session, None, concurrency_limit=None)
+        full_render_button.click(handlers.on_full_render, session, full_render)
         save_button.click(handlers.on_save_seed, session, [save_status, *pool_views])
 
         explore_tab.select(handlers.on_pool_refresh, session, pool_views)

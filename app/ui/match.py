@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from app.ui.downloads import DOWNLOADS
-from core.imageio import ImageInputError, to_rgb_float, to_uint8
+from core.imageio import ImageInputError, save_png, to_rgb_float, to_uint8
 from core.inverse.guess import RACE_STARTS, guess
 from core.inverse.retrieval import default_bank
 from core.metrics import match_report
@@ -478,6 +478,23 @@ def params_files(params: dict[str, Any], name: str) -> list[str]:
     paths[0].write_text(flat + "\n", encoding="utf-8")
     paths[1].write_text(prefixed + "\n", encoding="utf-8")
     return [str(p) for p in paths]
+
+
+FULL_RENDER_MAX = 4096
+"""The full-size render's longest side, in px: a design's own size up to this (a 6000-px design would
+otherwise take seconds and tens of MB for a file the designer compares by eye)."""
+
+
+def full_render_file(params: dict[str, Any], target: np.ndarray, name: str, renderer: Renderer) -> str:
+    """`params` rendered at the design's size (longest side at most FULL_RENDER_MAX) as `<name>.match.png`
+    in a fresh downloads folder; returns its path. Why: the page shows the match at most DISPLAY_WIDTH wide,
+    and its own download is that lossy preview."""
+    h, w = target.shape[:2]
+    scale = min(1.0, FULL_RENDER_MAX / max(h, w))
+    width, height = max(1, round(w * scale)), max(1, round(h * scale))
+    path = DOWNLOADS.folder() / f"{Path(name).stem or 'match'}.match.png"
+    save_png(renderer.render(params, width, height), path)
+    return str(path)
 
 
 def save_seed(
