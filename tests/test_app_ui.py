@@ -274,6 +274,11 @@ def test_report_markdown_says_why_lpips_is_missing() -> None:
     text = match.report_markdown(match.compare(image, image))
     assert "| ssim | 1.000 |" in text and "| lpips |" in text
     assert match.BELOW_BLACK_NOTE not in text
+    reason = "LPIPS unavailable: AlexNet ImageNet weights not found in /root/.cache/torch/hub/checkpoints (…)"
+    row = match.report_markdown({**match.compare(image, image), "lpips": None, "lpips_reason": reason})
+    assert "not on this machine" in row and "/root/.cache" not in row  # the path is the admin's, in the log
+    failed = {**match.compare(image, image), "lpips": None, "lpips_reason": "LPIPS failed: RuntimeError: x"}
+    assert "LPIPS failed: RuntimeError: x" in match.report_markdown(failed)  # a failure is said as it is
 
 
 def test_report_markdown_points_out_a_match_below_black() -> None:

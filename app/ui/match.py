@@ -4,6 +4,7 @@ the match report as text, refinement as a stream of UI-ready updates, params fil
 from __future__ import annotations
 
 import json
+import logging
 import math
 import queue
 import threading
@@ -30,6 +31,8 @@ from core.refine.mirror import completion_note
 from core.render import Renderer, render
 from core.render.links import original_links
 from core.store import Store
+
+log = logging.getLogger("app.ui")
 
 DISPLAY_WIDTH = 640
 """Width in px of the renders shown beside the target (the report compares at 512 px)."""
@@ -222,10 +225,24 @@ def report_markdown(report: dict[str, Any] | None, title: str = "Match report") 
     if report.get("lpips") is not None:
         lines.append(f"| lpips | {report['lpips']:.3f} | perceptual distance, lower is closer |")
     else:
-        lines.append(f"| lpips | — | {report.get('lpips_reason') or 'not computed'} |")
+        lines.append(f"| lpips | — | {lpips_words(report.get('lpips_reason'))} |")
     if report["ssim_gain"] < 0:
         lines += ["", BELOW_BLACK_NOTE]
     return "\n".join(lines)
+
+
+def lpips_words(reason: str | None) -> str:
+    """Why a report has no LPIPS, as the designer reads it. Why: the row carried the admin's note (a cache
+    path and a checkpoint's file name); that goes to the server's log, once."""
+    if reason and "weights not found" in reason:
+        if not _LPIPS_LOGGED:
+            _LPIPS_LOGGED.append(reason)
+            log.warning("%s", reason)
+        return "perceptual distance: not on this machine (its network weights are not installed; see the log)"
+    return reason or "not computed"
+
+
+_LPIPS_LOGGED: list[str] = []
 
 
 BELOW_BLACK_NOTE = (
