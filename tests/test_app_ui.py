@@ -27,6 +27,7 @@ from core.imageio import ImageInputError, save_png, to_uint8
 from core.inverse import InverseModel, ModelConfig, save_checkpoint
 from core.params import decode, sample_params, validate
 from core.refine.finish import COLOUR_TOLERANCE
+from core.refine.gap import gap_report
 from core.render import get_renderer, render
 
 PARAMS = sample_params(1, seed=11, mode="weighted")[0]
@@ -279,6 +280,23 @@ def test_report_markdown_says_why_lpips_is_missing() -> None:
     assert "not on this machine" in row and "/root/.cache" not in row  # the path is the admin's, in the log
     failed = {**match.compare(image, image), "lpips": None, "lpips_reason": "LPIPS failed: RuntimeError: x"}
     assert "LPIPS failed: RuntimeError: x" in match.report_markdown(failed)  # a failure is said as it is
+
+
+def test_what_is_left_says_each_check_once_renderer_limits_first() -> None:
+    """The summary paragraph repeated every check's words above the same words in the list."""
+    target = render(PARAMS, 160, 90)
+    other = render({**PARAMS, "geometry": "square", "color": "#ff4040"}, 160, 90)
+    words, picture = match.gap_view(target, other, {**PARAMS, "geometry": "square"})
+    findings = gap_report(target, other, {**PARAMS, "geometry": "square"})["findings"]
+    assert all(words.count(f["words"]) == 1 for f in findings)
+    tally = words.splitlines()[2]
+    assert tally.startswith("Renderer limits: ") and sum(f["verdict"] == "ok" for f in findings) == int(
+        tally.split("ok: ")[1]
+    )
+    order = [words.index(f"({match._VERDICTS[f['verdict']]})") for f in findings]
+    ranks = [list(match._VERDICTS).index(f["verdict"]) for f in findings]
+    assert [rank for _, rank in sorted(zip(order, ranks, strict=True))] == sorted(ranks)
+    assert picture.dtype == np.uint8 and picture.shape[2] == 3
 
 
 def test_report_markdown_points_out_a_match_below_black() -> None:

@@ -254,8 +254,8 @@ decent) when a black image would have done better."""
 
 
 _VERDICTS = {
-    "search": "left to the search",
     "renderer": "renderer limit",
+    "search": "left to the search",
     "metric": "the figures' exactness",
     "target": "in the target, not the design",
     "ok": "ok",
@@ -263,15 +263,29 @@ _VERDICTS = {
 
 
 def gap_view(target: np.ndarray, render_image: np.ndarray, params: dict[str, Any]) -> tuple[str, np.ndarray]:
-    """What is left between the match and the target (core.refine.gap): the words, per check, and the
-    picture (target in grey, light the match lacks in red, light it adds in cyan) as uint8."""
+    """What is left between the match and the target (core.refine.gap): a one-line tally, then each check's
+    words, the renderer's limits first, and the picture (target in grey, light the match lacks in red,
+    light it adds in cyan) as uint8. Why a tally: the report's summary paragraph repeated every check's
+    words above the same words in the list (an audit in the browser)."""
     gap = gap_report(target, render_image, params)
-    lines = ["**What is left**", "", gap["ceiling"], ""]
+    findings = sorted(
+        gap["findings"],
+        key=lambda f: list(_VERDICTS).index(f["verdict"]) if f["verdict"] in _VERDICTS else len(_VERDICTS),
+    )
+    lines = ["**What is left**", "", gap_tally(findings), ""]
     lines += [
-        f"- *{f['aspect']}* ({_VERDICTS.get(f['verdict'], f['verdict'])}): {f['words']}"
-        for f in gap["findings"]
+        f"- *{f['aspect']}* ({_VERDICTS.get(f['verdict'], f['verdict'])}): {f['words']}" for f in findings
     ]
     return "\n".join(lines), to_uint8(gap_picture(target, render_image))
+
+
+def gap_tally(findings: Sequence[Mapping[str, Any]]) -> str:
+    """ "Renderer limits: none found · left to the search: 1 · …": how the checks came out, in one line."""
+    counts = {verdict: sum(f["verdict"] == verdict for f in findings) for verdict in _VERDICTS}
+    limits = counts.pop("renderer")
+    parts = [f"Renderer limits: {limits or 'none found'}"]
+    parts += [f"{_VERDICTS[verdict]}: {n}" for verdict, n in counts.items() if n]
+    return " · ".join(parts)
 
 
 def score_from_loss(loss: float) -> float:
