@@ -73,13 +73,15 @@ def build_ui(home: str) -> gr.Blocks:
             with gr.Row():
                 refine_evals = gr.Number(
                     DEFAULT_BUDGET_EVALS,
-                    label="Refine budget (evaluations)",
+                    label="Refine budget: evaluations",
+                    info="whichever limit comes first ends the search; 0 or empty: no limit of that kind",
                     precision=0,
                     elem_id="refine-evals",
                 )
                 refine_seconds = gr.Number(
                     DEFAULT_BUDGET_SECONDS,
-                    label="…and seconds",
+                    label="…or seconds of search",
+                    info=f"both empty: {DEFAULT_BUDGET_SECONDS:.0f} s; the full-size finish adds a few seconds",
                     elem_id="refine-seconds",
                 )
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
