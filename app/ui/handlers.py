@@ -258,7 +258,8 @@ def on_refine(session: Session, evals: float | None, seconds: float | None) -> I
         yield (skip, skip, "Upload a design first.", *[skip] * 7)
         return
     if (evals or 0) < 0 or (seconds or 0) < 0:  # a −5 used to run one evaluation, as if a budget
-        yield (skip, skip, f"⚠️ Budgets are at least 0 (0 or empty: no limit on that one; both: {DEFAULT_BUDGET_SECONDS:.0f} s).", *[skip] * 7)
+        unset = f"0 or empty: no limit on that one; both: {DEFAULT_BUDGET_SECONDS:.0f} s"
+        yield (skip, skip, f"⚠️ Budgets are at least 0 ({unset}).", *[skip] * 7)
         return
     if (evals or 0) > match.MAX_REFINE_EVALS or (seconds or 0) > match.MAX_REFINE_SECONDS:
         limits = f"{match.MAX_REFINE_EVALS:,} evaluations and {match.MAX_REFINE_SECONDS:,.0f} seconds"

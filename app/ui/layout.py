@@ -81,7 +81,7 @@ def build_ui(home: str) -> gr.Blocks:
                 refine_seconds = gr.Number(
                     DEFAULT_BUDGET_SECONDS,
                     label="…or seconds of search",
-                    info=f"both empty: {DEFAULT_BUDGET_SECONDS:.0f} s; the full-size finish adds a few seconds",
+                    info=f"both empty: {DEFAULT_BUDGET_SECONDS:.0f} s; the full-size finish adds seconds",
                     elem_id="refine-seconds",
                 )
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
