@@ -16,8 +16,16 @@ preview, so gradio's pending overlay on their outputs says nothing new, and its 
 core in headless Chromium on the 2-core VM: a 40-s refine of figma-00 in the browser made 5700–6680
 evaluations with it and 9945 without (12041 through the same handler without a browser)."""
 
+REPORT_MIN_WIDTH = 520
+"""px: below twice this the report and the score plot stack (at 1024 px side by side, the report's table
+wrapped its words letter by letter)."""
+IMAGE_HEIGHT = 400
+"""px: the target and the match are shown at most this tall, so a square design leaves the refine controls
+on the first screen of a 900-px window."""
+
 CSS = """
 #match-report table { font-size: 0.9em; }
+#match-report th:nth-child(-n+2), #match-report td:nth-child(-n+2) { white-space: nowrap; }
 """
 
 
@@ -55,21 +63,19 @@ def build_ui(home: str) -> gr.Blocks:
             )
             with gr.Row(equal_height=True):
                 target_image = gr.Image(
-                    label="Target", interactive=False, elem_id="target-image", format="png"
+                    label="Target",
+                    interactive=False,
+                    elem_id="target-image",
+                    format="png",
+                    height=IMAGE_HEIGHT,
                 )
                 candidate_image = gr.Image(
                     label="Prediction / best so far",
                     interactive=False,
                     elem_id="candidate-image",
                     format="png",
+                    height=IMAGE_HEIGHT,
                 )
-            guesses = thumbnails(
-                "Starts: refined attempts, then first guesses (click one to start from it)",
-                4,
-                "auto",
-                elem_id="guess-gallery",
-            )
-            report = gr.Markdown(elem_id="match-report")
             with gr.Row():
                 refine_evals = gr.Number(
                     DEFAULT_BUDGET_EVALS,
@@ -87,18 +93,31 @@ def build_ui(home: str) -> gr.Blocks:
                 refine_button = gr.Button("Refine", variant="primary", elem_id="refine-btn")
                 stop_button = gr.Button("Stop", variant="stop", elem_id="stop-btn")
             refine_status = gr.Markdown(elem_id="refine-status")
-            score_plot = gr.LinePlot(
-                None,
-                x="evaluations",
-                y="score",
-                color="series",
-                title=(
-                    "Score per evaluation (1 − loss/2: mean of SSIM and lum_corr, blurred); "
-                    f"generation: the best of each {match.GENERATION_WINDOW} (the starts take turns)"
-                ),
-                color_map={"best": "#1f77b4", "generation": "#ff7f0e"},
-                height=260,
-                elem_id="score-plot",
+            with gr.Row():  # the figures beside the climbing score: both in view while a refine runs
+                with gr.Column(scale=1, min_width=REPORT_MIN_WIDTH):
+                    report = gr.Markdown(elem_id="match-report")
+                with gr.Column(scale=1, min_width=REPORT_MIN_WIDTH):
+                    score_plot = gr.LinePlot(
+                        None,
+                        x="evaluations",
+                        y="score",
+                        color="series",
+                        title="Score per evaluation",
+                        color_map={"best": "#1f77b4", "generation": "#ff7f0e"},
+                        height=260,
+                        elem_id="score-plot",
+                    )
+                    gr.Markdown(
+                        "Score = 1 − loss/2: the mean of SSIM and lum_corr on blurred images at the "
+                        f"search's small size. *generation*: the best of each {match.GENERATION_WINDOW} "
+                        "evaluations (the starts take turns); *best*: the best so far.",
+                        elem_id="score-plot-note",
+                    )
+            guesses = thumbnails(
+                "Starts: refined attempts, then first guesses (click one to start from it)",
+                4,
+                "auto",
+                elem_id="guess-gallery",
             )
             gap_image = gr.Image(
                 label="Where the refined match differs: red = light it lacks, cyan = light it adds",

@@ -11,7 +11,7 @@ import numpy as np
 from fastapi import FastAPI
 
 from app.ui import match, resources
-from app.ui.layout import build_ui
+from app.ui.layout import CSS, build_ui
 from app.ui.settings import load_settings
 from core.metrics import match_report
 from core.params import defaults
@@ -69,4 +69,5 @@ def create_server(home: str, *, api: bool = True, warm: bool = True) -> FastAPI:
         log.info("warm-up took %.1f s", warm_up(home))
     demo = build_ui(home).queue(default_concurrency_limit=4)
     root = api_app() if api else bare_app()
-    return gr.mount_gradio_app(root, demo, path="", footer_links=["api", "gradio"])
+    # gradio 6 takes the page's CSS here, not in Blocks (where it was silently never applied)
+    return gr.mount_gradio_app(root, demo, path="", footer_links=["api", "gradio"], css=CSS)
