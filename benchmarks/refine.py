@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.report import emit
+from core.argtypes import positive_int
 from core.atomic import write_text_atomic
 from core.helptext import DefaultsHelpFormatter
 from core.metrics import match_report
@@ -53,7 +54,7 @@ from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
 from core.refine.multistart import ROUND_GENERATIONS
 from core.refine.polish import POLISH_EVALS
-from core.refine.refiner import DEFAULT_BUDGET_SECONDS, MIRROR_COMPLETION
+from core.refine.refiner import DEFAULT_BUDGET_SECONDS, MIRROR_COMPLETION, RESTARTS
 from core.render import render
 from core.workers import usable_cores
 
@@ -237,6 +238,7 @@ def run_one(
         trials=args.trials,
         protected=args.protect,
         round_generations=args.round_generations,
+        restarts=args.restarts,
         mirror_completion=args.mirror_completion,
         loss_options={"w_lum": args.lum_weight},
         preview_every=10**9,
@@ -339,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         "--trials", action="store_true", help="resume dropped starts when the race's leader stalls"
     )
     parser.add_argument(
+        "--restarts",
+        type=positive_int,
+        default=RESTARTS,
+        help="segments of the search budget, each a fresh search from the start "
+        "(core.refine.refiner.RESTARTS)",
+    )
+    parser.add_argument(
         "--only",
         help="comma list of target names to run, of those --n and the references give (e.g. "
         "synthetic-9000-012,figma-01): a rerun of a few",
@@ -417,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         "trials": args.trials,
         "mirror_completion": args.mirror_completion,
         "round_generations": args.round_generations,
+        "restarts": args.restarts,
         "lum_weight": args.lum_weight,
         "protected": args.protect,
         "machine": f"{platform.machine()}, {usable_cores()} cores",

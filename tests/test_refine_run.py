@@ -195,6 +195,36 @@ def test_the_race_runs_the_rounds_it_is_given(target: np.ndarray, start: dict) -
         assert search.round_generations == rounds
 
 
+def test_restarts_search_each_segment_afresh_from_the_start_with_its_own_seed(
+    target: np.ndarray, start: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.refine import refiner
+
+    made: list[tuple[int, float]] = []
+    real = refiner.make_search
+
+    def recording(method, space, x0, c0, *args, seed, **kwargs):
+        made.append((seed, float(np.abs(x0 - ParamSpace(start, effects=True).encode(start)[0]).max())))
+        return real(method, space, x0, c0, *args, seed=seed, **kwargs)
+
+    monkeypatch.setattr(refiner, "make_search", recording)
+    twice = [_events(target=target, start_params=start, budget_evals=240, seed=7, restarts=2, **FAST)[-1]]
+    assert [seed for seed, _ in made] == [7, refiner.segment_seed(7, 1)] and made[1][
+        1
+    ] < 1e-9  # from the start
+    assert refiner.segment_seed(7, 1) not in (7, 8) and refiner.segment_seed(8, 1) != refiner.segment_seed(
+        7, 1
+    )
+    made.clear()
+    half = _events(target=target, start_params=start, budget_evals=120, seed=7, **FAST)[-1]
+    assert [seed for seed, _ in made] == [7]
+    twice.append(_events(target=target, start_params=start, budget_evals=240, seed=7, restarts=2, **FAST)[-1])
+    assert twice[0].best_params == twice[1].best_params  # seeded: the same run twice
+    assert twice[0].best_loss <= half.best_loss  # its first segment is that half-budget run, its best kept
+    with pytest.raises(ValueError, match="restarts"):
+        Refiner(target, start, restarts=0)
+
+
 def test_loss_options_weigh_the_working_and_the_full_size_loss(target: np.ndarray, start: dict) -> None:
     plain = Refiner(target, start)
     weighted = Refiner(target, start, loss_options={"w_lum": 3.0})

@@ -85,8 +85,20 @@ MIRROR_COMPLETION = True
 seeds figma-00's lum_corr 0.770 → 0.783 and figma-01's 0.890 → 0.918 on average, their ssim_skill mixed.
 It fires on no target without such a symmetry (19 of the refine benchmark's first 20)."""
 COMPLETION_AT = 0.25
-"""Share of the search's budget after which `mirror_completion` completes the best match (core.refine.mirror);
-a search from the completed scene then takes turns with the run's own search, generation by generation."""
+"""Share of a segment's budget (see RESTARTS) after which `mirror_completion` completes the segment's best
+match (core.refine.mirror); a search from the completed scene then takes turns with the segment's own
+search, generation by generation."""
+RESTARTS = 1
+"""Segments the search budget is split into: each searches afresh from the same start with its own seed
+(segment 0 with the run's seed), and the best of all is handed over. See `segment_seed`."""
+
+
+def segment_seed(seed: int, segment: int) -> int:
+    """The optimiser seed of a restart segment: the run's own for the first, then seeds drawn from
+    (seed, segment), so the next seed's run (the app's next attempt) repeats none of this run's segments."""
+    if segment == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, segment]).generate_state(1)[0])
 
 
 Start = tuple[np.ndarray, np.ndarray]  # (x, c) of one alternative start
@@ -185,7 +197,9 @@ class Refiner:
     copies its target's symmetry asks for and it lacks (core.refine.mirror), and search from the completed
     scene in turns with the run's own search; the best of both is handed over. shared_pool: score in this
     process's shared pool of `workers` processes (core.shared_pool), kept for the next run: for long-lived
-    callers (the app), where a spawned pool's start would otherwise come with every run.
+    callers (the app), where a spawned pool's start would otherwise come with every run. restarts: split
+    the search's budget (evaluations and time alike) into this many segments, each a fresh search from the
+    start with its own seed (`segment_seed`; the mirror completion within each), the best of all kept.
     """
 
     def __init__(
@@ -219,6 +233,7 @@ class Refiner:
         polish_evals: int = POLISH_EVALS,
         mirror_completion: bool = MIRROR_COMPLETION,
         shared_pool: bool = False,
+        restarts: int = RESTARTS,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}: choose one of {sorted(METHODS)}")
@@ -248,6 +263,9 @@ class Refiner:
         self.population_size, self.trials = population_size, trials
         self.protected = tuple(protected)
         self.round_generations = checked_round_generations(round_generations)  # before any work
+        if not (is_whole(restarts) and restarts >= 1):
+            raise ValueError(f"restarts must be a whole number ≥ 1, not {restarts!r}")
+        self.restarts = int(restarts)
         self._cancel = threading.Event()
         self.finish = Finish(
             self.target,
@@ -322,10 +340,22 @@ class Refiner:
             self.evaluations += 1
         return losses
 
+    def _segment(self) -> tuple[int, float]:
+        """(the restart segment the run is in, the share of that segment's budget used)."""
+        share = self._progress() * self.restarts
+        segment = min(self.restarts - 1, int(share))
+        return segment, share - segment
+
     def _search(
-        self, space: ParamSpace, x0: np.ndarray, c0: np.ndarray, starts: Sequence[Start] | None = None
+        self,
+        space: ParamSpace,
+        x0: np.ndarray,
+        c0: np.ndarray,
+        starts: Sequence[Start] | None = None,
+        seed: int | None = None,
     ) -> Search:
-        """The run's search from (x0, c0); `starts` replaces the alternatives top_k gives."""
+        """The run's search from (x0, c0); `starts` replaces the alternatives top_k gives; `seed` the
+        run's."""
         alts: list[Start] = []
         k = 4
         if starts is not None:
@@ -342,7 +372,7 @@ class Refiner:
             c0,
             alts,
             sigma=self.sigma,
-            seed=self.seed,
+            seed=self.seed if seed is None else seed,
             population_size=self.population_size,
             stall_generations=STALL_GENERATIONS if self.trials else None,
             cat_confidence=self.cat_confidence,
@@ -377,17 +407,30 @@ class Refiner:
             yield ProgressEvent(
                 self.evaluations, 0, best_loss, best_loss, best_params, self._elapsed(), self.method
             )
-            space = ParamSpace(best_params, effects=True)
-            x0, c0 = space.encode(best_params)
-            searches = [self._search(space, x0, c0)]
+            origin, origin_loss = best_params, best_loss  # every restart segment searches from here
+            space = ParamSpace(origin, effects=True)
+            x0, c0 = space.encode(origin)
+            searches, segment = [self._search(space, x0, c0)], 0
+            segment_loss, segment_params = best_loss, best_params
             to_complete = self.target_symmetry is not None
             while self._stop_reason() is None:
-                if to_complete and self._progress() >= COMPLETION_AT:
-                    to_complete = False  # once a run
-                    found = completion(best_params, self.target_symmetry or {})
+                now, used = self._segment()
+                if now > segment:  # a fresh search from the start, with the segment's own seed
+                    segment = now
+                    space = ParamSpace(origin, effects=True)
+                    x0, c0 = space.encode(origin)
+                    searches = [self._search(space, x0, c0, seed=segment_seed(self.seed, segment))]
+                    segment_loss, segment_params = origin_loss, origin
+                    to_complete = self.target_symmetry is not None
+                    continue
+                if to_complete and used >= COMPLETION_AT:
+                    to_complete = False  # once a segment
+                    found = completion(segment_params, self.target_symmetry or {})
                     if found is not None:
                         self.completed_axis, completed = found
                         for value in self._score(evaluator, [completed]):
+                            if value < segment_loss:
+                                segment_loss, segment_params = value, completed
                             if value < best_loss:
                                 best_loss, best_params, preview_stale = value, completed, True
                         space = ParamSpace(completed, effects=True)
@@ -398,6 +441,8 @@ class Refiner:
                 batch = search.ask()
                 losses = self._score(evaluator, [cand.params for cand in batch])
                 for cand, value in zip(batch, losses, strict=False):
+                    if value < segment_loss:
+                        segment_loss, segment_params = value, cand.params
                     if value < best_loss:
                         best_loss, best_params, preview_stale = value, cand.params, True
                 if len(losses) < len(batch):
