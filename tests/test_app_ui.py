@@ -29,6 +29,7 @@ from core.params import decode, sample_params, validate
 from core.refine.finish import COLOUR_TOLERANCE
 from core.refine.gap import gap_report
 from core.render import get_renderer, render
+from core.store import GALLERY_MIN_SCORE
 
 PARAMS = sample_params(1, seed=11, mode="weighted")[0]
 
@@ -826,6 +827,14 @@ def test_the_pool_is_redrawn_during_a_run_when_a_find_adds_a_seed(
     pools = [out[5] for out in outs[1:]]
     assert _is_skip(pools[0]) and not _is_skip(pools[1]) and _is_skip(pools[2])
     assert len(pools[1]) == 2  # the redrawn table holds the new seed
+
+
+def test_the_explore_tab_says_what_a_run_does_with_its_finds(session: Session) -> None:
+    """The note was empty: a find's pool seed (the inverse model's reading) looked unlike the find, unsaid."""
+    outputs = handlers.on_load(session)
+    note = outputs[8]
+    assert note == handlers.EXPLORE_HOW and "closed loop" in note and "Promote to seed" in note
+    assert f"≥ {GALLERY_MIN_SCORE:g}" in note and outputs[7] == session.settings.judge
 
 
 def test_explore_handler_says_what_to_pick(session: Session) -> None:

@@ -82,10 +82,22 @@ def on_load(session: Session) -> tuple[Any, ...]:
         s.original_url,
         settings_summary(session),
         s.judge,
-        "" if ok else f"⚠️ {why}",
+        EXPLORE_HOW if ok else f"⚠️ {why}",
         gr.update(interactive=ok),
         *pool_views(session),
     )
+
+
+EXPLORE_HOW = (
+    "**How exploration works.** An evolution strategy draws variations of the chosen seed; the judge scores "
+    "each render 1–10 against the reference aesthetic (*proxy*: closeness to the reference images, offline; "
+    "a VLM server or a local vision-language model: set it in Settings). A render scoring "
+    f"≥ {GALLERY_MIN_SCORE:g} is a *find*: it goes to the Gallery, and the inverse model's reading of its "
+    "image joins the seed pool as a new seed (source *cnn*: the closed loop). That reading can differ from "
+    "the find while the model is rough; *Promote to seed* on the Gallery tab adds the find's own parameters."
+)
+"""The Explore tab's note: what a run does with the seed, the judge's scores and its finds (a browser audit
+found a find's pool seed looking unlike the find, with nothing on the page saying why)."""
 
 
 def settings_summary(session: Session) -> str:
