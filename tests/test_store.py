@@ -222,6 +222,8 @@ def test_promote_records_lineage(store: Store) -> None:
     seed = store.get_seed(child)
     assert seed.params["repetitions"] == 77 and seed.rating_id == find and seed.parent_id == root
     assert "9.4" in (seed.notes or "")
+    assert seed.label == f"find #{find} of run {run_id}"  # the pool's table showed finds' seeds unlabelled
+    assert store.get_seed(store.promote(find, label="mine")).label == "mine"
     assert [s.id for s in store.lineage(extracted)] == [extracted, root]
     assert store.get_seed(extracted).source == "cnn"
     failed = store.add_rating(PARAMS, None, judge="proxy", run_id=run_id)

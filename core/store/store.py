@@ -362,7 +362,8 @@ class Store:
         """Make a rated find a seed, with lineage: `rating_id` is the find, the parent is its run's seed.
 
         `params` replaces the rating's own (the closed loop stores the inverse model's extraction of the
-        find's render, with source "cnn"). A failed judgement (score None) cannot be promoted.
+        find's render, with source "cnn"). A failed judgement (score None) cannot be promoted. The label
+        defaults to "find #<rating> of run <run>": the pool's table showed a run's finds as rows with none.
         """
         rating = self.get_rating(rating_id)
         if rating.score is None:
@@ -373,7 +374,7 @@ class Store:
             source=source,
             parent_id=parent,
             rating_id=rating_id,
-            label=label,
+            label=label if label is not None else find_label(rating),
             notes=notes if notes is not None else f"{rating.judge} {rating.score:g}/10: {rating.rationale}",
         )
 
@@ -464,3 +465,9 @@ def _filters(**conditions: Any) -> tuple[str, tuple[Any, ...]]:
         clauses.append("score >= ?" if name == "min_score" else f"{name} = ?")
         args.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(args)
+
+
+def find_label(rating: Rating) -> str:
+    """A promoted find's seed label: which find, of which run."""
+    of_run = f" of run {rating.run_id}" if rating.run_id is not None else ""
+    return f"find #{rating.id}{of_run}"
