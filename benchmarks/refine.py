@@ -6,7 +6,9 @@
 
 Targets: `--n` held-out synthetic scenes (sample_params(…, seed=HELD_OUT_SEED, mode="weighted",
 n_layers=0), the first whose 320×180 exact render lights between 1 % and 95 % of its pixels: an all-black
-target is matched by anything) rendered at 320×180 exact, and ../shared/references/*.png.
+target is matched by anything) rendered at 320×180 exact; the project's own examples references/*.png
+("own-<name>": drawn by hand, not by the sampler, exact params known, so perturbed starts work too); and
+../shared/references/*.png.
 
 Starts (each refined with the same budget): "random" — no start params: the refiner's own start (the best
 of its sampler draws); "perturbed" — a stand-in for a CNN prediction close in parameters: the TRUE
@@ -48,7 +50,7 @@ from core.atomic import write_text_atomic
 from core.helptext import DefaultsHelpFormatter
 from core.metrics import match_report
 from core.params import sample_params
-from core.paths import shared_dir
+from core.paths import PROJECT_ROOT, shared_dir
 from core.refine import DEFAULT_BUDGET_EVALS, DEFAULT_METHOD, METHODS, ParamSpace, Refiner
 from core.refine.alternatives import alternative_starts
 from core.refine.loss import DEFAULT_WIDTH
@@ -83,6 +85,20 @@ def synthetic_targets(n: int) -> list[tuple[str, np.ndarray, dict[str, Any]]]:
             out.append((f"synthetic-{HELD_OUT_SEED}-{i:03d}", image, params))
         if len(out) == n:
             break
+    return out
+
+
+def own_targets() -> list[tuple[str, Path, dict[str, Any]]]:
+    """The project's own examples (references/: made by the twin, their exact params beside them), as
+    "own-<name>": what the app's user tries first, drawn by hand rather than by the sampler, with a known
+    answer."""
+    from core.refine.space import complete
+
+    out = []
+    for png in sorted((PROJECT_ROOT / "references").glob("*.png")):
+        params = png.with_suffix(".json")
+        if params.is_file():
+            out.append((f"own-{png.stem}", png, complete(json.loads(params.read_text()))))
     return out
 
 
@@ -324,7 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         "(core.inverse.guess: the CNN plus the retrieval bank, ranked by rendering)",
     )
     parser.add_argument("--checkpoint", help="inverse model for --start-from (default: models/inverse.pt)")
-    parser.add_argument("--no-references", action="store_true", help="synthetic targets only")
+    parser.add_argument(
+        "--no-references",
+        action="store_true",
+        help="synthetic targets only (not the project's references/ nor ../shared/references)",
+    )
     parser.add_argument(
         "--round-generations",
         type=int,
@@ -403,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     targets: list[tuple[str, Any, dict[str, Any] | None]] = list(synthetic_targets(args.n))
     if not args.no_references:
-        targets += reference_targets()
+        targets += own_targets() + reference_targets()
     if args.only:
         wanted = set(args.only.split(","))
         missing = wanted - {name for name, *_ in targets}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from benchmarks.refine import perturbed_start, seed_means
@@ -147,3 +149,22 @@ def test_a_run_with_every_start_unavailable_refuses_rather_than_print_empty_rows
     assert main(argv) == 2
     assert "no start left to run" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_projects_own_examples_are_targets_with_their_exact_params(tmp_path) -> None:
+    """The app's shipped examples (references/) were in no benchmark, though their answers are known."""
+    from benchmarks.refine import main, own_targets
+    from core.imageio import to_rgb_float
+    from core.render import render
+
+    own = own_targets()
+    assert {name for name, *_ in own} == {"own-arch-fan-wide", "own-ring-tunnel", "own-square-mirror-y"}
+    name, png, truth = own[0]
+    image = to_rgb_float(png)
+    h, w = image.shape[:2]
+    assert abs(render(truth, w, h, quality="exact") / 255.0 - image).max() < 2 / 255  # the exact answer
+    out = tmp_path / "own.json"
+    argv = ["--n", "0", "--only", name, "--budget", "20", "--seconds", "0", "--starts", "perturbed"]
+    assert main([*argv, "--workers", "1", "--polish-evals", "0", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["targets"][name]
+    assert set(rows) == {"perturbed"}  # a perturbed start needs the truth: there is one
