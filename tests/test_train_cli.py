@@ -171,19 +171,24 @@ def test_a_resume_that_validates_no_better_says_export_was_not_written(shards, t
     assert f"--export {exported} not written: no epoch of this run validated below" in capsys.readouterr().err
 
 
+def ctrl_c_in_step(step: int):
+    """head_losses that sends this process a real SIGINT during training step `step` (1-based)."""
+    calls = []
+
+    def losses_then_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == step:
+            os.kill(os.getpid(), signal.SIGINT)
+        return head_losses(*args, **kwargs)
+
+    return losses_then_ctrl_c
+
+
 def test_ctrl_c_in_training_validates_and_saves_the_epoch_so_far(shards, tmp_path, monkeypatch, capsys):
     """Ctrl-C used to end the run in a traceback and lose the epoch (checkpoints come at its end)."""
     out, _ = shards
     run = tmp_path / "run"
-    calls = []
-
-    def losses_then_ctrl_c(*args, **kwargs):  # a real SIGINT, during the second step
-        calls.append(1)
-        if len(calls) == 2:
-            os.kill(os.getpid(), signal.SIGINT)
-        return head_losses(*args, **kwargs)
-
-    monkeypatch.setattr(train_inverse, "head_losses", losses_then_ctrl_c)
+    monkeypatch.setattr(train_inverse, "head_losses", ctrl_c_in_step(2))
     args = ["--data", str(out), *TINY, "--epochs", "3", "--batch-size", "2", "--n-val", "2", "--workers", "0"]
     args += ["--out", str(run), "--warmup-steps", "1"]
     assert train_inverse.main(args) == 130
@@ -206,15 +211,7 @@ def test_ctrl_c_in_an_epochs_last_step_says_the_epoch_ended(shards, tmp_path, mo
     """It used to say "interrupted in epoch 2" of a run whose epoch 1 had just finished whole."""
     out, _ = shards
     run = tmp_path / "run"
-    calls = []
-
-    def losses_then_ctrl_c(*args, **kwargs):  # a real SIGINT, during the epoch's third and last step
-        calls.append(1)
-        if len(calls) == 3:
-            os.kill(os.getpid(), signal.SIGINT)
-        return head_losses(*args, **kwargs)
-
-    monkeypatch.setattr(train_inverse, "head_losses", losses_then_ctrl_c)
+    monkeypatch.setattr(train_inverse, "head_losses", ctrl_c_in_step(3))  # the epoch's third and last
     args = ["--data", str(out), *TINY, "--epochs", "3", "--batch-size", "2", "--n-val", "2", "--workers", "0"]
     assert train_inverse.main([*args, "--out", str(run), "--warmup-steps", "1"]) == 130
     record = json.loads((run / "history.jsonl").read_text().splitlines()[-1])
