@@ -829,6 +829,27 @@ def test_the_pool_is_redrawn_during_a_run_when_a_find_adds_a_seed(
     assert len(pools[1]) == 2  # the redrawn table holds the new seed
 
 
+def test_id_fields_are_text_read_as_whole_numbers(session: Session) -> None:
+    """gradio 6 drew an empty gr.Number as "0" (its placeholder never seen): the ids are text fields now."""
+    assert [handlers.whole_id(v, "seed") for v in (None, "", "  ", "0", "12", " #7 ", 12, 12.0)] == [
+        None,
+        None,
+        None,
+        None,
+        12,
+        7,
+        12,
+        12,
+    ]
+    for bad in ("abc", "2.6", 2.6, "-3"):
+        with pytest.raises(ValueError, match="A seed id is a whole number"):
+            handlers.whole_id(bad, "seed")
+    assert "Pick a seed" in next(handlers.on_explore(session, "pool seed", "", "proxy", 4))[0]
+    assert "not 'x1'" in next(handlers.on_explore(session, "pool seed", "x1", "proxy", 4))[0]
+    assert "Enter the id" in next(handlers.on_explore_resume(session, ""))[0]
+    assert "Pick a find first" in handlers.on_promote(session, "")[0]
+
+
 def test_the_explore_tab_says_what_a_run_does_with_its_finds(session: Session) -> None:
     """The note was empty: a find's pool seed (the inverse model's reading) looked unlike the find, unsaid."""
     outputs = handlers.on_load(session)
@@ -1121,11 +1142,12 @@ def test_the_pool_table_shows_parents_as_whole_numbers_and_blanks_for_none(sessi
 
 
 def test_empty_id_fields_say_what_goes_in_them_not_zero(tmp_path: Path) -> None:
-    """Gradio shows an empty gr.Number without a placeholder as "0": the Seed id, Resume run and Find id
-    fields read as if seed 0 or run 0 were chosen (a browser audit)."""
+    """Gradio 6 draws an empty gr.Number as "0", placeholder or not: the Seed id, Resume run and Find id
+    fields read as if seed 0 or run 0 were chosen (two browser audits). They are text fields."""
     from app.ui.layout import build_ui
 
     demo = build_ui(str(tmp_path))
-    ids = [c for c in demo.blocks.values() if isinstance(c, gr.Number) and c.value is None]
-    assert {c.label for c in ids} == {"Seed id", "Resume run", "Find id"}
-    assert all(c.placeholder for c in ids), [c.label for c in ids if not c.placeholder]
+    labels = {"Seed id", "Resume run", "Find id"}
+    ids = [c for c in demo.blocks.values() if getattr(c, "label", None) in labels]
+    assert {c.label for c in ids} == labels and all(isinstance(c, gr.Textbox) for c in ids)
+    assert all(c.placeholder and not c.value for c in ids), [c.label for c in ids if not c.placeholder]

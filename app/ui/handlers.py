@@ -100,6 +100,21 @@ EXPLORE_HOW = (
 found a find's pool seed looking unlike the find, with nothing on the page saying why)."""
 
 
+def whole_id(value: str | float | None, what: str) -> int | None:
+    """A seed, run or find id typed or picked into the Explore and Gallery tabs' text fields: None when
+    empty (or 0, no store's id), else the whole number; ValueError saying what is wrong otherwise."""
+    text = "" if value is None else str(value).strip().lstrip("#")
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(f"A {what} id is a whole number, not {text!r}.") from None
+    if not number.is_integer() or number < 0:
+        raise ValueError(f"A {what} id is a whole number, not {text}.")
+    return int(number) or None
+
+
 def settings_summary(session: Session) -> str:
     """What the current settings resolve to, in words."""
     s = session.settings
@@ -460,7 +475,7 @@ def explore_plot(history: Any, budget: int) -> gr.LinePlot:
 
 
 def on_explore(
-    session: Session, start_from: str, seed_id: float | None, judge: str, evals: float | None
+    session: Session, start_from: str, seed_id: str | float | None, judge: str, evals: float | None
 ) -> Iterator[tuple[Any, ...]]:
     """Outputs: explore status, best image, latest candidates, score plot, unfinished runs, pool table
     and thumbnails. Streams."""
@@ -474,14 +489,16 @@ def on_explore(
             yield _explore_message("Upload a design on the Match tab first, or pick a pool seed.")
             return
     else:
-        if not seed_id:
+        try:
+            chosen = whole_id(seed_id, "seed")
+        except ValueError as exc:  # 2.6 used to start from seed #3
+            yield _explore_message(f"⚠️ {exc}")
+            return
+        if chosen is None:
             yield _explore_message("Pick a seed: click a thumbnail or a row of the pool.")
             return
-        if not float(seed_id).is_integer():  # 2.6 used to start from seed #3
-            yield _explore_message(f"⚠️ A seed id is a whole number, not {seed_id:g}.")
-            return
         try:
-            params, parent = store.get_seed(int(seed_id)).params, int(seed_id)
+            params, parent = store.get_seed(chosen).params, chosen
         except StoreError as exc:
             yield _explore_message(f"⚠️ {exc}")
             return
@@ -499,11 +516,16 @@ def on_explore(
     yield from _explore_stream(updates, budget, "⏳ Starting: getting the judge ready…", session)
 
 
-def on_explore_resume(session: Session, run_id: float | None) -> Iterator[tuple[Any, ...]]:
+def on_explore_resume(session: Session, run_id: str | float | None) -> Iterator[tuple[Any, ...]]:
     """Outputs: explore status, best image, latest candidates, score plot, unfinished runs, pool views.
     Streams. Goes on with an unfinished run: the app had no way to (a killed app left its run `running`,
     resumable by CLI only)."""
-    if not run_id or not float(run_id).is_integer():
+    try:
+        run_id = whole_id(run_id, "run")
+    except ValueError as exc:
+        yield _explore_message(f"⚠️ {exc}")
+        return
+    if run_id is None:
         yield _explore_message("Enter the id of an unfinished run (listed above) to resume it.")
         return
     store = resources.store_for(session.settings.data_dir)
@@ -596,13 +618,15 @@ def on_find_select(session: Session, table: Any, evt: gr.SelectData) -> tuple[An
 
 @reported
 def on_promote(
-    session: Session, rating_id: float | None, min_score: float = GALLERY_MIN_SCORE
+    session: Session, rating_id: str | float | None, min_score: float = GALLERY_MIN_SCORE
 ) -> tuple[Any, ...]:
     """Outputs: gallery status, pool table, pool thumbnails."""
-    if not rating_id:  # None, or the field's empty 0
+    try:
+        rating_id = whole_id(rating_id, "find")  # 1.5 used to promote find #2
+    except ValueError as exc:
+        return (f"⚠️ {exc}", gr.skip(), gr.skip())
+    if rating_id is None:
         return ("Pick a find first: click a thumbnail or a row of the finds.", gr.skip(), gr.skip())
-    if not float(rating_id).is_integer():  # 1.5 used to promote find #2
-        return (f"⚠️ A find id is a whole number, not {rating_id:g}.", gr.skip(), gr.skip())
     store = resources.store_for(session.settings.data_dir)
     seed_id, new = pool.promote(store, int(rating_id), min_score)
     if not new:

@@ -163,9 +163,12 @@ def build_ui(home: str) -> gr.Blocks:
                     start_from = gr.Radio(
                         ["pool seed", "current match"], value="pool seed", label="Start from"
                     )
-                    # no precision: 2.6 is refused, not rounded to seed #3
-                    seed_id = gr.Number(  # without a placeholder gradio shows an empty field as "0"
-                        label="Seed id", placeholder="click a pool seed", elem_id="explore-seed-id"
+                    # text, not gr.Number: gradio 6 draws an empty Number as "0", its placeholder unseen
+                    seed_id = gr.Textbox(
+                        label="Seed id",
+                        placeholder="click a pool seed",
+                        elem_id="explore-seed-id",
+                        max_lines=1,
                     )
                     explore_judge = gr.Dropdown(list(JUDGE_CHOICES), allow_custom_value=True, label="Judge")
                     explore_evals = gr.Number(
@@ -180,10 +183,11 @@ def build_ui(home: str) -> gr.Blocks:
                     explore_status = gr.Markdown(elem_id="explore-status")
                     unfinished = gr.Markdown(elem_id="explore-unfinished")
                     with gr.Row():
-                        resume_id = gr.Number(
+                        resume_id = gr.Textbox(
                             label="Resume run",
                             placeholder="a run id listed above",
                             elem_id="explore-resume-id",
+                            max_lines=1,
                         )
                         resume_button = gr.Button("Resume", elem_id="explore-resume-btn")
                     explore_best = gr.Image(label="Best so far", interactive=False, format="png")
@@ -212,9 +216,7 @@ def build_ui(home: str) -> gr.Blocks:
             finds = thumbnails("Finds", 5, 320)
             finds_table = gr.Dataframe(label="Finds", interactive=False, max_height=300, wrap=True)
             with gr.Row():
-                find_id = gr.Number(  # no precision: 1.5 is refused, not rounded
-                    label="Find id", placeholder="click a find in the gallery"
-                )
+                find_id = gr.Textbox(label="Find id", placeholder="click a find in the gallery", max_lines=1)
                 promote_button = gr.Button("Promote to seed")
                 export_finds_button = gr.Button("Export finds as refs.jsonl")
                 finds_file = gr.File(label="Finds export", interactive=False, height=100)
