@@ -90,7 +90,11 @@ match (core.refine.mirror); a search from the completed scene then takes turns w
 search, generation by generation."""
 RESTARTS = 1
 """Segments the search budget is split into: each searches afresh from the same start with its own seed
-(segment 0 with the run's seed), and the best of all is handed over. See `segment_seed`."""
+(segment 0 with the run's seed), and the best of all is handed over. See `segment_seed`. Why one: half the
+default budget gives the same synthetic medians as all of it (seed 0 0.9572, seed 1 0.9395), so two
+segments were tried (2026-12-02, benchmarks/RESULTS.md): seed 1's median 0.9395 → 0.9489 but the runs
+paired with one segment moved up 5 and down 6, and 6 of the 7 references ended worse (figma-00's lum_corr
+0.824 → 0.797, under its bar): the hard targets still gain in a run's second half."""
 
 
 def segment_seed(seed: int, segment: int) -> int:
