@@ -1151,3 +1151,16 @@ def test_empty_id_fields_say_what_goes_in_them_not_zero(tmp_path: Path) -> None:
     ids = [c for c in demo.blocks.values() if getattr(c, "label", None) in labels]
     assert {c.label for c in ids} == labels and all(isinstance(c, gr.Textbox) for c in ids)
     assert all(c.placeholder and not c.value for c in ids), [c.label for c in ids if not c.placeholder]
+
+
+def test_the_pages_css_reaches_the_browser(tmp_path: Path) -> None:
+    """gradio 6 takes CSS at mount, not in Blocks: the report's column rule and the starts gallery's full
+    height were defined and never sent (the audit saw the table wrap "valu/e" and the gallery cut off)."""
+    from fastapi.testclient import TestClient
+
+    from app.ui.layout import CSS
+    from app.ui.server import create_server
+
+    with TestClient(create_server(str(tmp_path), api=False, warm=False)) as client:
+        config = client.get("/config").json()
+    assert config["css"] == CSS and "#guess-gallery" in CSS and "#match-report" in CSS

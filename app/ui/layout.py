@@ -26,7 +26,10 @@ on the first screen of a 900-px window."""
 CSS = """
 #match-report table { font-size: 0.9em; }
 #match-report th:nth-child(-n+2), #match-report td:nth-child(-n+2) { white-space: nowrap; }
+#guess-gallery, #guess-gallery .grid-wrap { height: auto !important; max-height: none !important; }
 """
+"""The starts gallery grows to show every start: gradio's "auto" height capped it at ≈ 500 px, cutting its
+second row in half with no sign that more lay below (a browser audit)."""
 
 
 def thumbnails(label: str, columns: int, height: int | str, **options: object) -> gr.Gallery:
@@ -115,7 +118,7 @@ def build_ui(home: str) -> gr.Blocks:
                     )
             guesses = thumbnails(
                 "Starts: refined attempts, then first guesses (click one to start from it)",
-                4,
+                6,
                 "auto",
                 elem_id="guess-gallery",
             )
