@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     done = sum(chunk_size(args.n, args.chunk, k) for k in range(n_chunks) if k not in todo)
 
     def chunk_done(k: int, kept: int) -> None:
-        bar.update(min(args.chunk, args.n - k * args.chunk))
+        bar.update(chunk_size(args.n, args.chunk, k))
 
     with progress_bar(total=args.n, initial=min(done, args.n), unit="scene", desc="render") as bar:
         finished = run_parts(build_chunk, config, todo, args.workers, chunk_done, "the rendering")

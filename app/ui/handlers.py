@@ -530,8 +530,8 @@ def on_explore_resume(session: Session, run_id: str | float | None) -> Iterator[
         return
     store = resources.store_for(session.settings.data_dir)
     try:
-        budget = int(store.get_run(int(run_id)).config.get("evals", 0))
-        refused = explore.resume_refusal(store, int(run_id))
+        budget = int(store.get_run(run_id).config.get("evals", 0))
+        refused = explore.resume_refusal(store, run_id)
     except StoreError as exc:
         yield _explore_message(f"⚠️ {exc}")
         return
@@ -540,9 +540,9 @@ def on_explore_resume(session: Session, run_id: str | float | None) -> Iterator[
         return
     session.cancel_explore()
     updates = explore.resume_updates(
-        store, int(run_id), workers=session.settings.refine_workers, on_start=_holder(session)
+        store, run_id, workers=session.settings.refine_workers, on_start=_holder(session)
     )
-    resuming = f"⏳ Resuming run {int(run_id)}: getting its judge ready…"
+    resuming = f"⏳ Resuming run {run_id}: getting its judge ready…"
     yield from _explore_stream(updates, budget, resuming, session)
 
 
@@ -628,10 +628,10 @@ def on_promote(
     if rating_id is None:
         return ("Pick a find first: click a thumbnail or a row of the finds.", gr.skip(), gr.skip())
     store = resources.store_for(session.settings.data_dir)
-    seed_id, new = pool.promote(store, int(rating_id), min_score)
+    seed_id, new = pool.promote(store, rating_id, min_score)
     if not new:
-        return (f"Find #{int(rating_id)} is already seed **#{seed_id}** in the pool.", gr.skip(), gr.skip())
-    return (f"Find #{int(rating_id)} promoted to seed **#{seed_id}**.", *pool_views(session))
+        return (f"Find #{rating_id} is already seed **#{seed_id}** in the pool.", gr.skip(), gr.skip())
+    return (f"Find #{rating_id} promoted to seed **#{seed_id}**.", *pool_views(session))
 
 
 @reported

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -235,14 +235,14 @@ def lpips_words(reason: str | None) -> str:
     """Why a report has no LPIPS, as the designer reads it. Why: the row carried the admin's note (a cache
     path and a checkpoint's file name); that goes to the server's log, once."""
     if reason and "weights not found" in reason:
-        if not _LPIPS_LOGGED:
-            _LPIPS_LOGGED.append(reason)
-            log.warning("%s", reason)
+        _log_once(reason)
         return "perceptual distance: not on this machine (its network weights are not installed; see the log)"
     return reason or "not computed"
 
 
-_LPIPS_LOGGED: list[str] = []
+@cache
+def _log_once(reason: str) -> None:
+    log.warning("%s", reason)
 
 
 BELOW_BLACK_NOTE = (
